@@ -1,0 +1,71 @@
+# Tally: every command a developer or CI runs. Needs only Python 3.11+ and make; installs the rest itself.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: help install proto proto-check test test-unit test-integration lint demo up status bench k8s-check clean
+
+help:
+	@echo "make demo        run Tally locally (embedded default) and show the main job"
+	@echo "make test        install what is needed, then run every check and test"
+	@echo "make up          start nats-server and all six services; Ctrl-C stops them"
+	@echo "make lint        ruff, mypy and the import-linter contracts"
+	@echo "make proto       regenerate libs/proto from proto/"
+	@echo "make bench       benchmarks (medians beside a baseline measured in the same run)"
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.installed: $(UV) uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml cli/pyproject.toml)
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+install: $(VENV)/.installed
+
+proto: install
+	$(PY) scripts/proto.py
+
+proto-check: install
+	$(PY) scripts/proto.py --check
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy libs/domain/src libs/money/src libs/pricing/src libs/mesh/src libs/persistence/src libs/runtime/src libs/testing/src services/*/src cli/src
+	$(VENV)/bin/lint-imports
+
+test-unit: install
+	$(PY) -m pytest tests/unit
+
+test-integration: install
+	$(PY) -m pytest tests/integration tests/e2e
+
+test: install proto-check lint k8s-check
+	$(PY) -m pytest tests
+
+k8s-check: install
+	$(PY) scripts/k8s_check.py
+
+DEMO_EVENTS ?= 1000000
+
+demo: install
+	$(VENV)/bin/tally demo --events $(DEMO_EVENTS)
+
+up: install
+	$(VENV)/bin/tally up
+
+status: install
+	$(VENV)/bin/tally status
+
+bench: install
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .tally .pytest_cache .mypy_cache .ruff_cache
