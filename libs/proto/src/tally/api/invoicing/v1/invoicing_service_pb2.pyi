@@ -1,0 +1,454 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from tally.api.catalog.v1 import catalog_service_pb2 as _catalog_service_pb2
+from tally.api.common.v1 import money_pb2 as _money_pb2
+from tally.api.common.v1 import pagination_pb2 as _pagination_pb2
+from tally.api.common.v1 import period_pb2 as _period_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class InvoiceStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    INVOICE_STATUS_UNSPECIFIED: _ClassVar[InvoiceStatus]
+    INVOICE_STATUS_DRAFT: _ClassVar[InvoiceStatus]
+    INVOICE_STATUS_FINALIZED: _ClassVar[InvoiceStatus]
+    INVOICE_STATUS_PAID: _ClassVar[InvoiceStatus]
+    INVOICE_STATUS_VOID: _ClassVar[InvoiceStatus]
+
+class InvoiceLineKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    INVOICE_LINE_KIND_UNSPECIFIED: _ClassVar[InvoiceLineKind]
+    INVOICE_LINE_KIND_RECURRING: _ClassVar[InvoiceLineKind]
+    INVOICE_LINE_KIND_USAGE: _ClassVar[InvoiceLineKind]
+    INVOICE_LINE_KIND_MINIMUM_TRUE_UP: _ClassVar[InvoiceLineKind]
+    INVOICE_LINE_KIND_DISCOUNT: _ClassVar[InvoiceLineKind]
+    INVOICE_LINE_KIND_CREDIT: _ClassVar[InvoiceLineKind]
+    INVOICE_LINE_KIND_ADJUSTMENT: _ClassVar[InvoiceLineKind]
+
+class CreditNoteReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CREDIT_NOTE_REASON_UNSPECIFIED: _ClassVar[CreditNoteReason]
+    CREDIT_NOTE_REASON_INVOICE_VOIDED: _ClassVar[CreditNoteReason]
+    CREDIT_NOTE_REASON_USAGE_CORRECTED: _ClassVar[CreditNoteReason]
+    CREDIT_NOTE_REASON_BILLING_ERROR: _ClassVar[CreditNoteReason]
+    CREDIT_NOTE_REASON_GOODWILL: _ClassVar[CreditNoteReason]
+
+class CreditLedgerEntryKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CREDIT_LEDGER_ENTRY_KIND_UNSPECIFIED: _ClassVar[CreditLedgerEntryKind]
+    CREDIT_LEDGER_ENTRY_KIND_GRANTED: _ClassVar[CreditLedgerEntryKind]
+    CREDIT_LEDGER_ENTRY_KIND_BURNED: _ClassVar[CreditLedgerEntryKind]
+    CREDIT_LEDGER_ENTRY_KIND_EXPIRED: _ClassVar[CreditLedgerEntryKind]
+    CREDIT_LEDGER_ENTRY_KIND_REVERSED: _ClassVar[CreditLedgerEntryKind]
+INVOICE_STATUS_UNSPECIFIED: InvoiceStatus
+INVOICE_STATUS_DRAFT: InvoiceStatus
+INVOICE_STATUS_FINALIZED: InvoiceStatus
+INVOICE_STATUS_PAID: InvoiceStatus
+INVOICE_STATUS_VOID: InvoiceStatus
+INVOICE_LINE_KIND_UNSPECIFIED: InvoiceLineKind
+INVOICE_LINE_KIND_RECURRING: InvoiceLineKind
+INVOICE_LINE_KIND_USAGE: InvoiceLineKind
+INVOICE_LINE_KIND_MINIMUM_TRUE_UP: InvoiceLineKind
+INVOICE_LINE_KIND_DISCOUNT: InvoiceLineKind
+INVOICE_LINE_KIND_CREDIT: InvoiceLineKind
+INVOICE_LINE_KIND_ADJUSTMENT: InvoiceLineKind
+CREDIT_NOTE_REASON_UNSPECIFIED: CreditNoteReason
+CREDIT_NOTE_REASON_INVOICE_VOIDED: CreditNoteReason
+CREDIT_NOTE_REASON_USAGE_CORRECTED: CreditNoteReason
+CREDIT_NOTE_REASON_BILLING_ERROR: CreditNoteReason
+CREDIT_NOTE_REASON_GOODWILL: CreditNoteReason
+CREDIT_LEDGER_ENTRY_KIND_UNSPECIFIED: CreditLedgerEntryKind
+CREDIT_LEDGER_ENTRY_KIND_GRANTED: CreditLedgerEntryKind
+CREDIT_LEDGER_ENTRY_KIND_BURNED: CreditLedgerEntryKind
+CREDIT_LEDGER_ENTRY_KIND_EXPIRED: CreditLedgerEntryKind
+CREDIT_LEDGER_ENTRY_KIND_REVERSED: CreditLedgerEntryKind
+
+class InvoiceLine(_message.Message):
+    __slots__ = ("id", "kind", "description", "charge_id", "meter_id", "service_period", "quantity", "unit_price", "breakdown", "amount", "tax", "tax_rate_percent", "event_ids", "group", "corrects_invoice_id")
+    class GroupEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    CHARGE_ID_FIELD_NUMBER: _ClassVar[int]
+    METER_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    UNIT_PRICE_FIELD_NUMBER: _ClassVar[int]
+    BREAKDOWN_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    TAX_FIELD_NUMBER: _ClassVar[int]
+    TAX_RATE_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    EVENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    CORRECTS_INVOICE_ID_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    kind: InvoiceLineKind
+    description: str
+    charge_id: str
+    meter_id: str
+    service_period: _period_pb2.Period
+    quantity: str
+    unit_price: str
+    breakdown: _containers.RepeatedCompositeFieldContainer[_catalog_service_pb2.BreakdownLine]
+    amount: _money_pb2.Money
+    tax: _money_pb2.Money
+    tax_rate_percent: str
+    event_ids: _containers.RepeatedScalarFieldContainer[str]
+    group: _containers.ScalarMap[str, str]
+    corrects_invoice_id: str
+    def __init__(self, id: _Optional[str] = ..., kind: _Optional[_Union[InvoiceLineKind, str]] = ..., description: _Optional[str] = ..., charge_id: _Optional[str] = ..., meter_id: _Optional[str] = ..., service_period: _Optional[_Union[_period_pb2.Period, _Mapping]] = ..., quantity: _Optional[str] = ..., unit_price: _Optional[str] = ..., breakdown: _Optional[_Iterable[_Union[_catalog_service_pb2.BreakdownLine, _Mapping]]] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., tax: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., tax_rate_percent: _Optional[str] = ..., event_ids: _Optional[_Iterable[str]] = ..., group: _Optional[_Mapping[str, str]] = ..., corrects_invoice_id: _Optional[str] = ...) -> None: ...
+
+class Invoice(_message.Message):
+    __slots__ = ("id", "number", "customer_id", "subscription_id", "status", "currency", "period", "lines", "subtotal", "tax", "credits_applied", "total", "amount_due", "issued_at", "due_at", "paid_at", "voided_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    SUBSCRIPTION_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    SUBTOTAL_FIELD_NUMBER: _ClassVar[int]
+    TAX_FIELD_NUMBER: _ClassVar[int]
+    CREDITS_APPLIED_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_DUE_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_AT_FIELD_NUMBER: _ClassVar[int]
+    DUE_AT_FIELD_NUMBER: _ClassVar[int]
+    PAID_AT_FIELD_NUMBER: _ClassVar[int]
+    VOIDED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    number: str
+    customer_id: str
+    subscription_id: str
+    status: InvoiceStatus
+    currency: str
+    period: _period_pb2.Period
+    lines: _containers.RepeatedCompositeFieldContainer[InvoiceLine]
+    subtotal: _money_pb2.Money
+    tax: _money_pb2.Money
+    credits_applied: _money_pb2.Money
+    total: _money_pb2.Money
+    amount_due: _money_pb2.Money
+    issued_at: _timestamp_pb2.Timestamp
+    due_at: _timestamp_pb2.Timestamp
+    paid_at: _timestamp_pb2.Timestamp
+    voided_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., number: _Optional[str] = ..., customer_id: _Optional[str] = ..., subscription_id: _Optional[str] = ..., status: _Optional[_Union[InvoiceStatus, str]] = ..., currency: _Optional[str] = ..., period: _Optional[_Union[_period_pb2.Period, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[InvoiceLine, _Mapping]]] = ..., subtotal: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., tax: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., credits_applied: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., amount_due: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., voided_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreditNoteLine(_message.Message):
+    __slots__ = ("id", "invoice_line_id", "description", "quantity", "amount", "tax", "event_ids")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_LINE_ID_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    TAX_FIELD_NUMBER: _ClassVar[int]
+    EVENT_IDS_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    invoice_line_id: str
+    description: str
+    quantity: str
+    amount: _money_pb2.Money
+    tax: _money_pb2.Money
+    event_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, id: _Optional[str] = ..., invoice_line_id: _Optional[str] = ..., description: _Optional[str] = ..., quantity: _Optional[str] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., tax: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., event_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CreditNote(_message.Message):
+    __slots__ = ("id", "number", "invoice_id", "invoice_number", "customer_id", "currency", "reason", "memo", "lines", "subtotal", "tax", "total", "issued_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_ID_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    MEMO_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    SUBTOTAL_FIELD_NUMBER: _ClassVar[int]
+    TAX_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    number: str
+    invoice_id: str
+    invoice_number: str
+    customer_id: str
+    currency: str
+    reason: CreditNoteReason
+    memo: str
+    lines: _containers.RepeatedCompositeFieldContainer[CreditNoteLine]
+    subtotal: _money_pb2.Money
+    tax: _money_pb2.Money
+    total: _money_pb2.Money
+    issued_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., number: _Optional[str] = ..., invoice_id: _Optional[str] = ..., invoice_number: _Optional[str] = ..., customer_id: _Optional[str] = ..., currency: _Optional[str] = ..., reason: _Optional[_Union[CreditNoteReason, str]] = ..., memo: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[CreditNoteLine, _Mapping]]] = ..., subtotal: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., tax: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class PreviewInvoiceRequest(_message.Message):
+    __slots__ = ("subscription_id",)
+    SUBSCRIPTION_ID_FIELD_NUMBER: _ClassVar[int]
+    subscription_id: str
+    def __init__(self, subscription_id: _Optional[str] = ...) -> None: ...
+
+class PreviewInvoiceResponse(_message.Message):
+    __slots__ = ("invoice",)
+    INVOICE_FIELD_NUMBER: _ClassVar[int]
+    invoice: Invoice
+    def __init__(self, invoice: _Optional[_Union[Invoice, _Mapping]] = ...) -> None: ...
+
+class ListInvoicesRequest(_message.Message):
+    __slots__ = ("customer_id", "status", "period", "page")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    status: InvoiceStatus
+    period: _period_pb2.Period
+    page: _pagination_pb2.PageRequest
+    def __init__(self, customer_id: _Optional[str] = ..., status: _Optional[_Union[InvoiceStatus, str]] = ..., period: _Optional[_Union[_period_pb2.Period, _Mapping]] = ..., page: _Optional[_Union[_pagination_pb2.PageRequest, _Mapping]] = ...) -> None: ...
+
+class ListInvoicesResponse(_message.Message):
+    __slots__ = ("invoices", "page")
+    INVOICES_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    invoices: _containers.RepeatedCompositeFieldContainer[Invoice]
+    page: _pagination_pb2.PageResponse
+    def __init__(self, invoices: _Optional[_Iterable[_Union[Invoice, _Mapping]]] = ..., page: _Optional[_Union[_pagination_pb2.PageResponse, _Mapping]] = ...) -> None: ...
+
+class GetInvoiceRequest(_message.Message):
+    __slots__ = ("invoice_id",)
+    INVOICE_ID_FIELD_NUMBER: _ClassVar[int]
+    invoice_id: str
+    def __init__(self, invoice_id: _Optional[str] = ...) -> None: ...
+
+class GetInvoiceResponse(_message.Message):
+    __slots__ = ("invoice",)
+    INVOICE_FIELD_NUMBER: _ClassVar[int]
+    invoice: Invoice
+    def __init__(self, invoice: _Optional[_Union[Invoice, _Mapping]] = ...) -> None: ...
+
+class FinalizeInvoiceRequest(_message.Message):
+    __slots__ = ("invoice_id",)
+    INVOICE_ID_FIELD_NUMBER: _ClassVar[int]
+    invoice_id: str
+    def __init__(self, invoice_id: _Optional[str] = ...) -> None: ...
+
+class FinalizeInvoiceResponse(_message.Message):
+    __slots__ = ("invoice",)
+    INVOICE_FIELD_NUMBER: _ClassVar[int]
+    invoice: Invoice
+    def __init__(self, invoice: _Optional[_Union[Invoice, _Mapping]] = ...) -> None: ...
+
+class VoidInvoiceRequest(_message.Message):
+    __slots__ = ("invoice_id", "reason")
+    INVOICE_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    invoice_id: str
+    reason: str
+    def __init__(self, invoice_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class VoidInvoiceResponse(_message.Message):
+    __slots__ = ("invoice", "credit_note")
+    INVOICE_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_NOTE_FIELD_NUMBER: _ClassVar[int]
+    invoice: Invoice
+    credit_note: CreditNote
+    def __init__(self, invoice: _Optional[_Union[Invoice, _Mapping]] = ..., credit_note: _Optional[_Union[CreditNote, _Mapping]] = ...) -> None: ...
+
+class GetInvoicePdfRequest(_message.Message):
+    __slots__ = ("invoice_id",)
+    INVOICE_ID_FIELD_NUMBER: _ClassVar[int]
+    invoice_id: str
+    def __init__(self, invoice_id: _Optional[str] = ...) -> None: ...
+
+class GetInvoicePdfResponse(_message.Message):
+    __slots__ = ("pdf", "filename")
+    PDF_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    pdf: bytes
+    filename: str
+    def __init__(self, pdf: _Optional[bytes] = ..., filename: _Optional[str] = ...) -> None: ...
+
+class CreditedLines(_message.Message):
+    __slots__ = ("lines",)
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    lines: _containers.RepeatedCompositeFieldContainer[CreditedLine]
+    def __init__(self, lines: _Optional[_Iterable[_Union[CreditedLine, _Mapping]]] = ...) -> None: ...
+
+class CreditedLine(_message.Message):
+    __slots__ = ("invoice_line_id", "amount")
+    INVOICE_LINE_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    invoice_line_id: str
+    amount: str
+    def __init__(self, invoice_line_id: _Optional[str] = ..., amount: _Optional[str] = ...) -> None: ...
+
+class CreateCreditNoteRequest(_message.Message):
+    __slots__ = ("invoice_id", "full", "lines", "amount", "reason", "memo")
+    INVOICE_ID_FIELD_NUMBER: _ClassVar[int]
+    FULL_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    MEMO_FIELD_NUMBER: _ClassVar[int]
+    invoice_id: str
+    full: bool
+    lines: CreditedLines
+    amount: _money_pb2.Money
+    reason: CreditNoteReason
+    memo: str
+    def __init__(self, invoice_id: _Optional[str] = ..., full: _Optional[bool] = ..., lines: _Optional[_Union[CreditedLines, _Mapping]] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., reason: _Optional[_Union[CreditNoteReason, str]] = ..., memo: _Optional[str] = ...) -> None: ...
+
+class CreateCreditNoteResponse(_message.Message):
+    __slots__ = ("credit_note",)
+    CREDIT_NOTE_FIELD_NUMBER: _ClassVar[int]
+    credit_note: CreditNote
+    def __init__(self, credit_note: _Optional[_Union[CreditNote, _Mapping]] = ...) -> None: ...
+
+class ListCreditNotesRequest(_message.Message):
+    __slots__ = ("customer_id", "invoice_id", "page")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    invoice_id: str
+    page: _pagination_pb2.PageRequest
+    def __init__(self, customer_id: _Optional[str] = ..., invoice_id: _Optional[str] = ..., page: _Optional[_Union[_pagination_pb2.PageRequest, _Mapping]] = ...) -> None: ...
+
+class ListCreditNotesResponse(_message.Message):
+    __slots__ = ("credit_notes", "page")
+    CREDIT_NOTES_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    credit_notes: _containers.RepeatedCompositeFieldContainer[CreditNote]
+    page: _pagination_pb2.PageResponse
+    def __init__(self, credit_notes: _Optional[_Iterable[_Union[CreditNote, _Mapping]]] = ..., page: _Optional[_Union[_pagination_pb2.PageResponse, _Mapping]] = ...) -> None: ...
+
+class GetCreditNoteRequest(_message.Message):
+    __slots__ = ("credit_note_id",)
+    CREDIT_NOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    credit_note_id: str
+    def __init__(self, credit_note_id: _Optional[str] = ...) -> None: ...
+
+class GetCreditNoteResponse(_message.Message):
+    __slots__ = ("credit_note",)
+    CREDIT_NOTE_FIELD_NUMBER: _ClassVar[int]
+    credit_note: CreditNote
+    def __init__(self, credit_note: _Optional[_Union[CreditNote, _Mapping]] = ...) -> None: ...
+
+class GetCreditNotePdfRequest(_message.Message):
+    __slots__ = ("credit_note_id",)
+    CREDIT_NOTE_ID_FIELD_NUMBER: _ClassVar[int]
+    credit_note_id: str
+    def __init__(self, credit_note_id: _Optional[str] = ...) -> None: ...
+
+class GetCreditNotePdfResponse(_message.Message):
+    __slots__ = ("pdf", "filename")
+    PDF_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    pdf: bytes
+    filename: str
+    def __init__(self, pdf: _Optional[bytes] = ..., filename: _Optional[str] = ...) -> None: ...
+
+class RunBillingRequest(_message.Message):
+    __slots__ = ("as_of",)
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    as_of: _timestamp_pb2.Timestamp
+    def __init__(self, as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RunBillingResponse(_message.Message):
+    __slots__ = ("subscriptions_evaluated", "invoices_drafted", "invoices_finalized", "failures")
+    SUBSCRIPTIONS_EVALUATED_FIELD_NUMBER: _ClassVar[int]
+    INVOICES_DRAFTED_FIELD_NUMBER: _ClassVar[int]
+    INVOICES_FINALIZED_FIELD_NUMBER: _ClassVar[int]
+    FAILURES_FIELD_NUMBER: _ClassVar[int]
+    subscriptions_evaluated: int
+    invoices_drafted: int
+    invoices_finalized: int
+    failures: _containers.RepeatedCompositeFieldContainer[BillingFailure]
+    def __init__(self, subscriptions_evaluated: _Optional[int] = ..., invoices_drafted: _Optional[int] = ..., invoices_finalized: _Optional[int] = ..., failures: _Optional[_Iterable[_Union[BillingFailure, _Mapping]]] = ...) -> None: ...
+
+class BillingFailure(_message.Message):
+    __slots__ = ("subscription_id", "reason")
+    SUBSCRIPTION_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    subscription_id: str
+    reason: str
+    def __init__(self, subscription_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class GetCreditBalanceRequest(_message.Message):
+    __slots__ = ("customer_id",)
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    def __init__(self, customer_id: _Optional[str] = ...) -> None: ...
+
+class GetCreditBalanceResponse(_message.Message):
+    __slots__ = ("balance", "grants")
+    BALANCE_FIELD_NUMBER: _ClassVar[int]
+    GRANTS_FIELD_NUMBER: _ClassVar[int]
+    balance: _money_pb2.Money
+    grants: _containers.RepeatedCompositeFieldContainer[CreditGrantBalance]
+    def __init__(self, balance: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., grants: _Optional[_Iterable[_Union[CreditGrantBalance, _Mapping]]] = ...) -> None: ...
+
+class CreditGrantBalance(_message.Message):
+    __slots__ = ("credit_grant_id", "remaining", "expires_at", "cost_basis")
+    CREDIT_GRANT_ID_FIELD_NUMBER: _ClassVar[int]
+    REMAINING_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    COST_BASIS_FIELD_NUMBER: _ClassVar[int]
+    credit_grant_id: str
+    remaining: _money_pb2.Money
+    expires_at: _timestamp_pb2.Timestamp
+    cost_basis: str
+    def __init__(self, credit_grant_id: _Optional[str] = ..., remaining: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cost_basis: _Optional[str] = ...) -> None: ...
+
+class ListCreditLedgerRequest(_message.Message):
+    __slots__ = ("customer_id", "page")
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    customer_id: str
+    page: _pagination_pb2.PageRequest
+    def __init__(self, customer_id: _Optional[str] = ..., page: _Optional[_Union[_pagination_pb2.PageRequest, _Mapping]] = ...) -> None: ...
+
+class ListCreditLedgerResponse(_message.Message):
+    __slots__ = ("entries", "page")
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[CreditLedgerEntry]
+    page: _pagination_pb2.PageResponse
+    def __init__(self, entries: _Optional[_Iterable[_Union[CreditLedgerEntry, _Mapping]]] = ..., page: _Optional[_Union[_pagination_pb2.PageResponse, _Mapping]] = ...) -> None: ...
+
+class CreditLedgerEntry(_message.Message):
+    __slots__ = ("id", "customer_id", "credit_grant_id", "kind", "amount", "grant_balance_after", "invoice_id", "occurred_at", "description")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_GRANT_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    GRANT_BALANCE_AFTER_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_ID_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_AT_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    customer_id: str
+    credit_grant_id: str
+    kind: CreditLedgerEntryKind
+    amount: _money_pb2.Money
+    grant_balance_after: _money_pb2.Money
+    invoice_id: str
+    occurred_at: _timestamp_pb2.Timestamp
+    description: str
+    def __init__(self, id: _Optional[str] = ..., customer_id: _Optional[str] = ..., credit_grant_id: _Optional[str] = ..., kind: _Optional[_Union[CreditLedgerEntryKind, str]] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., grant_balance_after: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., invoice_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., description: _Optional[str] = ...) -> None: ...
