@@ -1,0 +1,1 @@
+"""Vocabulary shared by every service's pure domain: errors and field violations."""

@@ -1,0 +1,512 @@
+"""NATS JetStream: connections, streams and consumers declared in code, traced publish, pull consumers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import nats
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext, api
+from opentelemetry import propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode
+
+from tally.mesh import attributes as attr
+
+__all__ = [
+    "DEFAULT_MAX_PAYLOAD",
+    "DLQ_CONSUMER_HEADER",
+    "DLQ_REASON_HEADER",
+    "MSG_ID_HEADER",
+    "ConsumerSpec",
+    "Delivery",
+    "Handler",
+    "PayloadTooLarge",
+    "PullConsumer",
+    "StreamSpec",
+    "connect",
+    "dlq_spec",
+    "dlq_subject",
+    "ensure_consumer",
+    "ensure_stream",
+    "publish",
+]
+
+_log = logging.getLogger(__name__)
+_tracer = trace.get_tracer(__name__)
+
+MSG_ID_HEADER = "Nats-Msg-Id"
+DLQ_REASON_HEADER = "Tally-Dlq-Reason"
+DLQ_CONSUMER_HEADER = "Tally-Dlq-Consumer"
+DEFAULT_MAX_PAYLOAD = 1024 * 1024
+"""The server's default max_payload; a message above it is refused, so callers chunk below it."""
+
+_STREAM_CONFIG_MISMATCH = 10058  # "stream name already in use with a different configuration"
+_DLQ_PREFIX = "dlq."
+_MAX_REASON_CHARS = 500
+
+
+class PayloadTooLarge(ValueError):
+    """A message is larger than the broker accepts; the caller must split it into chunks."""
+
+    def __init__(self, subject: str, size: int, limit: int) -> None:
+        super().__init__(
+            f"message for {subject!r} is {size} bytes, above the {limit}-byte limit; split it into chunks"
+        )
+        self.subject = subject
+        self.size = size
+        self.limit = limit
+
+
+async def connect(
+    servers: str | Sequence[str],
+    name: str,
+    *,
+    reconnect_wait_s: float = 0.5,
+    connect_timeout_s: float = 2.0,
+) -> NATS:
+    """Connect to NATS and keep reconnecting forever: a broker restart must never end a service."""
+
+    async def on_error(exc: Exception) -> None:
+        _log.warning("nats connection %s: %s", name, exc)
+
+    async def on_disconnected() -> None:
+        _log.warning("nats connection %s: disconnected, reconnecting", name)
+
+    async def on_reconnected() -> None:
+        url = client.connected_url
+        _log.info("nats connection %s: reconnected to %s", name, url.netloc if url else "?")
+
+    async def on_closed() -> None:
+        _log.info("nats connection %s: closed", name)
+
+    if isinstance(servers, str):
+        servers = [s.strip() for s in servers.split(",") if s.strip()]
+    client = NATS()
+    await client.connect(
+        servers=list(servers),
+        name=name,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=reconnect_wait_s,  # type: ignore[arg-type]  # nats-py annotates int, accepts float
+        connect_timeout=connect_timeout_s,  # type: ignore[arg-type]
+        error_cb=on_error,
+        disconnected_cb=on_disconnected,
+        reconnected_cb=on_reconnected,
+        closed_cb=on_closed,
+    )
+    return client
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """A JetStream stream as declared in code; ``ensure_stream`` makes the broker match it."""
+
+    name: str
+    """Stream name, upper case by convention (``USAGE``); its dead-letter stream is ``<name>_DLQ``."""
+    subjects: tuple[str, ...]
+    """Subjects the stream captures, wildcards allowed (``usage.>``)."""
+    max_age_s: float = 7 * 24 * 3600.0
+    """How long messages are kept, in seconds."""
+    duplicate_window_s: float = 120.0
+    """How long the broker remembers a ``Nats-Msg-Id`` to drop re-publishes, in seconds."""
+    storage: Literal["file", "memory"] = "file"
+    """File storage survives broker restarts; memory is for throwaway streams only."""
+    replicas: int = 1
+    """Copies kept in a cluster (1 on a single server, 3 in production clusters)."""
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """A durable pull consumer as declared in code; ``ensure_consumer`` makes the broker match it."""
+
+    stream: str
+    """Name of the stream the consumer reads."""
+    durable: str
+    """Durable name: the consumer group shared by every replica of the consuming service."""
+    filter_subject: str | None = None
+    """Only subjects matching this filter are delivered (None: the whole stream)."""
+    max_deliver: int = 5
+    """Deliveries before a failing message is moved to the dead-letter stream."""
+    ack_wait_s: float = 30.0
+    """Seconds the broker waits for an ack before redelivering (in-progress pings extend it)."""
+    backoff_s: tuple[float, ...] = (1.0, 5.0, 30.0)
+    """Redelivery delay after the n-th failed delivery (the last entry repeats)."""
+    max_ack_pending: int = 10_000
+    """Messages delivered but not yet acked across all replicas; bounds memory and in-flight work."""
+
+
+def dlq_subject(subject: str) -> str:
+    """The dead-letter subject a failed message on ``subject`` is moved to."""
+    return _DLQ_PREFIX + subject
+
+
+def dlq_spec(spec: StreamSpec) -> StreamSpec:
+    """The dead-letter stream of ``spec``: same retention, subjects prefixed with ``dlq.``."""
+    return StreamSpec(
+        name=f"{spec.name}_DLQ",
+        subjects=tuple(dlq_subject(s) for s in spec.subjects),
+        max_age_s=spec.max_age_s,
+        duplicate_window_s=spec.duplicate_window_s,
+        storage=spec.storage,
+        replicas=spec.replicas,
+    )
+
+
+def _stream_config(spec: StreamSpec) -> api.StreamConfig:
+    return api.StreamConfig(
+        name=spec.name,
+        subjects=list(spec.subjects),
+        max_age=spec.max_age_s,
+        duplicate_window=spec.duplicate_window_s,
+        storage=api.StorageType.FILE if spec.storage == "file" else api.StorageType.MEMORY,
+        num_replicas=spec.replicas,
+    )
+
+
+async def _ensure_one_stream(js: JetStreamContext, spec: StreamSpec) -> None:
+    config = _stream_config(spec)
+    try:
+        await js.add_stream(config)
+    except nats.js.errors.BadRequestError as exc:
+        if exc.err_code != _STREAM_CONFIG_MISMATCH:
+            raise
+        await js.update_stream(config)
+
+
+async def ensure_stream(js: JetStreamContext, spec: StreamSpec) -> None:
+    """Create or update the stream and its dead-letter stream; safe to call on every start."""
+    await _ensure_one_stream(js, spec)
+    await _ensure_one_stream(js, dlq_spec(spec))
+
+
+async def ensure_consumer(js: JetStreamContext, spec: ConsumerSpec) -> None:
+    """Create or update the durable pull consumer; safe to call on every start."""
+    config = api.ConsumerConfig(
+        name=spec.durable,
+        durable_name=spec.durable,
+        ack_policy=api.AckPolicy.EXPLICIT,
+        deliver_policy=api.DeliverPolicy.ALL,
+        filter_subject=spec.filter_subject,
+        ack_wait=spec.ack_wait_s,
+        # The broker's own max_deliver would silently drop a message whose dead-letter publish failed
+        # on the last delivery; PullConsumer enforces spec.max_deliver itself and keeps the broker unlimited.
+        max_deliver=-1,
+        max_ack_pending=spec.max_ack_pending,
+    )
+    await js.add_consumer(spec.stream, config)
+
+
+def _headers_size(headers: Mapping[str, str]) -> int:
+    # "NATS/1.0\r\n" + "key: value\r\n" per header + final "\r\n": what the server counts against max_payload.
+    return 12 + sum(len(k) + len(v) + 4 for k, v in headers.items())
+
+
+async def publish(
+    js: JetStreamContext,
+    subject: str,
+    payload: bytes,
+    msg_id: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    timeout_s: float = 5.0,
+    parent: Context | None = None,
+    max_payload: int = DEFAULT_MAX_PAYLOAD,
+) -> api.PubAck:
+    """Publish and wait until JetStream stored it; a re-publish of ``msg_id`` returns ``duplicate=True``.
+
+    The PRODUCER span is a child of ``parent`` (default: the current context), and its context travels in
+    the W3C ``traceparent`` header so the consumer's span continues this trace.
+    """
+    outgoing = dict(headers) if headers else {}
+    outgoing[MSG_ID_HEADER] = msg_id
+    with _tracer.start_as_current_span(
+        f"{subject} publish",
+        context=parent,
+        kind=SpanKind.PRODUCER,
+        attributes={
+            attr.MESSAGING_SYSTEM: "nats",
+            attr.MESSAGING_DESTINATION: subject,
+            attr.MESSAGING_OPERATION: "send",
+            attr.MESSAGING_MESSAGE_ID: msg_id,
+            attr.MESSAGING_BODY_SIZE: len(payload),
+        },
+    ):
+        propagate.inject(outgoing)
+        size = len(payload) + _headers_size(outgoing)
+        if size > max_payload:
+            raise PayloadTooLarge(subject, size, max_payload)
+        return await js.publish(subject, payload, timeout=timeout_s, headers=outgoing)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What a handler sees of one delivered message."""
+
+    subject: str
+    data: bytes
+    headers: Mapping[str, str]
+    msg_id: str | None
+    """The publisher's ``Nats-Msg-Id``: the key to claim in the inbox."""
+    delivery_count: int
+    """1 on first delivery; higher means this is a redelivery."""
+    stream_sequence: int
+
+
+Handler = Callable[[Delivery], Awaitable[None]]
+
+SpanAttributes = Mapping[str, str | int | float | bool]
+BatchHandler = Callable[[Sequence[Delivery]], Awaitable[Sequence[SpanAttributes]]]
+"""Handles every message of one fetch in one go (one transaction); returns span attributes per delivery."""
+
+
+@dataclass
+class _Batch:
+    """One fetch's messages, handled in order; those from ``position`` on are not settled yet."""
+
+    msgs: list[Msg]
+    position: int = 0
+
+
+class PullConsumer:
+    """Durable pull consumer loop: ack after the handler returns, nak with backoff, dead-letter at the limit.
+
+    The handler commits its own transaction (claiming the message in the inbox) before returning; only then
+    is the message acked, so a crash anywhere before the ack means a redelivery, never a loss.
+    """
+
+    def __init__(
+        self,
+        js: JetStreamContext,
+        spec: ConsumerSpec,
+        handler: Handler | None = None,
+        *,
+        together: BatchHandler | None = None,
+        batch: int = 100,
+        fetch_timeout_s: float = 1.0,
+        retry_wait_s: float = 0.5,
+    ) -> None:
+        """``together`` handles a whole fetch in one call; if it fails, each message is retried on its own,
+        so one bad message cannot hold back the others."""
+        self._js = js
+        self._spec = spec
+        self._together = together
+        if handler is None:
+            if together is None:
+                raise ValueError("PullConsumer needs a handler or a batch handler")
+            handler = _one_at_a_time(together)
+        self._handler = handler
+        self._batch = batch
+        self._fetch_timeout_s = fetch_timeout_s
+        self._retry_wait_s = retry_wait_s
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._span_attributes = {
+            attr.MESSAGING_SYSTEM: "nats",
+            attr.MESSAGING_OPERATION: "process",
+            attr.MESSAGING_CONSUMER_GROUP: spec.durable,
+        }
+
+    async def start(self) -> None:
+        """Declare the consumer and start the loop in a background task."""
+        await ensure_consumer(self._js, self._spec)
+        sub = await self._js.pull_subscribe_bind(durable=self._spec.durable, stream=self._spec.stream)
+        self._task = asyncio.create_task(self._run(sub), name=f"pull-consumer:{self._spec.durable}")
+
+    async def stop(self) -> None:
+        """Finish the message in hand, then stop fetching; unacked messages are redelivered later."""
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def _run(self, sub: JetStreamContext.PullSubscription) -> None:
+        try:
+            while not self._stopping.is_set():
+                try:
+                    msgs = await sub.fetch(self._batch, timeout=self._fetch_timeout_s)
+                except nats.errors.TimeoutError:
+                    continue  # nothing to do, or the broker is away: the client reconnects on its own
+                except nats.errors.ConnectionClosedError:
+                    # The client reconnects forever, so closed means its owner closed it: nothing left to do.
+                    if not self._stopping.is_set():
+                        _log.error("%s: connection closed, consumer stopped", self._spec.durable)
+                    return
+                except Exception:
+                    if self._stopping.is_set():
+                        break
+                    _log.exception("fetch from %s failed; retrying", self._spec.durable)
+                    await asyncio.sleep(self._retry_wait_s)
+                    continue
+                try:
+                    await self._process(msgs)
+                except Exception:
+                    # An ack or nak lost to a disconnect: the broker redelivers after ack_wait.
+                    _log.exception("%s: settling a batch failed", self._spec.durable)
+        finally:
+            with contextlib.suppress(nats.errors.Error):
+                await sub.unsubscribe()
+
+    async def _process(self, msgs: list[Msg]) -> None:
+        batch = _Batch(msgs)
+        keep_alive = asyncio.create_task(self._keep_alive(batch))
+        try:
+            if self._together is not None and len(msgs) > 1 and await self._process_together(msgs):
+                return
+            for msg in msgs:
+                if self._stopping.is_set():
+                    # Hand the rest back now rather than after ack_wait, so another replica takes them.
+                    await msg.nak()
+                else:
+                    await self._handle(msg)
+                batch.position += 1
+        finally:
+            keep_alive.cancel()
+
+    async def _keep_alive(self, batch: _Batch) -> None:
+        # Messages waiting behind a slow one must not pass ack_wait and be redelivered to another replica
+        # while still queued here; one timer per batch costs nothing when batches are quick.
+        while True:
+            await asyncio.sleep(self._spec.ack_wait_s / 2)
+            for msg in batch.msgs[batch.position :]:
+                try:
+                    await msg.in_progress()
+                except Exception:
+                    _log.debug("in-progress ack failed", exc_info=True)
+
+    async def _process_together(self, msgs: list[Msg]) -> bool:
+        """Handle the fetch in one call and ack it all; False (nothing settled) if that call failed."""
+        assert self._together is not None
+        if self._stopping.is_set() or any(msg.metadata.num_delivered > 1 for msg in msgs):
+            return False  # redeliveries go one at a time: they may be the message that failed a batch
+        opened = [self._open(msg) for msg in msgs]
+        try:
+            results = await self._together([delivery for delivery, _ in opened])
+        except Exception as exc:
+            for _, span in opened:
+                span.add_event("batch handling failed; retrying messages one at a time", {"error": str(exc)})
+                span.end()
+            _log.warning(
+                "%s: handling %d messages together failed (%s); one at a time",
+                self._spec.durable,
+                len(msgs),
+                exc,
+            )
+            return False
+        for (_, span), attributes in zip(opened, results, strict=True):
+            span.set_attributes(attributes)
+            span.end()
+        for msg in msgs:
+            await msg.ack()
+        return True
+
+    def _open(self, msg: Msg) -> tuple[Delivery, trace.Span]:
+        """The message's Delivery and its CONSUMER span (a child of the producer span), not yet current."""
+        delivery, parent, links, attributes = self._describe(msg)
+        span = _tracer.start_span(
+            f"{msg.subject} process",
+            context=parent,
+            kind=SpanKind.CONSUMER,
+            links=links,
+            attributes=attributes,
+        )
+        return delivery, span
+
+    def _describe(self, msg: Msg) -> tuple[Delivery, Context, list[Link] | None, dict[str, str | int]]:
+        meta = msg.metadata
+        headers = msg.headers or {}
+        parent = propagate.extract(headers)
+        producer = trace.get_current_span(parent).get_span_context()
+        delivery = Delivery(
+            subject=msg.subject,
+            data=msg.data,
+            headers=headers,
+            msg_id=headers.get(MSG_ID_HEADER),
+            delivery_count=meta.num_delivered,
+            stream_sequence=meta.sequence.stream,
+        )
+        span_attributes: dict[str, str | int] = {
+            **self._span_attributes,
+            attr.MESSAGING_DESTINATION: msg.subject,
+            attr.MESSAGING_DELIVERY_COUNT: meta.num_delivered,
+            attr.MESSAGING_BODY_SIZE: len(msg.data),
+        }
+        if delivery.msg_id is not None:
+            span_attributes[attr.MESSAGING_MESSAGE_ID] = delivery.msg_id
+        return delivery, parent, [Link(producer)] if producer.is_valid else None, span_attributes
+
+    async def _handle(self, msg: Msg) -> None:
+        meta = msg.metadata
+        delivery, parent, links, span_attributes = self._describe(msg)
+        with _tracer.start_as_current_span(
+            f"{msg.subject} process",
+            context=parent,
+            kind=SpanKind.CONSUMER,
+            links=links,
+            attributes=span_attributes,
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            if meta.num_delivered > self._spec.max_deliver:
+                # Delivered again after a crash or a failed dead-letter publish: do not run it once more.
+                await self._dead_letter(msg, delivery, "exceeded max deliveries")
+                return
+            try:
+                await self._handler(delivery)
+            except Exception as exc:
+                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, str(exc)))
+                await self._reject(msg, delivery, exc)
+                return
+            await msg.ack()
+
+    async def _reject(self, msg: Msg, delivery: Delivery, exc: Exception) -> None:
+        if delivery.delivery_count >= self._spec.max_deliver:
+            await self._dead_letter(msg, delivery, f"{type(exc).__name__}: {exc}")
+            return
+        backoff = self._spec.backoff_s
+        delay = backoff[min(delivery.delivery_count, len(backoff)) - 1] if backoff else None
+        _log.warning(
+            "%s: message %s (delivery %d) failed, redelivering in %ss: %s",
+            self._spec.durable,
+            delivery.msg_id,
+            delivery.delivery_count,
+            delay,
+            exc,
+        )
+        await msg.nak(delay=delay)
+
+    async def _dead_letter(self, msg: Msg, delivery: Delivery, reason: str) -> None:
+        headers = dict(delivery.headers)
+        # Header values cannot hold line breaks; keep the reason on one bounded line.
+        headers[DLQ_REASON_HEADER] = " ".join(reason.split())[:_MAX_REASON_CHARS]
+        headers[DLQ_CONSUMER_HEADER] = self._spec.durable
+        try:
+            await publish(
+                self._js,
+                dlq_subject(delivery.subject),
+                delivery.data,
+                f"{self._spec.stream}:{delivery.stream_sequence}:{self._spec.durable}",
+                headers=headers,
+            )
+        except Exception:
+            _log.exception("%s: dead-letter publish failed; message will be redelivered", self._spec.durable)
+            await msg.nak(delay=self._spec.backoff_s[-1] if self._spec.backoff_s else None)
+            return
+        _log.error("%s: message %s moved to dead-letter: %s", self._spec.durable, delivery.msg_id, reason)
+        await msg.term()
+
+
+def _one_at_a_time(together: BatchHandler) -> Handler:
+    async def handle(delivery: Delivery) -> None:
+        (attributes,) = await together([delivery])
+        trace.get_current_span().set_attributes(attributes)
+
+    return handle

@@ -1,0 +1,168 @@
+"""gRPC server bootstrap: interceptors, health, reflection, binding, and graceful shutdown on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import grpc
+import grpc.aio
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio
+from grpc_reflection.v1alpha import reflection
+
+from tally.mesh.auth import KeyVerifier
+from tally.mesh.interceptors.auth import ServerAuthInterceptor
+from tally.mesh.interceptors.deadlines import ServerDeadlineInterceptor
+from tally.mesh.interceptors.error_mapping import ErrorMappingInterceptor
+from tally.mesh.interceptors.tracing import ServerTracingInterceptor
+from tally.mesh.settings import MeshSettings
+from tally.mesh.tls import server_credentials, tls_material
+
+logger = logging.getLogger(__name__)
+
+Registration = tuple[Callable[[Any, grpc.aio.Server], None], Any]
+"""``(add_XServiceServicer_to_server, servicer)``, as generated code names them."""
+
+ShutdownHook = Callable[[], Awaitable[None]]
+
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+"""Ingestion batches are up to 4 MiB; twice that leaves room for encoding overhead and growth."""
+
+SERVER_OPTIONS: tuple[tuple[str, int], ...] = (
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    # gRPC sets SO_REUSEPORT by default, which lets a second process "bind" a busy port and silently
+    # share its traffic; we want that mistake to fail at start.
+    ("grpc.so_reuseport", 0),
+    # Find dead clients (a node gone, a NAT entry expired) within a minute instead of hours.
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.keepalive_permit_without_calls", 1),
+    # Must not exceed the channels' keepalive interval, or the server answers their pings with GOAWAY.
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+    # Clients resolve DNS again only when a connection closes; cycling connections lets round_robin
+    # reach replicas that Kubernetes added since.
+    ("grpc.max_connection_age_ms", 300_000),
+    ("grpc.max_connection_age_grace_ms", 30_000),
+)
+
+
+class BindError(RuntimeError):
+    """The server could not listen on its address."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__(
+            f"cannot listen on {address}: the port is already in use (or the host is not an address of "
+            f"this machine); set TALLY_GRPC_PORT to a free port or stop the other process"
+        )
+
+
+class MeshServer:
+    """One service's gRPC server with the mesh's interceptors, health and reflection installed."""
+
+    def __init__(
+        self,
+        service: str,
+        settings: MeshSettings,
+        *,
+        registrations: Sequence[Registration],
+        service_names: Sequence[str],
+        scopes: Mapping[str, str],
+        verifier: KeyVerifier,
+    ) -> None:
+        self.service = service
+        self._settings = settings
+        self._registrations = tuple(registrations)
+        self._service_names = tuple(service_names)
+        self._auth = ServerAuthInterceptor(verifier, scopes)
+        self.health = health_aio.HealthServicer()
+        """Services may flip their own status (e.g. NOT_SERVING while the broker is unreachable)."""
+        self._server: grpc.aio.Server | None = None
+        self._port: int | None = None
+
+    @property
+    def port(self) -> int:
+        """The port actually bound (meaningful with TALLY_GRPC_PORT=0)."""
+        if self._port is None:
+            raise RuntimeError(f"{self.service} server is not started")
+        return self._port
+
+    @property
+    def address(self) -> str:
+        return f"{self._settings.grpc_host}:{self.port}"
+
+    async def start(self) -> None:
+        server = grpc.aio.server(
+            # Outermost first: tracing sees the final status; error mapping turns auth failures
+            # (raised as DomainErrors) into statuses too.
+            interceptors=[
+                ServerTracingInterceptor(),
+                ErrorMappingInterceptor(),
+                ServerDeadlineInterceptor(),
+                self._auth,
+            ],
+            options=SERVER_OPTIONS,
+        )
+        for add, servicer in self._registrations:
+            add(servicer, server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        reflection.enable_server_reflection(
+            [*self._service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+        )
+        address = f"{self._settings.grpc_host}:{self._settings.grpc_port}"
+        material = tls_material(self._settings)
+        try:
+            if material is None:
+                port = server.add_insecure_port(address)
+            else:
+                port = server.add_secure_port(address, server_credentials(material))
+        except RuntimeError as exc:
+            raise BindError(address) from exc
+        if port == 0:
+            # Older gRPC releases report a failed bind by returning 0 instead of raising.
+            raise BindError(address)
+        await server.start()
+        self._server = server
+        self._port = port
+        for name in ("", *self._service_names):
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        logger.info(
+            "%s serving gRPC on %s (%s)",
+            self.service,
+            self.address,
+            "mutual TLS" if material else "plaintext",
+        )
+
+    async def shutdown(self, on_shutdown: Sequence[ShutdownHook] = ()) -> None:
+        """Stop in the order that loses nothing: health NOT_SERVING, drain RPCs, then the hooks."""
+        await self.health.enter_graceful_shutdown()
+        if self._server is not None:
+            await self._server.stop(self._settings.shutdown_grace_s)
+        for hook in on_shutdown:
+            try:
+                await hook()
+            except Exception:
+                # One failing hook (say NATS already gone) must not keep the others from releasing.
+                logger.exception("%s shutdown hook %r failed", self.service, hook)
+
+    async def run_until_terminated(self, on_shutdown: Sequence[ShutdownHook] = ()) -> None:
+        """Serve until SIGTERM or SIGINT, then shut down gracefully and run ``on_shutdown`` in order."""
+        loop = asyncio.get_running_loop()
+        terminated = asyncio.Event()
+        signals = (signal.SIGTERM, signal.SIGINT)
+        for signum in signals:
+            loop.add_signal_handler(signum, terminated.set)
+        try:
+            if self._server is None:
+                await self.start()
+            await terminated.wait()
+            logger.info("%s received a termination signal; shutting down", self.service)
+        finally:
+            for signum in signals:
+                loop.remove_signal_handler(signum)
+        await self.shutdown(on_shutdown)

@@ -1,0 +1,162 @@
+"""Settings: the one place that reads the environment, into frozen typed objects that fail fast."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+_MISSING: Any = object()
+
+
+class SettingsError(Exception):
+    """One or more settings are missing or malformed; the message names every variable at fault."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid configuration: " + "; ".join(problems))
+
+
+def setting(
+    variable: str,
+    *,
+    default: Any = _MISSING,
+    parse: Callable[[str], Any] = str,
+    doc: str = "",
+) -> Any:
+    """Declare a dataclass field read from ``variable``; without a default the variable is required."""
+    metadata = {"variable": variable, "parse": parse, "doc": doc}
+    if default is _MISSING:
+        return dataclasses.field(metadata=metadata)
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def parse_bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true or false, got {raw!r}")
+
+
+def parse_port(raw: str) -> int:
+    port = int(raw)
+    if not 0 <= port <= 65535:
+        raise ValueError(f"port must be 0-65535, got {port}")
+    return port
+
+
+def parse_seconds(raw: str) -> float:
+    value = float(raw)
+    if value <= 0:
+        raise ValueError(f"must be a positive number of seconds, got {raw!r}")
+    return value
+
+
+def parse_decimal(raw: str) -> Decimal:
+    try:
+        return Decimal(raw)
+    except InvalidOperation as exc:
+        raise ValueError(f"expected a decimal number, got {raw!r}") from exc
+
+
+def parse_optional_path(raw: str) -> Path | None:
+    return Path(raw) if raw else None
+
+
+def load(cls: type[T], environ: Mapping[str, str] | None = None) -> T:
+    """Build ``cls`` from the environment, reporting every missing or malformed variable at once."""
+    source = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for field in dataclasses.fields(cls):  # type: ignore[arg-type]
+        variable = field.metadata.get("variable")
+        if variable is None:
+            continue
+        raw = source.get(variable)
+        if raw is None or raw == "":
+            if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+                problems.append(f"{variable} is required ({field.metadata['doc'] or field.name}) but not set")
+            continue
+        try:
+            values[field.name] = field.metadata["parse"](raw)
+        except (ValueError, TypeError) as exc:
+            problems.append(f"{variable} is invalid: {exc}")
+    if problems:
+        raise SettingsError(problems)
+    return cls(**values)
+
+
+def describe(cls: type) -> list[tuple[str, str, str]]:
+    """(variable, default or 'required', doc) for each setting, for READMEs and manifest checks."""
+    rows = []
+    for field in dataclasses.fields(cls):
+        variable = field.metadata.get("variable")
+        if variable is None:
+            continue
+        if field.default is not dataclasses.MISSING:
+            default = repr(field.default)
+        elif field.default_factory is not dataclasses.MISSING:
+            default = repr(field.default_factory())
+        else:
+            default = "required"
+        rows.append((variable, default, field.metadata["doc"]))
+    return rows
+
+
+@dataclasses.dataclass(frozen=True)
+class MeshSettings:
+    """What every Tally service process needs to join the mesh."""
+
+    database_url: str = setting("TALLY_DATABASE_URL", doc="SQLAlchemy URL of this service's own database")
+    """SQLAlchemy URL of this service's own database (sqlite:///path.db or postgresql+psycopg://...)."""
+
+    nats_url: str = setting("TALLY_NATS_URL", doc="NATS server URL(s), comma separated")
+    """NATS server URL(s), comma separated, e.g. nats://127.0.0.1:4222."""
+
+    keyring_path: Path = setting("TALLY_KEYRING", parse=Path, doc="JSON file of hashed API keys and scopes")
+    """JSON file of hashed API keys with their scopes; plaintext keys are never stored."""
+
+    service_token: str = setting("TALLY_SERVICE_TOKEN", doc="this service's API key for internal calls")
+    """This service's own API key, sent on every outbound internal call (its service identity)."""
+
+    grpc_host: str = setting("TALLY_GRPC_HOST", default="0.0.0.0", doc="address the gRPC server binds")
+    """Address the gRPC server binds to."""
+
+    grpc_port: int = setting("TALLY_GRPC_PORT", default=50051, parse=parse_port, doc="gRPC port")
+    """Port the gRPC server listens on (0 picks a free one)."""
+
+    default_deadline_s: float = setting(
+        "TALLY_DEFAULT_DEADLINE_SECONDS", default=10.0, parse=parse_seconds, doc="deadline of outbound calls"
+    )
+    """Deadline given to every outbound gRPC call that has no tighter one from its caller."""
+
+    shutdown_grace_s: float = setting(
+        "TALLY_SHUTDOWN_GRACE_SECONDS", default=10.0, parse=parse_seconds, doc="grace on SIGTERM"
+    )
+    """Seconds in-flight RPCs get to finish after SIGTERM before they are cancelled."""
+
+    migrate_on_start: bool = setting(
+        "TALLY_MIGRATE_ON_START", default=True, parse=parse_bool, doc="apply migrations at start"
+    )
+    """Apply this service's migrations at start (the embedded default); Kubernetes runs a Job instead."""
+
+    trace_export: str = setting(
+        "TALLY_TRACE_EXPORT", default="otlp", doc="otlp | console | file:<path> | none"
+    )
+    """Where spans go: otlp (standard OTEL_* variables), console, file:<path> (JSON lines) or none."""
+
+    tls_cert_file: Path | None = setting("TALLY_TLS_CERT_FILE", default=None, parse=parse_optional_path)
+    """PEM certificate of this service; with key and CA files set, gRPC uses mutual TLS."""
+
+    tls_key_file: Path | None = setting("TALLY_TLS_KEY_FILE", default=None, parse=parse_optional_path)
+    """PEM private key of this service's certificate."""
+
+    tls_ca_file: Path | None = setting("TALLY_TLS_CA_FILE", default=None, parse=parse_optional_path)
+    """PEM bundle of the CA that signs every service certificate (peers are verified against it)."""

@@ -1,0 +1,41 @@
+"""Tally's JetStream contract: the streams, and the subject each event is published on, declared once."""
+
+from __future__ import annotations
+
+import zlib
+
+from tally.mesh.jetstream import StreamSpec
+
+USAGE_PARTITIONS = 16
+"""Usage subjects carry a partition token (hash of the customer) so metering groups can split the work."""
+
+USAGE = StreamSpec("USAGE", ("tally.usage.>",))
+METERING = StreamSpec("METERING", ("tally.metering.>",))
+CATALOG = StreamSpec("CATALOG", ("tally.catalog.>",))
+QUOTING = StreamSpec("QUOTING", ("tally.quoting.>",))
+INVOICING = StreamSpec("INVOICING", ("tally.invoicing.>",))
+ERP = StreamSpec("ERP", ("tally.erp.>",))
+
+ALL = (USAGE, METERING, CATALOG, QUOTING, INVOICING, ERP)
+
+USAGE_BATCHES = "tally.usage.batches"
+"""Prefix of ``UsageBatchAccepted`` subjects: ``tally.usage.batches.<partition>``."""
+USAGE_LATE = "tally.metering.usage_late"
+USAGE_THRESHOLD_CROSSED = "tally.metering.threshold_crossed"
+METER_CHANGED = "tally.metering.meter_changed"
+SUBSCRIPTION_CHANGED = "tally.catalog.subscription_changed"
+CUSTOMER_CHANGED = "tally.catalog.customer_changed"
+QUOTE_ACCEPTED = "tally.quoting.quote_accepted"
+INVOICE_FINALIZED = "tally.invoicing.invoice_finalized"
+CREDIT_NOTE_ISSUED = "tally.invoicing.credit_note_issued"
+ALERT_TRIGGERED = "tally.invoicing.alert_triggered"
+PAYMENT_RECORDED = "tally.erp.payment_recorded"
+
+
+def usage_partition(customer: str) -> int:
+    """Stable partition of a customer (crc32, so every process and language agrees)."""
+    return zlib.crc32(customer.encode()) % USAGE_PARTITIONS
+
+
+def usage_batch_subject(partition: int) -> str:
+    return f"{USAGE_BATCHES}.{partition}"

@@ -1,0 +1,1 @@
+"""Runs one Tally service process from a small definition: the wiring every service shares."""
