@@ -1,0 +1,486 @@
+"""Catalog use cases: customers, products, prices, plans, subscriptions and their terms, credit grants."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from opentelemetry import trace
+
+from tally.api.catalog.v1 import catalog_service_pb2 as pb
+from tally.api.catalog.v1 import events_pb2
+from tally.api.quoting.v1 import events_pb2 as quoting_events
+from tally.catalog.domain import (
+    CatalogPrice,
+    CreditGrant,
+    Customer,
+    CustomerInput,
+    EffectiveTerms,
+    Plan,
+    PlanVersionTerms,
+    Product,
+    Subscription,
+    SubscriptionStatus,
+    add_months,
+    billing_period,
+    customer_update_fields,
+    migrate,
+    resolve_terms,
+    update_customer,
+    validate_credit_grant,
+    validate_customer,
+    validate_name,
+    validate_plan_version,
+    validate_subscription,
+)
+from tally.catalog.events import customer_created, customer_updated, subscription_changed
+from tally.catalog.messages import billing_cycle_from_wire, overrides_from_wire, phases_from_wire
+from tally.catalog.price_wire import catalog_price_from_wire, catalog_price_to_wire, plan_version_from_wire
+from tally.catalog.store import CatalogStore, CatalogTransaction, CustomerStore
+from tally.domain.errors import InvalidArgument, NotFound
+from tally.mesh import attributes
+from tally.mesh.wire import timestamp_from_wire
+
+T = TypeVar("T")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Customers:
+    """Customers: created and updated with their CustomerChanged event in one transaction, then read back."""
+
+    def __init__(
+        self, store: CustomerStore, wake_relay: Callable[[], None], *, clock: Callable[[], datetime] = _now
+    ) -> None:
+        self._store = store
+        self._wake_relay = wake_relay
+        self._clock = clock
+
+    async def create(self, raw: CustomerInput) -> Customer:
+        details = validate_customer(raw)
+        now = self._clock()
+        customer = Customer(id=str(uuid.uuid4()), details=details, version=1, created_at=now, updated_at=now)
+        trace.get_current_span().set_attribute(attributes.CUSTOMER, customer.id)
+        await asyncio.to_thread(self._store.create, customer, customer_created(customer))
+        self._wake_relay()
+        return customer
+
+    async def update(self, customer_id: str, paths: Sequence[str], raw: CustomerInput) -> Customer:
+        """The customer with the masked fields of ``raw`` as version n+1; a refused change writes nothing."""
+        customer_update_fields(paths)
+        if not customer_id:
+            raise InvalidArgument.field("customer.id", "is required")
+        trace.get_current_span().set_attribute(attributes.CUSTOMER, customer_id)
+
+        def change() -> Customer:
+            with self._store.transaction() as tx:
+                current = _found(
+                    tx.customer(customer_id, lock="update"), "customer", customer_id, "customer.id"
+                )
+                details = update_customer(
+                    current.details, raw, paths, has_subscriptions=lambda: tx.has_subscriptions(customer_id)
+                )
+                updated = replace(
+                    current,
+                    details=details,
+                    version=current.version + 1,
+                    updated_at=max(self._clock(), current.updated_at),
+                )
+                tx.replace_customer(updated)
+                tx.enqueue(customer_updated(updated))
+                return updated
+
+        updated = await asyncio.to_thread(change)
+        self._wake_relay()
+        return updated
+
+    async def get(self, customer_id: str) -> Customer:
+        if not customer_id:
+            raise InvalidArgument.field("customer_id", "must not be empty")
+        customer = await asyncio.to_thread(self._store.get, customer_id)
+        if customer is None:
+            raise NotFound("customer", customer_id, field="customer_id")
+        return customer
+
+    async def get_by_external_id(self, external_id: str) -> Customer:
+        if not external_id:
+            raise InvalidArgument.field("external_id", "must not be empty")
+        customer = await asyncio.to_thread(self._store.get_by_external_id, external_id)
+        if customer is None:
+            raise NotFound("customer", external_id, field="external_id")
+        return customer
+
+    async def list(self, *, after_external_id: str | None, limit: int) -> list[Customer]:
+        return await asyncio.to_thread(self._store.list, after_external_id=after_external_id, limit=limit)
+
+
+class Offers:
+    """Products, prices and plans with their immutable versions: validated in full before anything is written."""
+
+    def __init__(self, store: CatalogStore, *, clock: Callable[[], datetime] = _now) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def create_product(self, name: str, description: str) -> Product:
+        product = Product(
+            str(uuid.uuid4()), validate_name(name, "product"), description.strip(), self._clock()
+        )
+        await asyncio.to_thread(self._write, lambda tx: tx.add_product(product))
+        return product
+
+    def _write(self, change: Callable[[CatalogTransaction], None]) -> None:
+        with self._store.transaction() as tx:
+            change(tx)
+
+    async def get_product(self, product_id: str) -> Product:
+        return _found(
+            await self._read(lambda tx: tx.product(product_id)), "product", product_id, "product_id"
+        )
+
+    async def _read(self, query: Callable[[CatalogTransaction], T]) -> T:
+        def run() -> T:
+            with self._store.reading() as tx:
+                return query(tx)
+
+        return await asyncio.to_thread(run)
+
+    async def list_products(self, *, after: str | None, limit: int) -> list[Product]:
+        return await asyncio.to_thread(self._store.list_products, after=after, limit=limit)
+
+    async def create_price(self, message: pb.Price) -> CatalogPrice:
+        if not message.product_id:
+            raise InvalidArgument.field("price.product_id", "is required")
+        price = replace(catalog_price_from_wire(message), id=str(uuid.uuid4()), created_at=self._clock())
+
+        def write(tx: CatalogTransaction) -> None:
+            _found(tx.product(price.product_id), "product", price.product_id, "price.product_id")
+            tx.add_price(price)
+
+        await asyncio.to_thread(self._write, write)
+        return price
+
+    async def get_price(self, price_id: str) -> CatalogPrice:
+        return _found(await self._read(lambda tx: tx.price(price_id)), "price", price_id, "price_id")
+
+    async def list_prices(self, *, product_id: str, after: str | None, limit: int) -> list[CatalogPrice]:
+        return await asyncio.to_thread(
+            self._store.list_prices, product_id=product_id, after=after, limit=limit
+        )
+
+    async def create_plan(self, name: str, description: str) -> Plan:
+        plan = Plan(str(uuid.uuid4()), validate_name(name, "plan"), description.strip(), 0, self._clock())
+        await asyncio.to_thread(self._write, lambda tx: tx.add_plan(plan))
+        return plan
+
+    async def get_plan(self, plan_id: str) -> tuple[Plan, PlanVersionTerms | None]:
+        def read(tx: CatalogTransaction) -> tuple[Plan, PlanVersionTerms | None]:
+            plan = _found(tx.plan(plan_id), "plan", plan_id, "plan_id")
+            return plan, tx.latest_version(plan)
+
+        return await self._read(read)
+
+    async def list_plans(self, *, after: str | None, limit: int) -> list[Plan]:
+        return await asyncio.to_thread(self._store.list_plans, after=after, limit=limit)
+
+    async def get_plan_version(self, version_id: str) -> PlanVersionTerms:
+        found = await self._read(lambda tx: tx.plan_version(version_id))
+        return _found(found, "plan version", version_id, "plan_version_id")
+
+    async def publish(self, message: pb.PlanVersion) -> PlanVersionTerms:
+        """Version n+1 of the plan; versions already published, and subscriptions on them, are untouched."""
+
+        def write(tx: CatalogTransaction) -> PlanVersionTerms:
+            plan = _found(tx.plan(message.plan_id), "plan", message.plan_id, "plan_version.plan_id")
+            resolved = pb.PlanVersion()
+            resolved.CopyFrom(message)
+            for index, charge in enumerate(resolved.charges):
+                # A charge may name a stored price by id instead of spelling one out.
+                if charge.price.id and charge.price.WhichOneof("model") is None:
+                    field = f"plan_version.charges[{index}].price.id"
+                    stored = _found(tx.price(charge.price.id), "price", charge.price.id, field)
+                    charge.price.CopyFrom(catalog_price_to_wire(stored))
+            terms = replace(
+                plan_version_from_wire(resolved),
+                id=str(uuid.uuid4()),
+                plan_id=plan.id,
+                version=plan.latest_version + 1,
+                published_at=self._clock(),
+            )
+            validate_plan_version(terms)
+            tx.publish(terms)
+            return terms
+
+        return await asyncio.to_thread(self._in_transaction, write)
+
+    def _in_transaction(self, change: Callable[[CatalogTransaction], T]) -> T:
+        with self._store.transaction() as tx:
+            return change(tx)
+
+
+def _found(value: T | None, resource: str, identifier: str, field: str) -> T:
+    if not identifier:
+        raise InvalidArgument.field(field, "is required")
+    if value is None:
+        raise NotFound(resource, identifier, field=field)
+    return value
+
+
+def _versions(tx: CatalogTransaction, subscription: Subscription, path: str) -> dict[str, PlanVersionTerms]:
+    """Every plan version the subscription names; NotFound naming the first missing one's field."""
+    versions: dict[str, PlanVersionTerms] = {}
+    fields = [(subscription.plan_version_id, f"{path}.plan_version_id")] + [
+        (phase.plan_version_id, f"{path}.phases[{index}].plan_version_id")
+        for index, phase in enumerate(subscription.phases)
+        if phase.plan_version_id
+    ]
+    for version_id, field in fields:
+        if version_id not in versions:
+            versions[version_id] = _found(tx.plan_version(version_id), "plan version", version_id, field)
+    return versions
+
+
+MUTABLE_SUBSCRIPTION_FIELDS = ("price_overrides", "phases", "end_at")
+
+
+class Subscriptions:
+    """Subscriptions: every change is checked in full, then stored with its SubscriptionChanged in one transaction."""
+
+    def __init__(
+        self, store: CatalogStore, wake_relay: Callable[[], None], *, clock: Callable[[], datetime] = _now
+    ) -> None:
+        self._store = store
+        self._wake_relay = wake_relay
+        self._clock = clock
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    async def _change(self, change: Callable[[CatalogTransaction], T]) -> T:
+        def run() -> T:
+            with self._store.transaction() as tx:
+                return change(tx)
+
+        result = await asyncio.to_thread(run)
+        self._wake_relay()
+        return result
+
+    def _checked(
+        self, tx: CatalogTransaction, subscription: Subscription, path: str = "subscription"
+    ) -> None:
+        # Shared lock: the customer's currency cannot change (UpdateCustomer) under a subscription being written.
+        customer = _found(
+            tx.customer(subscription.customer_id, lock="share"),
+            "customer",
+            subscription.customer_id,
+            f"{path}.customer_id",
+        )
+        validate_subscription(
+            subscription, _versions(tx, subscription, path), customer.details.currency, path
+        )
+
+    def _insert(self, tx: CatalogTransaction, subscription: Subscription) -> Subscription:
+        now = self._clock()
+        subscription = replace(subscription, id=str(uuid.uuid4()), version=1, created_at=now, updated_at=now)
+        self._checked(tx, subscription)
+        tx.add_subscription(subscription)
+        tx.enqueue(subscription_changed(subscription, events_pb2.SUBSCRIPTION_CHANGE_KIND_CREATED, now))
+        return subscription
+
+    async def create(self, subscription: Subscription) -> Subscription:
+        created = await self._change(lambda tx: self._insert(tx, subscription))
+        trace.get_current_span().set_attribute(attributes.CUSTOMER, created.customer_id)
+        return created
+
+    async def get(self, subscription_id: str) -> Subscription:
+        def read() -> Subscription | None:
+            with self._store.reading() as tx:
+                return tx.subscription(subscription_id)
+
+        found = await asyncio.to_thread(read)
+        return _found(found, "subscription", subscription_id, "subscription_id")
+
+    async def list(
+        self, *, customer_id: str, status: SubscriptionStatus | None, after: str | None, limit: int
+    ) -> list[Subscription]:
+        return await asyncio.to_thread(
+            self._store.list_subscriptions,
+            customer_id=customer_id,
+            status=status,
+            now=self._clock(),
+            after=after,
+            limit=limit,
+        )
+
+    def _amend(
+        self,
+        tx: CatalogTransaction,
+        subscription_id: str,
+        field: str,
+        amend: Callable[[Subscription], Subscription],
+        kind: events_pb2.SubscriptionChangeKind,
+    ) -> Subscription:
+        current = _found(tx.subscription(subscription_id), "subscription", subscription_id, field)
+        now = self._clock()
+        changed = replace(amend(current), version=current.version + 1, updated_at=now)
+        self._checked(tx, changed)
+        tx.replace_subscription(changed)
+        tx.enqueue(subscription_changed(changed, kind, now))
+        return changed
+
+    async def update(
+        self, subscription_id: str, paths: Sequence[str], wanted: pb.Subscription
+    ) -> Subscription:
+        unknown = [p for p in paths if p not in MUTABLE_SUBSCRIPTION_FIELDS]
+        if unknown:
+            raise InvalidArgument.field(
+                "update_mask",
+                f"cannot change {unknown}: only {', '.join(MUTABLE_SUBSCRIPTION_FIELDS)} are mutable",
+            )
+        paths = paths or MUTABLE_SUBSCRIPTION_FIELDS
+        overrides = overrides_from_wire(wanted.price_overrides, field="subscription.price_overrides")
+        phases = phases_from_wire(wanted.phases, field="subscription.phases")
+        end_at = timestamp_from_wire(wanted.end_at)
+
+        def amend(current: Subscription) -> Subscription:
+            return replace(
+                current,
+                overrides=overrides if "price_overrides" in paths else current.overrides,
+                phases=phases if "phases" in paths else current.phases,
+                end_at=end_at if "end_at" in paths else current.end_at,
+            )
+
+        return await self._change(
+            lambda tx: self._amend(
+                tx, subscription_id, "subscription.id", amend, events_pb2.SUBSCRIPTION_CHANGE_KIND_AMENDED
+            )
+        )
+
+    async def cancel(self, subscription_id: str, cancel_at: datetime | None, reason: str) -> Subscription:
+        """Cancel at ``cancel_at``, or at the end of the billing period running now."""
+
+        def amend(current: Subscription) -> Subscription:
+            at = cancel_at
+            if at is None:
+                at = billing_period(
+                    current.start_at, current.billing_cycle, current.billing_anchor, self._clock()
+                ).end
+            return replace(current, cancel_at=at, cancel_reason=reason.strip())
+
+        return await self._change(
+            lambda tx: self._amend(
+                tx, subscription_id, "subscription_id", amend, events_pb2.SUBSCRIPTION_CHANGE_KIND_CANCELED
+            )
+        )
+
+    async def migrate(
+        self, subscription_id: str, version_id: str, effective_at: datetime | None, *, keep_overrides: bool
+    ) -> Subscription:
+        """Moves the subscription to another version from ``effective_at`` (default: the next billing period)."""
+
+        def change(tx: CatalogTransaction) -> Subscription:
+            target = _found(tx.plan_version(version_id), "plan version", version_id, "plan_version_id")
+
+            def amend(current: Subscription) -> Subscription:
+                at = effective_at
+                if at is None:
+                    at = billing_period(
+                        current.start_at, current.billing_cycle, current.billing_anchor, self._clock()
+                    ).end
+                return migrate(current, target, at, keep_overrides=keep_overrides)
+
+            return self._amend(
+                tx, subscription_id, "subscription_id", amend, events_pb2.SUBSCRIPTION_CHANGE_KIND_MIGRATED
+            )
+
+        return await self._change(change)
+
+    async def effective_terms(self, subscription_id: str, at: datetime | None) -> EffectiveTerms:
+        def read() -> EffectiveTerms:
+            with self._store.reading() as tx:
+                subscription = _found(
+                    tx.subscription(subscription_id), "subscription", subscription_id, "subscription_id"
+                )
+                versions = _versions(tx, subscription, "subscription")
+                return resolve_terms(subscription, versions, at or self._clock())
+
+        return await asyncio.to_thread(read)
+
+    async def accept_quote(self, consumer: str, msg_id: str, accepted: quoting_events.QuoteAccepted) -> str:
+        """Creates the quote's subscription, or amends it for a newer quote version; once per message and quote."""
+        start = timestamp_from_wire(accepted.start_at)
+        if start is None:
+            raise InvalidArgument.field("quote.start_at", "is required")
+        terms = Subscription(
+            id="",
+            customer_id=accepted.customer_id,
+            plan_version_id=accepted.plan_version_id,
+            start_at=start,
+            billing_cycle=billing_cycle_from_wire(accepted.billing_cycle, field="quote.billing_cycle"),
+            end_at=add_months(start, accepted.term_months) if accepted.term_months > 0 else None,
+            overrides=overrides_from_wire(accepted.overrides, field="quote.overrides"),
+            quote_id=accepted.quote_id,
+            quote_version=accepted.quote_version,
+        )
+        if not accepted.quote_id:
+            raise InvalidArgument.field("quote.quote_id", "is required")
+
+        def apply(tx: CatalogTransaction) -> str:
+            if not tx.claim(consumer, msg_id):
+                return "message already applied"
+            existing = tx.subscription_by_quote(accepted.quote_id)
+            if existing is None:
+                created = self._insert(tx, terms)
+                return f"subscription {created.id} created"
+            if existing.quote_version >= accepted.quote_version:
+                return f"subscription {existing.id} already has these terms"
+
+            def amend(current: Subscription) -> Subscription:
+                return replace(
+                    current,
+                    plan_version_id=terms.plan_version_id,
+                    start_at=terms.start_at,
+                    billing_cycle=terms.billing_cycle,
+                    end_at=terms.end_at,
+                    overrides=terms.overrides,
+                    quote_version=terms.quote_version,
+                )
+
+            self._amend(tx, existing.id, "quote.quote_id", amend, events_pb2.SUBSCRIPTION_CHANGE_KIND_AMENDED)
+            return f"subscription {existing.id} amended to quote version {accepted.quote_version}"
+
+        return await self._change(apply)
+
+
+class CreditGrants:
+    """Credit grants: the customer must exist and be invoiced in the grant's currency."""
+
+    def __init__(self, store: CatalogStore, *, clock: Callable[[], datetime] = _now) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def create(self, grant: CreditGrant) -> CreditGrant:
+        grant = replace(grant, id=str(uuid.uuid4()), created_at=self._clock())
+
+        def write() -> None:
+            with self._store.transaction() as tx:
+                customer = _found(
+                    tx.customer(grant.customer_id), "customer", grant.customer_id, "credit_grant.customer_id"
+                )
+                validate_credit_grant(grant, customer.details.currency)
+                tx.add_credit_grant(grant)
+
+        await asyncio.to_thread(write)
+        return grant
+
+    async def list(self, *, customer_id: str, after: str | None, limit: int) -> list[CreditGrant]:
+        if not customer_id:
+            raise InvalidArgument.field("customer_id", "is required")
+        return await asyncio.to_thread(
+            self._store.list_credit_grants, customer_id=customer_id, after=after, limit=limit
+        )

@@ -1,0 +1,308 @@
+"""Catalog's wire shapes: customers, products, plans, subscriptions, terms and credit grants (prices and plan
+versions are ``tally.catalog.price_wire``'s)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from tally.api.catalog.v1 import catalog_service_pb2 as pb
+from tally.api.common.v1 import period_pb2
+from tally.catalog.domain import (
+    Address,
+    BillingAnchor,
+    BillingCycle,
+    CreditGrant,
+    Customer,
+    CustomerInput,
+    EffectiveTerms,
+    Phase,
+    Plan,
+    PriceOverride,
+    Product,
+    Subscription,
+    SubscriptionStatus,
+)
+from tally.catalog.price_wire import (
+    Reader,
+    catalog_price_from_wire,
+    catalog_price_to_wire,
+    charge_to_wire,
+    discount_to_wire,
+    plan_version_to_wire,
+)
+from tally.domain.errors import FieldViolation, InvalidArgument
+from tally.mesh.wire import (
+    decimal_from_wire,
+    decimal_to_wire,
+    money_from_wire,
+    money_to_wire,
+    timestamp_from_wire,
+    timestamp_to_wire,
+)
+from tally.money import Money
+
+
+def customer_input(message: pb.Customer) -> CustomerInput:
+    address = message.billing_address
+    return CustomerInput(
+        external_id=message.external_id,
+        name=message.name,
+        currency=message.currency,
+        email=message.email,
+        billing_address=Address(
+            line1=address.line1,
+            line2=address.line2,
+            city=address.city,
+            region=address.region,
+            postal_code=address.postal_code,
+            country=address.country,
+        ),
+        tax_id=message.tax_id,
+        tax_rate_percent=message.tax_rate_percent,
+        tax_exempt=message.tax_exempt,
+        erp_ids=dict(message.erp_ids),
+    )
+
+
+def customer_to_wire(customer: Customer) -> pb.Customer:
+    details = customer.details
+    address = details.billing_address
+    return pb.Customer(
+        id=customer.id,
+        external_id=details.external_id,
+        name=details.name,
+        email=details.email,
+        currency=details.currency,
+        billing_address=pb.Address(
+            line1=address.line1,
+            line2=address.line2,
+            city=address.city,
+            region=address.region,
+            postal_code=address.postal_code,
+            country=address.country,
+        ),
+        tax_id=details.tax_id,
+        tax_rate_percent=""
+        if details.tax_rate_percent is None
+        else decimal_to_wire(details.tax_rate_percent),
+        tax_exempt=details.tax_exempt,
+        erp_ids=dict(details.erp_ids),
+        created_at=timestamp_to_wire(customer.created_at),
+        updated_at=timestamp_to_wire(customer.updated_at),
+    )
+
+
+def product_to_wire(product: Product) -> pb.Product:
+    return pb.Product(
+        id=product.id,
+        name=product.name,
+        description=product.description,
+        created_at=timestamp_to_wire(product.created_at),
+    )
+
+
+def plan_to_wire(plan: Plan) -> pb.Plan:
+    return pb.Plan(
+        id=plan.id,
+        name=plan.name,
+        description=plan.description,
+        latest_version=plan.latest_version,
+        created_at=timestamp_to_wire(plan.created_at),
+    )
+
+
+_CYCLES = {
+    pb.BILLING_CYCLE_MONTHLY: BillingCycle.MONTHLY,
+    pb.BILLING_CYCLE_QUARTERLY: BillingCycle.QUARTERLY,
+    pb.BILLING_CYCLE_ANNUAL: BillingCycle.ANNUAL,
+}
+_CYCLES_TO_WIRE = {cycle: value for value, cycle in _CYCLES.items()}
+_STATUSES = {
+    SubscriptionStatus.SCHEDULED: pb.SUBSCRIPTION_STATUS_SCHEDULED,
+    SubscriptionStatus.ACTIVE: pb.SUBSCRIPTION_STATUS_ACTIVE,
+    SubscriptionStatus.CANCELED: pb.SUBSCRIPTION_STATUS_CANCELED,
+    SubscriptionStatus.ENDED: pb.SUBSCRIPTION_STATUS_ENDED,
+}
+STATUSES_FROM_WIRE = {value: status for status, value in _STATUSES.items()}
+
+
+def billing_cycle_from_wire(value: int, *, field: str) -> BillingCycle:
+    cycle = _CYCLES.get(value)  # type: ignore[call-overload]
+    if cycle is None:
+        raise InvalidArgument.field(field, "must be MONTHLY, QUARTERLY or ANNUAL")
+    return cycle
+
+
+def billing_cycle_to_wire(cycle: BillingCycle) -> pb.BillingCycle:
+    return _CYCLES_TO_WIRE[cycle]
+
+
+def overrides_from_wire(messages: Iterable[pb.PriceOverride], *, field: str) -> tuple[PriceOverride, ...]:
+    """Overrides with each replacement price read and checked on its own (the plan version checks the rest)."""
+    read = Reader()
+    problems: list[FieldViolation] = []
+    overrides = []
+    for index, message in enumerate(messages):
+        at = f"{field}[{index}]"
+        price = None
+        if message.HasField("price"):
+            try:
+                price = catalog_price_from_wire(message.price, field=f"{at}.price")
+            except InvalidArgument as exc:
+                problems.extend(exc.violations)
+        included = read.optional(message.included_quantity, f"{at}.included_quantity")
+        overrides.append(PriceOverride(message.charge_id, price, included))
+    problems.extend(read.violations)
+    if problems:
+        raise InvalidArgument(problems)
+    return tuple(overrides)
+
+
+def phases_from_wire(messages: Iterable[pb.SubscriptionPhase], *, field: str) -> tuple[Phase, ...]:
+    phases = []
+    for index, message in enumerate(messages):
+        at = f"{field}[{index}]"
+        start = timestamp_from_wire(message.start_at)
+        if start is None:
+            raise InvalidArgument.field(f"{at}.start_at", "is required")
+        phases.append(
+            Phase(
+                plan_version_id=message.plan_version_id,
+                start_at=start,
+                end_at=timestamp_from_wire(message.end_at),
+                overrides=overrides_from_wire(message.price_overrides, field=f"{at}.price_overrides"),
+            )
+        )
+    return tuple(phases)
+
+
+def subscription_from_wire(message: pb.Subscription, *, field: str = "subscription") -> Subscription:
+    """A new subscription as requested; id, status, version and timestamps are the handler's to set."""
+    if not message.customer_id:
+        raise InvalidArgument.field(f"{field}.customer_id", "is required")
+    if not message.plan_version_id:
+        raise InvalidArgument.field(f"{field}.plan_version_id", "is required")
+    start = timestamp_from_wire(message.start_at)
+    if start is None:
+        raise InvalidArgument.field(f"{field}.start_at", "is required")
+    return Subscription(
+        id="",
+        customer_id=message.customer_id,
+        plan_version_id=message.plan_version_id,
+        start_at=start,
+        billing_cycle=billing_cycle_from_wire(message.billing_cycle, field=f"{field}.billing_cycle"),
+        billing_anchor=BillingAnchor.ANNIVERSARY
+        if message.billing_anchor == pb.BILLING_ANCHOR_ANNIVERSARY
+        else BillingAnchor.CALENDAR,
+        end_at=timestamp_from_wire(message.end_at),
+        overrides=overrides_from_wire(message.price_overrides, field=f"{field}.price_overrides"),
+        phases=phases_from_wire(message.phases, field=f"{field}.phases"),
+    )
+
+
+def override_to_wire(override: PriceOverride) -> pb.PriceOverride:
+    message = pb.PriceOverride(charge_id=override.charge_id)
+    if override.price is not None:
+        message.price.CopyFrom(catalog_price_to_wire(override.price))
+    if override.included_quantity is not None:
+        message.included_quantity = decimal_to_wire(override.included_quantity)
+    return message
+
+
+def phase_to_wire(phase: Phase) -> pb.SubscriptionPhase:
+    message = pb.SubscriptionPhase(
+        plan_version_id=phase.plan_version_id,
+        start_at=timestamp_to_wire(phase.start_at),
+        price_overrides=[override_to_wire(o) for o in phase.overrides],
+    )
+    if phase.end_at is not None:
+        message.end_at.CopyFrom(timestamp_to_wire(phase.end_at))
+    return message
+
+
+def _set_moment(message: Any, name: str, moment: datetime | None) -> None:
+    if moment is not None:
+        getattr(message, name).CopyFrom(timestamp_to_wire(moment))
+
+
+def subscription_to_wire(subscription: Subscription, now: datetime) -> pb.Subscription:
+    """The subscription with its status at ``now``."""
+    message = pb.Subscription(
+        id=subscription.id,
+        customer_id=subscription.customer_id,
+        plan_version_id=subscription.plan_version_id,
+        status=_STATUSES[subscription.status(now)],
+        start_at=timestamp_to_wire(subscription.start_at),
+        billing_cycle=_CYCLES_TO_WIRE[subscription.billing_cycle],
+        billing_anchor=pb.BILLING_ANCHOR_ANNIVERSARY
+        if subscription.billing_anchor is BillingAnchor.ANNIVERSARY
+        else pb.BILLING_ANCHOR_CALENDAR,
+        price_overrides=[override_to_wire(o) for o in subscription.overrides],
+        phases=[phase_to_wire(p) for p in subscription.phases],
+        quote_id=subscription.quote_id,
+    )
+    _set_moment(message, "end_at", subscription.end_at)
+    _set_moment(message, "cancel_at", subscription.cancel_at)
+    _set_moment(message, "created_at", subscription.created_at)
+    _set_moment(message, "updated_at", subscription.updated_at)
+    return message
+
+
+def effective_terms_to_wire(terms: EffectiveTerms) -> pb.EffectiveTerms:
+    message = pb.EffectiveTerms(
+        subscription_id=terms.subscription_id,
+        customer_id=terms.customer_id,
+        plan_version=plan_version_to_wire(terms.plan_version),
+        usage_charges=[charge_to_wire(c) for c in terms.usage_charges],
+        recurring_fees=[charge_to_wire(c) for c in terms.recurring_fees],
+        discounts=[discount_to_wire(d) for d in terms.discounts],
+        billing_period=period_pb2.Period(
+            start=timestamp_to_wire(terms.billing_period.start),
+            end=timestamp_to_wire(terms.billing_period.end),
+        ),
+        billing_cycle=_CYCLES_TO_WIRE[terms.billing_cycle],
+        currency=terms.currency,
+    )
+    if terms.minimum_commitment is not None:
+        message.minimum_commitment.CopyFrom(money_to_wire(Money(terms.minimum_commitment, terms.currency)))
+    if terms.maximum is not None:
+        message.maximum.CopyFrom(money_to_wire(Money(terms.maximum, terms.currency)))
+    return message
+
+
+def credit_grant_from_wire(message: pb.CreditGrant, *, field: str = "credit_grant") -> CreditGrant:
+    if not message.customer_id:
+        raise InvalidArgument.field(f"{field}.customer_id", "is required")
+    if not message.HasField("amount"):
+        raise InvalidArgument.field(f"{field}.amount", "is required")
+    if not message.cost_basis:
+        raise InvalidArgument.field(
+            f"{field}.cost_basis", 'is required: "1.00" for bought credit, "0" for promotional'
+        )
+    return CreditGrant(
+        id="",
+        customer_id=message.customer_id,
+        amount=money_from_wire(message.amount, field=f"{field}.amount"),
+        cost_basis=decimal_from_wire(message.cost_basis, field=f"{field}.cost_basis"),
+        expires_at=timestamp_from_wire(message.expires_at),
+        priority=message.priority,
+        effective_at=timestamp_from_wire(message.effective_at),
+        description=message.description.strip(),
+    )
+
+
+def credit_grant_to_wire(grant: CreditGrant) -> pb.CreditGrant:
+    message = pb.CreditGrant(
+        id=grant.id,
+        customer_id=grant.customer_id,
+        amount=money_to_wire(grant.amount),
+        cost_basis=decimal_to_wire(grant.cost_basis),
+        priority=grant.priority,
+        description=grant.description,
+    )
+    _set_moment(message, "expires_at", grant.expires_at)
+    _set_moment(message, "effective_at", grant.effective_at)
+    _set_moment(message, "created_at", grant.created_at)
+    return message

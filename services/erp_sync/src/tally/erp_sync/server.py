@@ -1,0 +1,63 @@
+"""erp-sync's gRPC servicer: translates wire messages to use-case calls, nothing more."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import grpc.aio
+
+from tally.api.common.v1 import pagination_pb2
+from tally.api.erp_sync.v1 import erp_sync_service_pb2 as pb
+from tally.api.erp_sync.v1 import erp_sync_service_pb2_grpc as pb_grpc
+from tally.domain.errors import InvalidArgument
+from tally.erp_sync.handlers import SyncReports
+from tally.erp_sync.messages import erp_from_wire, kind_from_wire, record_to_wire, state_from_wire
+from tally.erp_sync.store import SyncFilter, SyncKey
+from tally.persistence.paging import decode_token, encode_token, page_size
+
+SERVICE = "tally.api.erp_sync.v1.ErpSyncService"
+SCOPES = {
+    f"/{SERVICE}/GetSyncStatus": "erp:read",
+    f"/{SERVICE}/ListSyncRecords": "erp:read",
+}
+"""The RPCs implemented so far; the rest have no scope yet, so auth refuses them (PERMISSION_DENIED)."""
+
+
+def _key(token: str) -> SyncKey | None:
+    raw = decode_token(token)
+    if raw is None:
+        return None
+    updated_at, _, record_id = raw.partition("|")
+    try:
+        return SyncKey(datetime.fromisoformat(updated_at), record_id)
+    except ValueError:
+        raise InvalidArgument.field("page.page_token", "is not a page token this service issued") from None
+
+
+class ErpSyncServicer(pb_grpc.ErpSyncServiceServicer):
+    def __init__(self, reports: SyncReports) -> None:
+        self._reports = reports
+
+    async def GetSyncStatus(
+        self, request: pb.GetSyncStatusRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetSyncStatusResponse:
+        records = await self._reports.status(kind_from_wire(request.document_kind), request.document_id)
+        return pb.GetSyncStatusResponse(records=[record_to_wire(record) for record in records])
+
+    async def ListSyncRecords(
+        self, request: pb.ListSyncRecordsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListSyncRecordsResponse:
+        limit = page_size(request.page.page_size)
+        where = SyncFilter(
+            erp=erp_from_wire(request.erp),
+            state=state_from_wire(request.state),
+            document_kind=kind_from_wire(request.document_kind),
+        )
+        found = await self._reports.list(where, after=_key(request.page.page_token), limit=limit + 1)
+        page = found[:limit]
+        reply = pb.ListSyncRecordsResponse(records=[record_to_wire(record) for record in page])
+        if len(found) > limit:
+            last = page[-1]
+            token = encode_token(f"{last.updated_at.isoformat()}|{last.id}")
+            reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=token))
+        return reply

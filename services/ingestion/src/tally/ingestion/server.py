@@ -1,0 +1,189 @@
+"""Ingestion's gRPC servicers (usage and admin): translate wire messages to use-case calls, nothing more."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import grpc.aio
+
+from tally.api.common.v1 import pagination_pb2
+from tally.api.ingestion.v1 import events_pb2
+from tally.api.ingestion.v1 import ingestion_service_pb2 as pb
+from tally.api.ingestion.v1 import ingestion_service_pb2_grpc as pb_grpc
+from tally.ingestion.handlers import BatchOutcome, Ingestor, ProducerAdmin
+from tally.ingestion.store import KeyRow, ProducerRecord, RejectedFilter
+from tally.mesh.interceptors.auth import current_principal
+from tally.mesh.wire import timestamp_from_wire, timestamp_to_wire
+from tally.persistence.paging import decode_int_token, decode_token, encode_token, page_size
+
+SERVICE = "tally.api.ingestion.v1.IngestionService"
+ADMIN_SERVICE = "tally.api.ingestion.v1.IngestionAdminService"
+SCOPES = {
+    f"/{SERVICE}/Ingest": "usage:write",
+    f"/{SERVICE}/IngestStream": "usage:write",
+    f"/{SERVICE}/ListRejected": "usage:read",
+    f"/{ADMIN_SERVICE}/CreateProducer": "admin",
+    f"/{ADMIN_SERVICE}/ListProducers": "admin",
+    f"/{ADMIN_SERVICE}/CreateApiKey": "admin",
+    f"/{ADMIN_SERVICE}/ListApiKeys": "admin",
+    f"/{ADMIN_SERVICE}/RevokeApiKey": "admin",
+}
+
+
+def _rejected(outcome: BatchOutcome) -> list[pb.RejectedEvent]:
+    return [
+        pb.RejectedEvent(index=r.index, event_id=r.event_id, code=r.code, field=r.field, reason=r.reason)
+        for r in outcome.rejected
+    ]
+
+
+class IngestionServicer(pb_grpc.IngestionServiceServicer):
+    def __init__(self, ingestor: Ingestor) -> None:
+        self._ingestor = ingestor
+
+    async def Ingest(self, request: pb.IngestRequest, context: grpc.aio.ServicerContext) -> pb.IngestResponse:
+        outcome = await self._ingestor.ingest(
+            current_principal().name,
+            request.batch_id,
+            list(request.events),
+            backfill=request.backfill,
+            size_bytes=request.ByteSize(),
+        )
+        return pb.IngestResponse(
+            batch_id=outcome.batch_id, accepted_count=outcome.accepted, rejected=_rejected(outcome)
+        )
+
+    async def IngestStream(
+        self, request_iterator: AsyncIterator[pb.IngestStreamRequest], context: grpc.aio.ServicerContext
+    ) -> pb.IngestStreamResponse:
+        producer = current_principal().name
+        reply = pb.IngestStreamResponse()
+        async for request in request_iterator:
+            outcome = await self._ingestor.ingest(
+                producer,
+                request.batch_id,
+                list(request.events),
+                backfill=request.backfill,
+                size_bytes=request.ByteSize(),
+            )
+            reply.batch_count += 1
+            reply.accepted_count += outcome.accepted
+            reply.rejected_count += len(outcome.rejected)
+            reply.batches.append(
+                pb.BatchResult(
+                    batch_id=outcome.batch_id, accepted_count=outcome.accepted, rejected=_rejected(outcome)
+                )
+            )
+        return reply
+
+    async def ListRejected(
+        self, request: pb.ListRejectedRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListRejectedResponse:
+        limit = page_size(request.page.page_size)
+        where = RejectedFilter(
+            producer_id=request.producer_id or None,
+            from_time=timestamp_from_wire(request.from_time) if request.HasField("from_time") else None,
+            to_time=timestamp_from_wire(request.to_time) if request.HasField("to_time") else None,
+            code=request.code or None,
+        )
+        records = await self._ingestor.list_rejected(
+            where, after_id=decode_int_token(request.page.page_token), limit=limit
+        )
+        reply = pb.ListRejectedResponse(
+            rejected=[
+                pb.RejectedEventRecord(
+                    id=str(record.id),
+                    producer_id=record.producer_id,
+                    batch_id=record.batch_id,
+                    index=record.rejection.index,
+                    code=record.rejection.code,
+                    field=record.rejection.field,
+                    reason=record.rejection.reason,
+                    event=events_pb2.UsageEvent(**record.payload),
+                    rejected_at=timestamp_to_wire(record.received_at),
+                )
+                for record in records
+            ]
+        )
+        if len(records) == limit:
+            reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=encode_token(records[-1].id)))
+        return reply
+
+
+def _producer_to_wire(producer: ProducerRecord) -> pb.Producer:
+    return pb.Producer(
+        id=producer.id,
+        name=producer.name,
+        description=producer.description,
+        created_at=timestamp_to_wire(producer.created_at),
+    )
+
+
+def _key_to_wire(key: KeyRow) -> pb.ApiKey:
+    reply = pb.ApiKey(
+        id=key.key_id,
+        producer_id=key.producer_id,
+        name=key.name,
+        prefix=f"tly_{key.key_id}_",
+        created_at=timestamp_to_wire(key.created_at),
+        scopes=sorted(key.scopes),
+    )
+    if key.expires_at is not None:
+        reply.expires_at.CopyFrom(timestamp_to_wire(key.expires_at))
+    if key.revoked_at is not None:
+        reply.revoked_at.CopyFrom(timestamp_to_wire(key.revoked_at))
+    return reply
+
+
+class IngestionAdminServicer(pb_grpc.IngestionAdminServiceServicer):
+    def __init__(self, admin: ProducerAdmin) -> None:
+        self._admin = admin
+
+    async def CreateProducer(
+        self, request: pb.CreateProducerRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateProducerResponse:
+        producer = await self._admin.create_producer(request.name, request.description)
+        return pb.CreateProducerResponse(producer=_producer_to_wire(producer))
+
+    async def ListProducers(
+        self, request: pb.ListProducersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListProducersResponse:
+        limit = page_size(request.page.page_size)
+        found = await self._admin.list_producers(
+            after_name=decode_token(request.page.page_token), limit=limit
+        )
+        reply = pb.ListProducersResponse(producers=[_producer_to_wire(p) for p in found])
+        if len(found) == limit:
+            reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=encode_token(found[-1].name)))
+        return reply
+
+    async def CreateApiKey(
+        self, request: pb.CreateApiKeyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateApiKeyResponse:
+        issued = await self._admin.create_key(
+            request.producer_id,
+            request.name,
+            request.scopes,
+            timestamp_from_wire(request.expires_at) if request.HasField("expires_at") else None,
+        )
+        return pb.CreateApiKeyResponse(api_key=_key_to_wire(issued.key), secret=issued.plaintext)
+
+    async def ListApiKeys(
+        self, request: pb.ListApiKeysRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListApiKeysResponse:
+        limit = page_size(request.page.page_size)
+        found = await self._admin.list_keys(
+            request.producer_id,
+            include_revoked=request.include_revoked,
+            after_key_id=decode_token(request.page.page_token),
+            limit=limit,
+        )
+        reply = pb.ListApiKeysResponse(api_keys=[_key_to_wire(k) for k in found])
+        if len(found) == limit:
+            reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=encode_token(found[-1].key_id)))
+        return reply
+
+    async def RevokeApiKey(
+        self, request: pb.RevokeApiKeyRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RevokeApiKeyResponse:
+        return pb.RevokeApiKeyResponse(api_key=_key_to_wire(await self._admin.revoke_key(request.api_key_id)))

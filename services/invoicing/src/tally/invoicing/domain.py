@@ -1,0 +1,116 @@
+"""Invoices and the payments recorded against them: states, amounts and when a payment settles one (pure)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from tally.money import Money
+
+
+class InvoiceStatus(enum.StrEnum):
+    """An invoice's lifecycle: DRAFT → FINALIZED → PAID, or FINALIZED → VOID."""
+
+    DRAFT = "DRAFT"
+    FINALIZED = "FINALIZED"
+    PAID = "PAID"
+    VOID = "VOID"
+
+
+class LineKind(enum.StrEnum):
+    """What an invoice line charges for."""
+
+    RECURRING = "RECURRING"
+    USAGE = "USAGE"
+    MINIMUM_TRUE_UP = "MINIMUM_TRUE_UP"
+    DISCOUNT = "DISCOUNT"
+    CREDIT = "CREDIT"
+    ADJUSTMENT = "ADJUSTMENT"
+
+
+@dataclass(frozen=True)
+class Period:
+    """A half-open span [start, end)."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    """One line: amounts already rounded once (R1), tax on the rounded amount (R2)."""
+
+    id: str
+    position: int
+    kind: LineKind
+    description: str
+    amount: Money
+    tax: Money
+    quantity: Decimal | None = None
+    unit_price: Decimal | None = None
+    tax_rate_percent: Decimal | None = None
+    service_period: Period | None = None
+    charge_id: str = ""
+    meter_id: str = ""
+
+
+@dataclass(frozen=True)
+class Invoice:
+    """A stored invoice with its lines, in line order."""
+
+    id: str
+    number: str | None
+    customer_id: str
+    subscription_id: str
+    status: InvoiceStatus
+    currency: str
+    period: Period
+    subtotal: Money
+    tax: Money
+    credits_applied: Money
+    total: Money
+    amount_due: Money
+    created_at: datetime
+    issued_at: datetime | None = None
+    due_at: datetime | None = None
+    paid_at: datetime | None = None
+    voided_at: datetime | None = None
+    lines: tuple[InvoiceLine, ...] = ()
+
+
+@dataclass(frozen=True)
+class Payment:
+    """A payment recorded in an ERP against one invoice; ``payment_id`` is stable across redeliveries."""
+
+    payment_id: str
+    invoice_id: str
+    erp: str
+    amount: Money
+    received_at: datetime
+    erp_reference: str = ""
+
+
+class PaymentOutcome(enum.StrEnum):
+    """What recording a payment did to its invoice."""
+
+    SETTLED = "SETTLED"
+    """Recorded; the invoice is now PAID."""
+    RECORDED = "RECORDED"
+    """Recorded; the invoice is not (or not newly) PAID: partly paid, already paid, draft or void."""
+    DUPLICATE = "DUPLICATE"
+    """This message or this payment was recorded before; nothing changed."""
+    UNKNOWN_INVOICE = "UNKNOWN_INVOICE"
+    """No such invoice here; nothing recorded."""
+    CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
+    """Paid in another currency than the invoice's; nothing recorded."""
+
+
+def settles(status: InvoiceStatus, amount_due: Money, paid: Money) -> bool:
+    """Whether payments totalling ``paid`` turn an invoice in ``status`` owing ``amount_due`` PAID.
+
+    Only a FINALIZED invoice becomes PAID (a draft can change, a void one is owed nothing), and only once
+    the payments cover what is due. Raises CurrencyMismatch if the currencies differ.
+    """
+    return status is InvoiceStatus.FINALIZED and paid >= amount_due

@@ -1,0 +1,249 @@
+"""Drafting an invoice (pure): a subscription's period priced into rounded lines, tax, credits and amount due.
+
+What goes on the invoice that closes ``period``:
+1. recurring fees: in arrears for ``period``, in advance for ``advance_period`` (the following period on a
+   regular run, the current one on an opening invoice), each prorated by seconds to the subscription's
+   ``active`` interval (a mid-period start, a cancellation);
+2. usage charges for ``period``, then included usage, discounts, minimum commitment and maximum, in the order
+   of ``tally.pricing.plan``;
+3. threshold invoices already issued in the period: each netted out by a negative ADJUSTMENT line carrying
+   exactly the subtotal and tax it billed, so the period is billed once in total;
+4. R1 per line, R2 tax per rounded line; subtotal and tax are sums of rounded lines; total = subtotal + tax;
+5. prepaid credits burn against the total after tax (the amount the customer would otherwise pay, as the
+   invoicing contract has it: CREDIT lines are untaxed and amount_due = total − credits_applied), soonest
+   expiring first, one CREDIT line and one ledger entry per grant touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from tally.domain.errors import FieldViolation, InvalidArgument
+from tally.invoicing.domain import LineKind
+from tally.money import Money, line_tax, round_line
+from tally.pricing import (
+    BillingTiming,
+    BreakdownLine,
+    ChargeUsage,
+    CreditGrant,
+    FlatPrice,
+    LedgerEntry,
+    Period,
+    PlanLine,
+    PlanVersion,
+    burn,
+    fee_quantity,
+    price_plan,
+)
+from tally.pricing import LineKind as PlanLineKind
+
+ZERO = Decimal(0)
+
+_KINDS = {
+    PlanLineKind.RECURRING: LineKind.RECURRING,
+    PlanLineKind.USAGE: LineKind.USAGE,
+    PlanLineKind.DISCOUNT: LineKind.DISCOUNT,
+    PlanLineKind.MINIMUM_TRUE_UP: LineKind.MINIMUM_TRUE_UP,
+    PlanLineKind.MAXIMUM: LineKind.ADJUSTMENT,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BilledCustomer:
+    """Who is billed, as far as the amounts care."""
+
+    id: str
+    currency: str
+    tax_rate_percent: Decimal | None
+    """Percent, e.g. Decimal(20); None for a tax-exempt customer (lines carry no tax rate)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdInvoice:
+    """An invoice issued inside the period when spend crossed a threshold; netted out at period end."""
+
+    invoice_id: str
+    number: str
+    subtotal: Decimal
+    """Its subtotal as billed (rounded)."""
+    tax: Decimal
+    """Its tax as billed (rounded)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DraftInputs:
+    """Everything drafting reads; the caller gathers it (catalog, metering, credit ledger, earlier invoices)."""
+
+    customer: BilledCustomer
+    plan: PlanVersion
+    period: Period
+    """The billing period closing: usage and in-arrears fees are for it."""
+    active: Period
+    """The subscription's active interval: its start to its cancellation (or a far end); fees prorate to it."""
+    usage: Mapping[str, ChargeUsage] = field(default_factory=dict)
+    """Usage per usage charge id for ``period``; a missing charge used nothing."""
+    advance_period: Period | None = None
+    """The service period in-advance fees pay for on this invoice; None bills no in-advance fee."""
+    grants: Sequence[CreditGrant] = ()
+    """The customer's prepaid credit grants with what is left on each."""
+    credits_as_of: datetime | None = None
+    """When credits burn; None is the period's last instant, so a grant usable through the period counts."""
+    threshold_invoices: Sequence[ThresholdInvoice] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DraftLine:
+    """One invoice line: amount rounded once (R1), tax on the rounded amount (R2)."""
+
+    kind: LineKind
+    description: str
+    amount: Money
+    tax: Money
+    tax_rate_percent: Decimal | None
+    charge_id: str = ""
+    quantity: Decimal | None = None
+    """Usage measured, or periods billed (a proration factor) for a recurring fee."""
+    unit_price: Decimal | None = None
+    """Set when one unit price explains the line; tiered models explain it in ``breakdown``."""
+    breakdown: tuple[BreakdownLine, ...] = ()
+    service_period: Period | None = None
+    corrects_invoice_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A drafted invoice: lines in print order, CREDIT lines last, and its totals."""
+
+    customer_id: str
+    currency: str
+    period: Period
+    lines: tuple[DraftLine, ...]
+    subtotal: Money
+    """Sum of the rounded non-CREDIT lines."""
+    tax: Money
+    total: Money
+    """subtotal + tax."""
+    credits_applied: Money
+    """Positive; the CREDIT lines negated."""
+    amount_due: Money
+    """total − credits_applied, never below zero."""
+    credit_entries: tuple[LedgerEntry, ...]
+    """One per grant burned, in burn order; the ledger records them when the invoice is finalized."""
+    grants_after: tuple[CreditGrant, ...]
+    """Grants still usable after the burn."""
+
+
+def draft_invoice(inputs: DraftInputs) -> Draft:
+    """The invoice for ``inputs.period``; raises InvalidArgument on inconsistent inputs."""
+    customer, plan, period = inputs.customer, inputs.plan, inputs.period
+    currency = customer.currency
+    _check(inputs)
+    rate = customer.tax_rate_percent
+
+    recurring: dict[str, Decimal] = {}
+    fee_periods: dict[str, Period] = {}
+    for charge in plan.charges:
+        if not isinstance(charge.price, FlatPrice):
+            continue
+        served = period if charge.price.timing is BillingTiming.IN_ARREARS else inputs.advance_period
+        if served is None:
+            continue
+        periods = fee_quantity(charge.price, served, inputs.active)
+        if periods > 0:
+            recurring[charge.id] = periods
+            fee_periods[charge.id] = served
+    priced = price_plan(plan, inputs.usage, recurring)
+
+    lines = [_line(plan_line, currency, rate, period, fee_periods) for plan_line in priced.lines]
+    for earlier in inputs.threshold_invoices:
+        lines.append(
+            DraftLine(
+                LineKind.ADJUSTMENT,
+                f"Billed on threshold invoice {earlier.number}",
+                Money(-round_line(earlier.subtotal, currency), currency),
+                Money(-round_line(earlier.tax, currency), currency),
+                rate,
+                service_period=period,
+                corrects_invoice_id=earlier.invoice_id,
+            )
+        )
+
+    subtotal = sum((line.amount.amount for line in lines), ZERO)
+    tax = sum((line.tax.amount for line in lines), ZERO)
+    total = subtotal + tax
+    as_of = inputs.credits_as_of or period.end - timedelta(microseconds=1)
+    burned = burn(inputs.grants, max(total, ZERO), as_of)
+    for entry in burned.entries:
+        lines.append(
+            DraftLine(
+                LineKind.CREDIT,
+                f"Prepaid credit ({entry.grant_id})",
+                Money(-entry.amount, currency),
+                Money.zero(currency),
+                None,
+            )
+        )
+    return Draft(
+        customer_id=customer.id,
+        currency=currency,
+        period=period,
+        lines=tuple(lines),
+        subtotal=Money(subtotal, currency),
+        tax=Money(tax, currency),
+        total=Money(total, currency),
+        credits_applied=Money(burned.applied, currency),
+        amount_due=Money(max(total - burned.applied, ZERO), currency),
+        credit_entries=burned.entries,
+        grants_after=burned.grants,
+    )
+
+
+def _check(inputs: DraftInputs) -> None:
+    wrong = []
+    currency = inputs.customer.currency
+    if inputs.plan.currency != currency:
+        wrong.append(
+            FieldViolation(
+                "plan.currency", f"must be the customer's currency {currency}, got {inputs.plan.currency}"
+            )
+        )
+    rate = inputs.customer.tax_rate_percent
+    if rate is not None and (not rate.is_finite() or rate < 0):
+        wrong.append(FieldViolation("customer.tax_rate_percent", f"must be ≥ 0, got {rate}"))
+    for index, grant in enumerate(inputs.grants):
+        # Credit is money: a grant with sub-minor-unit credit would put unpayable fractions on the invoice.
+        if grant.remaining.is_finite() and round_line(grant.remaining, currency) != grant.remaining:
+            wrong.append(
+                FieldViolation(f"grants[{index}].remaining", f"must be in whole minor units of {currency}")
+            )
+    if wrong:
+        raise InvalidArgument(wrong)
+
+
+def _line(
+    plan_line: PlanLine,
+    currency: str,
+    rate: Decimal | None,
+    period: Period,
+    fee_periods: Mapping[str, Period],
+) -> DraftLine:
+    amount = round_line(plan_line.amount, currency)
+    tax = ZERO if rate is None else line_tax(amount, rate, currency)
+    single = plan_line.breakdown[0] if len(plan_line.breakdown) == 1 else None
+    unit_price = single.unit_price if single is not None and single.tier_index == 0 else None
+    served = fee_periods.get(plan_line.charge_id or "", period)
+    return DraftLine(
+        kind=_KINDS[plan_line.kind],
+        description=plan_line.description,
+        amount=Money(amount, currency),
+        tax=Money(tax, currency),
+        tax_rate_percent=rate,
+        charge_id=plan_line.charge_id or "",
+        quantity=plan_line.quantity,
+        unit_price=unit_price,
+        breakdown=() if unit_price is not None else plan_line.breakdown,
+        service_period=served,
+    )

@@ -1,0 +1,27 @@
+"""Invoicing's events: InvoiceFinalized (published via the outbox), and the durable consumer of payments."""
+
+from __future__ import annotations
+
+from tally.api.invoicing.v1 import events_pb2
+from tally.invoicing.domain import Invoice
+from tally.invoicing.messages import invoice_to_wire
+from tally.invoicing.store import OutboxMessage
+from tally.mesh import streams
+from tally.mesh.jetstream import ConsumerSpec
+
+
+def invoice_finalized(invoice: Invoice) -> OutboxMessage:
+    """InvoiceFinalized with the full snapshot; an invoice is finalized once, so its id names the event."""
+    return OutboxMessage(
+        subject=streams.INVOICE_FINALIZED,
+        msg_id=f"invoice-finalized:{invoice.id}",
+        payload=events_pb2.InvoiceFinalized(invoice=invoice_to_wire(invoice)).SerializeToString(),
+    )
+
+
+PAYMENTS_CONSUMER = ConsumerSpec(
+    stream=streams.ERP.name,
+    durable="invoicing-payments",
+    filter_subject=streams.PAYMENT_RECORDED,
+)
+"""Every invoicing replica pulls PaymentRecorded from this one durable consumer."""

@@ -1,0 +1,278 @@
+"""Invoice and credit note PDFs (reportlab platypus): one page or many, "Page n of m", long text wrapped."""
+
+from __future__ import annotations
+
+import io
+from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from tally.invoicing.documents import (
+    CreditNoteView,
+    InvoiceView,
+    LineView,
+    Party,
+    format_date,
+    format_money,
+    format_quantity,
+    format_span,
+    format_unit_price,
+)
+from tally.money import Money, minor_units
+
+__all__ = ["render_credit_note", "render_invoice"]
+
+MARGIN = 18 * mm
+WIDTH = A4[0] - 2 * MARGIN
+# Description, service period, quantity, unit price, amount: numbers get what their widest values need.
+COLUMNS = (WIDTH * 0.35, WIDTH * 0.24, WIDTH * 0.11, WIDTH * 0.13, WIDTH * 0.17)
+EXTRA_PLACES = 4
+"""Decimals a sub-row amount may show beyond the currency's, so it explains the line without filling it."""
+
+INK = colors.HexColor("#1f2933")
+MUTED = colors.HexColor("#616e7c")
+RULE = colors.HexColor("#cbd2d9")
+BAND = colors.HexColor("#f0f4f8")
+
+_BASE = ParagraphStyle("base", fontName="Helvetica", fontSize=9, leading=11.5, textColor=INK)
+_BOLD = ParagraphStyle("bold", parent=_BASE, fontName="Helvetica-Bold")
+_SMALL = ParagraphStyle("small", parent=_BASE, fontSize=8, leading=10, textColor=MUTED)
+_SUB = ParagraphStyle("sub", parent=_SMALL, leftIndent=8)
+_RIGHT = ParagraphStyle("right", parent=_BASE, alignment=TA_RIGHT)
+_RIGHT_BOLD = ParagraphStyle("right_bold", parent=_BOLD, alignment=TA_RIGHT)
+_TITLE = ParagraphStyle("title", parent=_BOLD, fontSize=20, leading=24, alignment=TA_RIGHT)
+_HEAD = ParagraphStyle("head", parent=_BOLD, fontSize=8, leading=10, textColor=MUTED)
+_HEAD_RIGHT = ParagraphStyle("head_right", parent=_HEAD, alignment=TA_RIGHT)
+
+
+class _NumberedCanvas(Canvas):
+    """Holds every page back until the end, so each footer can say how many pages there are."""
+
+    def __init__(self, *args: Any, footer: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._footer = footer
+        self._held: list[dict[str, Any]] = []
+
+    def showPage(self) -> None:
+        self._held.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        pages = len(self._held)
+        for number, state in enumerate(self._held, start=1):
+            self.__dict__.update(state)
+            self.setFont("Helvetica", 8)
+            self.setFillColor(MUTED)
+            self.drawString(MARGIN, 10 * mm, self._footer)
+            self.drawRightString(A4[0] - MARGIN, 10 * mm, f"Page {number} of {pages}")
+            super().showPage()
+        super().save()
+
+
+def _p(text: str, style: ParagraphStyle = _BASE) -> Paragraph:
+    return Paragraph(escape(text), style)
+
+
+def _party(party: Party, heading: str) -> list[Flowable]:
+    rows: list[Flowable] = [_p(heading, _HEAD), _p(party.name, _BOLD)]
+    rows.extend(_p(line) for line in party.address_lines)
+    if party.tax_id:
+        rows.append(_p(f"Tax ID: {party.tax_id}"))
+    if party.email:
+        rows.append(_p(party.email))
+    return rows
+
+
+def _facts(title: str, facts: list[tuple[str, str]]) -> list[Flowable]:
+    block: list[Flowable] = [_p(title, _TITLE), Spacer(1, 4)]
+    table = Table(
+        [[_p(label, _HEAD_RIGHT), _p(value, _RIGHT)] for label, value in facts],
+        colWidths=(WIDTH * 0.22, WIDTH * 0.26),
+    )
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("TOPPADDING", (0, 0), (-1, -1), 1)]))
+    block.append(table)
+    return block
+
+
+def _header(issuer: Party, customer: Party, title: str, facts: list[tuple[str, str]]) -> list[Flowable]:
+    top = Table(
+        [[_party(issuer, "From"), _facts(title, facts)]],
+        colWidths=(WIDTH * 0.5, WIDTH * 0.5),
+    )
+    top.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
+    bill_to = Table([[_party(customer, "Bill to")]], colWidths=(WIDTH * 0.6,), hAlign="LEFT")
+    bill_to.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    return [top, Spacer(1, 8 * mm), bill_to, Spacer(1, 6 * mm)]
+
+
+def _explained(amount: Decimal, currency: str) -> str:
+    # Sub-rows keep the price's precision (they explain the line), within reason.
+    places = minor_units(currency) + EXTRA_PLACES
+    exponent = amount.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > places:
+        amount = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return format_unit_price(amount, currency)
+
+
+def _lines_table(lines: tuple[LineView, ...], currency: str) -> Table:
+    # Only descriptions can be long, so only they are Paragraphs (which wrap); the other cells are plain
+    # strings sized to their columns, which costs a fraction of a Paragraph each.
+    rows: list[list[Flowable | str]] = [
+        [_p("Description", _HEAD), "Service period", "Quantity", "Unit price", "Amount"]
+    ]
+    sub_rows: list[int] = []
+    for line in lines:
+        span = (
+            format_span(line.service_start, line.service_end)
+            if line.service_start is not None and line.service_end is not None
+            else ""
+        )
+        rows.append(
+            [
+                _p(line.description),
+                span,
+                "" if line.quantity is None else format_quantity(line.quantity),
+                "" if line.unit_price is None else format_unit_price(line.unit_price, currency),
+                format_money(line.amount),
+            ]
+        )
+        for tier in line.tiers:
+            sub_rows.append(len(rows))
+            rows.append(
+                [
+                    _p(tier.description, _SUB),
+                    "",
+                    format_quantity(tier.units),
+                    format_unit_price(tier.unit_price, currency),
+                    _explained(tier.amount, currency),
+                ]
+            )
+    table = Table(rows, colWidths=COLUMNS, repeatRows=1)
+    style: list[tuple[Any, ...]] = [
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("FONT", (1, 0), (-1, -1), "Helvetica", 9, 11.5),
+        ("TEXTCOLOR", (0, 0), (-1, -1), INK),
+        ("FONT", (1, 0), (1, -1), "Helvetica", 8, 10),
+        ("TEXTCOLOR", (1, 0), (1, -1), MUTED),
+        ("ALIGN", (2, 0), (-1, -1), "RIGHT"),
+        ("FONT", (1, 0), (-1, 0), "Helvetica-Bold", 8, 10),
+        ("TEXTCOLOR", (1, 0), (-1, 0), MUTED),
+        ("BACKGROUND", (0, 0), (-1, 0), BAND),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.75, RULE),
+        ("TOPPADDING", (0, 0), (-1, -1), 3),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+    ]
+    # A rule above every charge line, none between a line and its own sub-rows, which print small and muted.
+    explained = set(sub_rows)
+    for row in range(2, len(rows)):
+        if row in explained:
+            style.append(("FONT", (2, row), (-1, row), "Helvetica", 8, 10))
+            style.append(("TEXTCOLOR", (2, row), (-1, row), MUTED))
+            style.append(("TOPPADDING", (0, row), (-1, row), 0))
+        else:
+            style.append(("LINEABOVE", (0, row), (-1, row), 0.25, RULE))
+    table.setStyle(TableStyle(style))
+    return table
+
+
+def _totals(rows: list[tuple[str, Money, bool]]) -> Table:
+    data = [
+        [
+            _p(label, _RIGHT_BOLD if strong else _RIGHT),
+            _p(format_money(amount), _RIGHT_BOLD if strong else _RIGHT),
+        ]
+        for label, amount, strong in rows
+    ]
+    table = Table(data, colWidths=(WIDTH * 0.3, WIDTH * 0.2), hAlign="RIGHT")
+    last = len(data) - 1
+    table.setStyle(
+        TableStyle(
+            [
+                ("LINEABOVE", (0, 0), (-1, 0), 0.75, RULE),
+                ("LINEABOVE", (0, last), (-1, last), 0.75, INK),
+                ("BACKGROUND", (0, last), (-1, last), BAND),
+            ]
+        )
+    )
+    return table
+
+
+def _build(story: list[Flowable], title: str, footer: str) -> bytes:
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=MARGIN,
+        title=title,
+        author="Tally",
+    )
+    document.build(story, canvasmaker=partial(_NumberedCanvas, footer=footer))
+    return buffer.getvalue()
+
+
+def render_invoice(view: InvoiceView) -> bytes:
+    """The invoice as a PDF: issuer and customer, dates, lines with their tier sub-rows, totals and terms."""
+    facts = [
+        ("Invoice number", view.number),
+        ("Issue date", format_date(view.issue_date)),
+        ("Due date", format_date(view.due_date)),
+        ("Service period", format_span(view.period_start, view.period_end)),
+    ]
+    story = _header(view.issuer, view.customer, "INVOICE", facts)
+    story.append(_lines_table(view.lines, view.total.currency))
+    story.append(Spacer(1, 4 * mm))
+    totals = [("Subtotal", view.subtotal, False), (view.tax_label, view.tax, False)]
+    totals.append(("Total", view.total, False))
+    if not view.credits_applied.is_zero():
+        totals.append(("Prepaid credits applied", -view.credits_applied, False))
+    totals.append(("Amount due", view.amount_due, True))
+    story.append(_totals(totals))
+    story.append(Spacer(1, 8 * mm))
+    story.append(_p("Payment terms", _HEAD))
+    story.append(_p(view.payment_terms))
+    return _build(story, f"Invoice {view.number}", f"{view.issuer.name} · Invoice {view.number}")
+
+
+def render_credit_note(view: CreditNoteView) -> bytes:
+    """The credit note as a PDF: the invoice it credits, why, the lines credited and the total credited."""
+    facts = [
+        ("Credit note number", view.number),
+        ("Issue date", format_date(view.issue_date)),
+        ("Credits invoice", view.invoice_number),
+    ]
+    story = _header(view.issuer, view.customer, "CREDIT NOTE", facts)
+    story.append(_p("Reason", _HEAD))
+    story.append(_p(view.reason))
+    story.append(Spacer(1, 4 * mm))
+    story.append(_lines_table(view.lines, view.total.currency))
+    story.append(Spacer(1, 4 * mm))
+    story.append(
+        _totals(
+            [
+                ("Subtotal credited", view.subtotal, False),
+                ("Tax credited", view.tax, False),
+                ("Total credited", view.total, True),
+            ]
+        )
+    )
+    return _build(story, f"Credit note {view.number}", f"{view.issuer.name} · Credit note {view.number}")

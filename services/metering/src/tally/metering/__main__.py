@@ -1,0 +1,50 @@
+"""``python -m tally.metering``: wiring only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tally.api.metering.v1 import metering_service_pb2_grpc as pb_grpc
+from tally.mesh import streams
+from tally.metering.corrections import EventCorrections, MeterRevisions
+from tally.metering.events import USAGE_CONSUMER
+from tally.metering.handlers import MeterCatalog, UsageRecorder
+from tally.metering.queries import EventListing, UsageReader
+from tally.metering.recording import UsageRecording
+from tally.metering.server import SCOPES, SERVICE, MeteringServicer
+from tally.metering.settings import MeteringSettings
+from tally.metering.store import MeterStore
+from tally.runtime.process import Consumer, Runtime, ServiceDefinition, Wiring, main
+
+MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
+
+
+async def wire(runtime: Runtime[MeteringSettings]) -> Wiring:
+    catalog = MeterCatalog(MeterStore(runtime.engine))
+    servicer = MeteringServicer(
+        catalog,
+        MeterRevisions(catalog, runtime.engine),
+        UsageReader(runtime.engine),
+        EventListing(runtime.engine),
+        EventCorrections(runtime.engine),
+    )
+    return Wiring(
+        registrations=[(pb_grpc.add_MeteringServiceServicer_to_server, servicer)],
+        service_names=[SERVICE],
+        scopes=SCOPES,
+        consumers=[
+            Consumer(
+                USAGE_CONSUMER,
+                together=UsageRecorder(UsageRecording(runtime.engine)).handle,
+                batch=runtime.settings.fetch_batch,
+            )
+        ],
+    )
+
+
+DEFINITION = ServiceDefinition(
+    "metering", MIGRATIONS, MeteringSettings, wire, streams=[streams.USAGE, streams.METERING]
+)
+
+if __name__ == "__main__":
+    main(DEFINITION)

@@ -1,0 +1,516 @@
+"""Usage quantities per customer, meter, window and group, and the stored-event listing behind ListEvents.
+
+A query's whole hours come from ``rollups`` (and ``unique_values``); its partial edge hours, MINUTE windows
+and the partial hour before a WEIGHTED_SUM period come from the live raw events through ``contribution()``.
+Both end up as Buckets (aggregation.py), so a quantity is the same whichever path its events took.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Engine,
+    Integer,
+    Text,
+    and_,
+    column,
+    false,
+    func,
+    or_,
+    select,
+    values,
+)
+from sqlalchemy.sql import Select
+
+from tally.domain.errors import FieldViolation, InvalidArgument, NotFound
+from tally.metering.aggregation import (
+    HOUR_MS,
+    NULL_GROUP,
+    ZERO,
+    Bucket,
+    contribution,
+    group_key,
+    hour_of,
+    parse_group_key,
+    result,
+)
+from tally.metering.domain import Aggregation, MeterDefinition
+from tally.metering.store import EventRow, StoredMeter, events, meter_from_row, meters, rollups, unique_values
+
+MINUTE_MS = 60_000
+DAY_MS = 86_400_000
+MAX_WINDOWS = 44_640
+"""Windows one query may return: a 31-day month of minutes."""
+_QUERIES_PER_STATEMENT = 500  # ≤ 3 raw spans × 5 parameters each, far under SQLite's 32766 parameters
+_EVENTS_PER_FETCH = 2_000
+
+
+class Window(StrEnum):
+    """How a query's period is cut: not at all, or at UTC minute, hour, day or calendar-month boundaries."""
+
+    WHOLE = "WHOLE"
+    MINUTE = "MINUTE"
+    HOUR = "HOUR"
+    DAY = "DAY"
+    MONTH = "MONTH"
+
+
+@dataclass(frozen=True)
+class UsageQuery:
+    """One customer's usage on one meter over the half-open period [start_ms, end_ms)."""
+
+    customer: str
+    meter_id: str
+    start_ms: int
+    end_ms: int
+    window: Window = Window.WHOLE
+    group_by: tuple[str, ...] = ()
+    """Subset of the meter's group_by to split by; empty merges every group."""
+
+
+@dataclass(frozen=True)
+class UsageBucket:
+    """The quantity of one window (clipped to the period) and one group ({} is the null group)."""
+
+    start_ms: int
+    end_ms: int
+    group: Mapping[str, str]
+    quantity: Decimal
+
+
+def _next_boundary(moment_ms: int, window: Window) -> int:
+    if window is Window.MONTH:
+        moment = datetime.fromtimestamp(moment_ms / 1000, UTC)
+        year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+        return int(datetime(year, month, 1, tzinfo=UTC).timestamp()) * 1000
+    size = {Window.MINUTE: MINUTE_MS, Window.HOUR: HOUR_MS, Window.DAY: DAY_MS}[window]
+    return moment_ms - moment_ms % size + size
+
+
+def window_spans(start_ms: int, end_ms: int, window: Window) -> list[tuple[int, int]]:
+    """The windows of [start_ms, end_ms): UTC calendar boundaries, the first and last cut at the period."""
+    if window is Window.WHOLE:
+        return [(start_ms, end_ms)]
+    spans = []
+    cursor = start_ms
+    while cursor < end_ms:
+        following = min(_next_boundary(cursor, window), end_ms)
+        spans.append((cursor, following))
+        cursor = following
+    return spans
+
+
+def _window_count(start_ms: int, end_ms: int, window: Window) -> int:
+    if window is Window.WHOLE:
+        return 1
+    if window is Window.MONTH:
+        return len(window_spans(start_ms, end_ms, window))
+    size = {Window.MINUTE: MINUTE_MS, Window.HOUR: HOUR_MS, Window.DAY: DAY_MS}[window]
+    return (end_ms - 1) // size - start_ms // size + 1
+
+
+def query_problems(query: UsageQuery, *, prefix: str = "") -> list[FieldViolation]:
+    """What is wrong with ``query`` on its own (the meter's group_by is checked once the meter is read)."""
+    problems = []
+    if not query.customer:
+        problems.append(FieldViolation(f"{prefix}customer", "is required"))
+    if not query.meter_id:
+        problems.append(FieldViolation(f"{prefix}meter_id", "is required"))
+    if query.end_ms <= query.start_ms:
+        problems.append(FieldViolation(f"{prefix}period", "needs a start before its end"))
+    elif _window_count(query.start_ms, query.end_ms, query.window) > MAX_WINDOWS:
+        problems.append(
+            FieldViolation(f"{prefix}window", f"would cut the period into more than {MAX_WINDOWS} windows")
+        )
+    if len(set(query.group_by)) != len(query.group_by):
+        problems.append(FieldViolation(f"{prefix}group_by", "must not repeat a property"))
+    return problems
+
+
+def group_by_problems(meter: MeterDefinition, query: UsageQuery, *, prefix: str = "") -> list[FieldViolation]:
+    unknown = [name for name in query.group_by if name not in meter.group_by]
+    if not unknown:
+        return []
+    allowed = ", ".join(meter.group_by) or "none"
+    return [
+        FieldViolation(
+            f"{prefix}group_by",
+            f"{', '.join(unknown)} not among the meter's group_by properties ({allowed})",
+        )
+    ]
+
+
+@dataclass
+class UsageFold:
+    """One query's answer, folded from hour buckets, distinct values and raw events in any order.
+
+    Hours handed to ``add_hour`` must lie wholly inside the period (one window each, as every window
+    boundary but the period's own is an hour boundary for HOUR, DAY and MONTH); raw events may lie anywhere:
+    those before the period carry a WEIGHTED_SUM level in, the others outside it are ignored.
+    """
+
+    meter: MeterDefinition
+    query: UsageQuery
+    _spans: list[tuple[int, int]] = field(init=False)
+    _starts: list[int] = field(init=False)
+    _windows: list[dict[str, Bucket]] = field(init=False)
+    _carried: dict[str, Decimal] = field(init=False, default_factory=dict)
+    _projected: dict[str, str] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._spans = window_spans(self.query.start_ms, self.query.end_ms, self.query.window)
+        self._starts = [start for start, _ in self._spans]
+        self._windows = [{} for _ in self._spans]
+
+    @property
+    def weighted(self) -> bool:
+        return self.meter.aggregation is Aggregation.WEIGHTED_SUM
+
+    def _group(self, key: str) -> str:
+        projected = self._projected.get(key)
+        if projected is None:
+            if not self.query.group_by:
+                projected = NULL_GROUP
+            else:
+                values = parse_group_key(key)
+                projected = group_key({n: values[n] for n in self.query.group_by if n in values})
+            self._projected[key] = projected
+        return projected
+
+    def _bucket(self, moment_ms: int, key: str) -> Bucket:
+        window = self._windows[bisect.bisect_right(self._starts, moment_ms) - 1]
+        group = self._group(key)
+        bucket = window.get(group)
+        if bucket is None:
+            bucket = window[group] = Bucket()
+        return bucket
+
+    def add_hour(self, key: str, hour_ms: int, bucket: Bucket) -> None:
+        self._bucket(hour_ms, key).merge(bucket)
+
+    def add_unique(self, key: str, hour_ms: int, value: str) -> None:
+        self._bucket(hour_ms, key).uniques.add(value)
+
+    def add_carried(self, key: str, level: Decimal) -> None:
+        group = self._group(key)
+        self._carried[group] = self._carried.get(group, ZERO) + level
+
+    def add_event(
+        self, event_type: str, properties: Mapping[str, str], timestamp_ms: int, event_id: str
+    ) -> None:
+        item = contribution(self.meter, event_type, properties, timestamp_ms, event_id)
+        if item is None:
+            return
+        if timestamp_ms < self.query.start_ms:
+            if self.weighted and item.value is not None:
+                self.add_carried(item.group, item.value)
+            return
+        if timestamp_ms >= self.query.end_ms:
+            return
+        self._bucket(timestamp_ms, item.group).add(item)
+
+    def buckets(self) -> list[UsageBucket]:
+        """Every window, ordered by start then group key; a window without any group is one null-group 0.
+
+        A WEIGHTED_SUM group appears in every window after its first change, since its level carries on.
+        """
+        answer = []
+        level = dict(self._carried)
+        for (start_ms, end_ms), inside in zip(self._spans, self._windows, strict=True):
+            groups = sorted(inside.keys() | level.keys()) if self.weighted else sorted(inside)
+            if not groups:
+                answer.append(UsageBucket(start_ms, end_ms, {}, ZERO))
+            for group in groups:
+                bucket = inside.get(group) or Bucket()
+                quantity = result(
+                    self.meter.aggregation,
+                    bucket,
+                    start_ms=start_ms,
+                    end_ms=end_ms,
+                    carried_level=level.get(group, ZERO),
+                )
+                answer.append(UsageBucket(start_ms, end_ms, parse_group_key(group), quantity))
+            if self.weighted:
+                for group, bucket in inside.items():
+                    level[group] = level.get(group, ZERO) + bucket.sum
+        return answer
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Where one query's data lives: whole hours in rollups, the rest in raw events."""
+
+    index: int
+    fold: UsageFold
+    meter_id: str
+    hours: tuple[int, int] | None
+    raw: tuple[tuple[int, int], ...]
+    carried_before_hour: int | None
+
+
+def _plan(index: int, meter: StoredMeter, query: UsageQuery) -> _Plan:
+    start, end = query.start_ms, query.end_ms
+    first_whole = -(-start // HOUR_MS) * HOUR_MS
+    last_whole = hour_of(end)
+    raw: list[tuple[int, int]] = []
+    hours: tuple[int, int] | None = None
+    if query.window is Window.MINUTE or first_whole >= last_whole:
+        raw.append((start, end))
+    else:
+        hours = (first_whole, last_whole)
+        if start < first_whole:
+            raw.append((start, first_whole))
+        if last_whole < end:
+            raw.append((last_whole, end))
+    carried_before_hour = None
+    if meter.definition.aggregation is Aggregation.WEIGHTED_SUM:
+        carried_before_hour = hour_of(start)
+        if carried_before_hour < start:
+            raw.append((carried_before_hour, start))
+    return _Plan(index, UsageFold(meter.definition, query), meter.id, hours, tuple(raw), carried_before_hour)
+
+
+def _bucket_from_row(row: Any) -> Bucket:
+    return Bucket(
+        count=row.count,
+        sum=row.sum,
+        min=row.min,
+        max=row.max,
+        latest_ts_ms=row.latest_ts_ms,
+        latest_event_id=row.latest_event_id,
+        latest_value=row.latest_value,
+        weighted_ts=row.weighted_ts,
+    )
+
+
+class UsageReader:
+    """Answers usage queries from one consistent snapshot, in at most five statements per 500 queries."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._postgres = engine.dialect.name == "postgresql"
+
+    def read(self, queries: Sequence[UsageQuery], *, batch: bool = False) -> list[list[UsageBucket]]:
+        """The buckets of each query, in order; errors name ``queries[i].<field>`` when ``batch``."""
+
+        def prefix(index: int) -> str:
+            return f"queries[{index}]." if batch else ""
+
+        problems = [p for i, query in enumerate(queries) for p in query_problems(query, prefix=prefix(i))]
+        if problems:
+            raise InvalidArgument(problems)
+        with self._engine.connect() as conn:
+            self._snapshot(conn)
+            defined = self._meters(conn, {query.meter_id for query in queries})
+            for index, query in enumerate(queries):
+                if query.meter_id not in defined:
+                    raise NotFound("meter", query.meter_id, field=f"{prefix(index)}meter_id")
+                problems += group_by_problems(defined[query.meter_id].definition, query, prefix=prefix(index))
+            if problems:
+                raise InvalidArgument(problems)
+            plans = [_plan(i, defined[query.meter_id], query) for i, query in enumerate(queries)]
+            for start in range(0, len(plans), _QUERIES_PER_STATEMENT):
+                self._fill(conn, plans[start : start + _QUERIES_PER_STATEMENT])
+        return [plan.fold.buckets() for plan in plans]
+
+    def _snapshot(self, conn: Connection) -> None:
+        # Every statement of a query sees the same state, so a correction committing halfway through
+        # cannot be counted in the rollups and missed in the raw events (or the reverse).
+        if self._postgres:
+            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+    @staticmethod
+    def _meters(conn: Connection, ids: set[str]) -> dict[str, StoredMeter]:
+        found = conn.execute(select(meters).where(meters.c.id.in_(sorted(ids)))).mappings()
+        return {stored.id: stored for stored in map(meter_from_row, found)}
+
+    def _fill(self, conn: Connection, plans: list[_Plan]) -> None:
+        by_index = {plan.index: plan for plan in plans}
+        whole = [(p.index, p.meter_id, p.fold.query.customer, *p.hours) for p in plans if p.hours]
+        if whole:
+            wanted = _wanted(whole, "meter_id", "customer", "lo", "hi")
+            hours = select(wanted.c.q, rollups).join_from(
+                wanted,
+                rollups,
+                and_(
+                    rollups.c.meter_id == wanted.c.meter_id,
+                    rollups.c.customer == wanted.c.customer,
+                    rollups.c.hour_ms >= wanted.c.lo,
+                    rollups.c.hour_ms < wanted.c.hi,
+                ),
+            )
+            for row in conn.execute(hours):
+                by_index[row.q].fold.add_hour(row.group_key, row.hour_ms, _bucket_from_row(row))
+        distinct = [
+            row for row in whole if by_index[row[0]].fold.meter.aggregation is Aggregation.UNIQUE_COUNT
+        ]
+        if distinct:
+            wanted = _wanted(distinct, "meter_id", "customer", "lo", "hi")
+            found = select(
+                wanted.c.q, unique_values.c.group_key, unique_values.c.hour_ms, unique_values.c.value
+            )
+            found = found.join_from(
+                wanted,
+                unique_values,
+                and_(
+                    unique_values.c.meter_id == wanted.c.meter_id,
+                    unique_values.c.customer == wanted.c.customer,
+                    unique_values.c.hour_ms >= wanted.c.lo,
+                    unique_values.c.hour_ms < wanted.c.hi,
+                ),
+            )
+            for row in conn.execute(found):
+                by_index[row.q].fold.add_unique(row.group_key, row.hour_ms, row.value)
+        carried = [
+            (p.index, p.meter_id, p.fold.query.customer, p.carried_before_hour)
+            for p in plans
+            if p.carried_before_hour is not None
+        ]
+        if carried:
+            for q, key, level in conn.execute(self._carried_levels(carried)):
+                by_index[q].fold.add_carried(key, level)
+        spans = [
+            (p.index, p.fold.query.customer, p.fold.meter.event_type, lo, hi)
+            for p in plans
+            for lo, hi in p.raw
+        ]
+        if spans:
+            wanted = _wanted(spans, "customer", "event_type", "lo", "hi")
+            raw = select(
+                wanted.c.q, events.c.event_id, events.c.event_type, events.c.timestamp_ms, events.c.properties
+            ).join_from(
+                wanted,
+                events,
+                and_(
+                    events.c.customer == wanted.c.customer,
+                    events.c.event_type == wanted.c.event_type,
+                    events.c.timestamp_ms >= wanted.c.lo,
+                    events.c.timestamp_ms < wanted.c.hi,
+                    events.c.voided == false(),
+                ),
+            )
+            for row in conn.execute(raw.execution_options(yield_per=_EVENTS_PER_FETCH)):
+                by_index[row.q].fold.add_event(
+                    row.event_type, json.loads(row.properties), row.timestamp_ms, row.event_id
+                )
+
+    def _carried_levels(self, carried: list[tuple[Any, ...]]) -> Select[Any]:
+        """(query, group, level) for the changes in rollup hours before each query's first hour."""
+        wanted = _wanted(carried, "meter_id", "customer", "hi")
+        on = and_(
+            rollups.c.meter_id == wanted.c.meter_id,
+            rollups.c.customer == wanted.c.customer,
+            rollups.c.hour_ms < wanted.c.hi,
+        )
+        if self._postgres:
+            total = func.sum(rollups.c.sum).label("level")
+            return (
+                select(wanted.c.q, rollups.c.group_key, total)
+                .join_from(wanted, rollups, on)
+                .group_by(wanted.c.q, rollups.c.group_key)
+            )
+        # SQLite sums text through floats: hand every hour over and add the Decimals here.
+        return select(wanted.c.q, rollups.c.group_key, rollups.c.sum).join_from(wanted, rollups, on)
+
+
+_WANTED_TYPES = {"meter_id": Text, "customer": Text, "event_type": Text, "lo": BigInteger, "hi": BigInteger}
+
+
+def _wanted(rows: list[tuple[Any, ...]], *names: str) -> Any:
+    """The queries' keys as a VALUES common table expression ``wanted(q, *names)`` to join tables against."""
+    columns = [column("q", Integer), *(column(name, _WANTED_TYPES[name]) for name in names)]
+    return values(*columns, name="wanted").data(rows).cte("wanted")
+
+
+# -- stored events ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """A stored event and what has happened to it since it arrived."""
+
+    id: int
+    event: EventRow
+    late: bool
+    amended: bool
+    voided: bool
+
+    @property
+    def position(self) -> tuple[int, str, int]:
+        """Its place in event-time order (ties: smaller event_id, then arrival)."""
+        return (self.event.timestamp_ms, self.event.event_id, self.id)
+
+
+def event_record(row: Any) -> EventRecord:
+    return EventRecord(
+        id=row.id,
+        event=EventRow(
+            producer_id=row.producer_id,
+            event_id=row.event_id,
+            customer=row.customer,
+            event_type=row.event_type,
+            timestamp_ms=row.timestamp_ms,
+            properties=json.loads(row.properties),
+            batch_id=row.batch_id,
+            received_at_ms=row.received_at_ms,
+        ),
+        late=bool(row.late),
+        amended=bool(row.amended),
+        voided=bool(row.voided),
+    )
+
+
+class EventListing:
+    """A customer's stored events in event-time order, voided ones only on request."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def list(
+        self,
+        customer: str,
+        *,
+        start_ms: int | None,
+        end_ms: int | None,
+        event_type: str | None,
+        include_voided: bool,
+        after: tuple[int, str, int] | None,
+        limit: int,
+    ) -> list[EventRecord]:
+        query = (
+            select(events)
+            .where(events.c.customer == customer)
+            .order_by(events.c.timestamp_ms, events.c.event_id, events.c.id)
+            .limit(limit)
+        )
+        if start_ms is not None:
+            query = query.where(events.c.timestamp_ms >= start_ms)
+        if end_ms is not None:
+            query = query.where(events.c.timestamp_ms < end_ms)
+        if event_type:
+            query = query.where(events.c.event_type == event_type)
+        if not include_voided:
+            query = query.where(events.c.voided == false())
+        if after is not None:
+            at, event_id, row_id = after
+            query = query.where(
+                or_(
+                    events.c.timestamp_ms > at,
+                    and_(events.c.timestamp_ms == at, events.c.event_id > event_id),
+                    and_(events.c.timestamp_ms == at, events.c.event_id == event_id, events.c.id > row_id),
+                )
+            )
+        with self._engine.connect() as conn:
+            return [event_record(row) for row in conn.execute(query)]

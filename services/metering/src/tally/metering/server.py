@@ -1,0 +1,292 @@
+"""Metering's gRPC servicer: wire messages in and out of the use cases, nothing more."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import grpc.aio
+
+from tally.api.common.v1 import pagination_pb2, period_pb2
+from tally.api.ingestion.v1 import events_pb2
+from tally.api.metering.v1 import metering_service_pb2 as pb
+from tally.api.metering.v1 import metering_service_pb2_grpc as pb_grpc
+from tally.domain.errors import FieldViolation, InvalidArgument
+from tally.mesh.interceptors.auth import current_principal
+from tally.mesh.wire import decimal_to_wire, timestamp_to_wire
+from tally.metering.corrections import EventCorrections, MeterRevisions
+from tally.metering.domain import (
+    Aggregation,
+    FilterOperator,
+    MeterChange,
+    MeterDefinition,
+    PropertyFilter,
+    update_fields,
+)
+from tally.metering.handlers import MeterCatalog
+from tally.metering.queries import EventListing, EventRecord, UsageBucket, UsageQuery, UsageReader, Window
+from tally.metering.store import StoredMeter
+from tally.persistence.paging import decode_token, encode_token, page_size
+
+SERVICE = "tally.api.metering.v1.MeteringService"
+SCOPES = {
+    f"/{SERVICE}/CreateMeter": "meters:write",
+    f"/{SERVICE}/GetMeter": "meters:read",
+    f"/{SERVICE}/ListMeters": "meters:read",
+    f"/{SERVICE}/UpdateMeter": "meters:write",
+    f"/{SERVICE}/Rebuild": "meters:write",
+    f"/{SERVICE}/GetUsage": "usage:read",
+    f"/{SERVICE}/BatchGetUsage": "usage:read",
+    f"/{SERVICE}/ListEvents": "usage:read",
+    f"/{SERVICE}/AmendEvent": "usage:correct",
+    f"/{SERVICE}/VoidEvent": "usage:correct",
+}
+
+_WINDOWS = {
+    pb.WINDOW_UNSPECIFIED: Window.WHOLE,
+    pb.WINDOW_MINUTE: Window.MINUTE,
+    pb.WINDOW_HOUR: Window.HOUR,
+    pb.WINDOW_DAY: Window.DAY,
+    pb.WINDOW_MONTH: Window.MONTH,
+}
+
+
+def _aggregation_from_wire(meter: pb.Meter) -> Aggregation:
+    if meter.aggregation == pb.AGGREGATION_UNSPECIFIED:
+        raise InvalidArgument.field("meter.aggregation", "is required")
+    return Aggregation(pb.Aggregation.Name(meter.aggregation).removeprefix("AGGREGATION_"))
+
+
+def _filters_from_wire(meter: pb.Meter) -> tuple[PropertyFilter, ...]:
+    filters = []
+    for index, rule in enumerate(meter.filters):
+        if rule.operator == pb.FILTER_OPERATOR_UNSPECIFIED:
+            raise InvalidArgument.field(f"meter.filters[{index}].operator", "is required")
+        name = pb.FilterOperator.Name(rule.operator).removeprefix("FILTER_OPERATOR_")
+        filters.append(PropertyFilter(rule.property, FilterOperator(name), tuple(rule.values)))
+    return tuple(filters)
+
+
+def _meter_from_wire(meter: pb.Meter) -> MeterDefinition:
+    return MeterDefinition(
+        key=meter.key,
+        name=meter.name,
+        event_type=meter.event_type,
+        aggregation=_aggregation_from_wire(meter),
+        value_property=meter.value_property,
+        filters=_filters_from_wire(meter),
+        group_by=tuple(meter.group_by),
+    )
+
+
+def _change_from_wire(meter: pb.Meter, fields: tuple[str, ...]) -> MeterChange:
+    return MeterChange(
+        name=meter.name if "name" in fields else None,
+        event_type=meter.event_type if "event_type" in fields else None,
+        aggregation=_aggregation_from_wire(meter) if "aggregation" in fields else None,
+        value_property=meter.value_property if "value_property" in fields else None,
+        filters=_filters_from_wire(meter) if "filters" in fields else None,
+        group_by=tuple(meter.group_by) if "group_by" in fields else None,
+    )
+
+
+def _meter_to_wire(stored: StoredMeter) -> pb.Meter:
+    definition = stored.definition
+    return pb.Meter(
+        id=stored.id,
+        key=definition.key,
+        name=definition.name,
+        event_type=definition.event_type,
+        aggregation=pb.Aggregation.Value(f"AGGREGATION_{definition.aggregation.value}"),
+        value_property=definition.value_property,
+        filters=[
+            pb.PropertyFilter(
+                property=f.property,
+                operator=pb.FilterOperator.Value(f"FILTER_OPERATOR_{f.operator.value}"),
+                values=f.values,
+            )
+            for f in definition.filters
+        ],
+        group_by=definition.group_by,
+        created_at=timestamp_to_wire(stored.created_at),
+        updated_at=timestamp_to_wire(stored.updated_at),
+    )
+
+
+def _ms(stamp: object) -> int:
+    return int(stamp.ToMilliseconds())  # type: ignore[attr-defined]
+
+
+def _query_from_wire(query: pb.GetUsageRequest | pb.UsageQuery, *, prefix: str = "") -> UsageQuery:
+    missing = [
+        FieldViolation(f"{prefix}period.{bound}", "is required")
+        for bound in ("start", "end")
+        if not query.period.HasField(bound)
+    ]
+    if missing:
+        raise InvalidArgument(missing)
+    return UsageQuery(
+        customer=query.customer,
+        meter_id=query.meter_id,
+        start_ms=_ms(query.period.start),
+        end_ms=_ms(query.period.end),
+        window=_WINDOWS.get(query.window, Window.WHOLE),
+        group_by=tuple(query.group_by),
+    )
+
+
+def _bucket_to_wire(bucket: UsageBucket) -> pb.UsageBucket:
+    window = period_pb2.Period()
+    window.start.FromMilliseconds(bucket.start_ms)
+    window.end.FromMilliseconds(bucket.end_ms)
+    return pb.UsageBucket(window=window, group=bucket.group, quantity=decimal_to_wire(bucket.quantity))
+
+
+def _event_to_wire(record: EventRecord) -> pb.StoredEvent:
+    row = record.event
+    stored = pb.StoredEvent(
+        event=events_pb2.UsageEvent(
+            event_id=row.event_id,
+            customer=row.customer,
+            event_type=row.event_type,
+            timestamp_ms=row.timestamp_ms,
+            properties=row.properties,
+        ),
+        producer_id=row.producer_id,
+        batch_id=row.batch_id,
+        late=record.late,
+        amended=record.amended,
+        voided=record.voided,
+    )
+    stored.received_at.FromMilliseconds(row.received_at_ms)
+    return stored
+
+
+def _event_position(token: str) -> tuple[int, str, int] | None:
+    raw = decode_token(token)
+    if raw is None:
+        return None
+    try:
+        at, event_id, row_id = json.loads(raw)
+    except ValueError:
+        raise InvalidArgument.field("page.page_token", "is not a page token this service issued") from None
+    if not (isinstance(at, int) and isinstance(event_id, str) and isinstance(row_id, int)):
+        raise InvalidArgument.field("page.page_token", "is not a page token this service issued")
+    return at, event_id, row_id
+
+
+class MeteringServicer(pb_grpc.MeteringServiceServicer):
+    def __init__(
+        self,
+        meters: MeterCatalog,
+        revisions: MeterRevisions,
+        usage: UsageReader,
+        events: EventListing,
+        corrections: EventCorrections,
+    ) -> None:
+        self._meters = meters
+        self._revisions = revisions
+        self._usage = usage
+        self._events = events
+        self._corrections = corrections
+
+    async def CreateMeter(
+        self, request: pb.CreateMeterRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateMeterResponse:
+        stored = await self._revisions.create(_meter_from_wire(request.meter))
+        return pb.CreateMeterResponse(meter=_meter_to_wire(stored))
+
+    async def UpdateMeter(
+        self, request: pb.UpdateMeterRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdateMeterResponse:
+        if not request.meter.id:
+            raise InvalidArgument.field("meter.id", "is required")
+        fields = update_fields(list(request.update_mask.paths))
+        stored = await self._revisions.update(request.meter.id, _change_from_wire(request.meter, fields))
+        return pb.UpdateMeterResponse(meter=_meter_to_wire(stored))
+
+    async def GetMeter(
+        self, request: pb.GetMeterRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetMeterResponse:
+        if not request.meter_id:
+            raise InvalidArgument.field("meter_id", "is required")
+        return pb.GetMeterResponse(meter=_meter_to_wire(await self._meters.get(request.meter_id)))
+
+    async def ListMeters(
+        self, request: pb.ListMetersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListMetersResponse:
+        limit = page_size(request.page.page_size)
+        found = await self._meters.list(after_id=decode_token(request.page.page_token), limit=limit)
+        reply = pb.ListMetersResponse(meters=[_meter_to_wire(m) for m in found])
+        if len(found) == limit:
+            reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=encode_token(found[-1].id)))
+        return reply
+
+    async def Rebuild(
+        self, request: pb.RebuildRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RebuildResponse:
+        if not request.meter_id:
+            raise InvalidArgument.field("meter_id", "is required")
+        outcome = await self._revisions.rebuild(request.meter_id)
+        return pb.RebuildResponse(event_count=outcome.event_count, rollup_count=outcome.rollup_count)
+
+    async def GetUsage(
+        self, request: pb.GetUsageRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetUsageResponse:
+        (found,) = await asyncio.to_thread(self._usage.read, [_query_from_wire(request)])
+        return pb.GetUsageResponse(buckets=[_bucket_to_wire(bucket) for bucket in found])
+
+    async def BatchGetUsage(
+        self, request: pb.BatchGetUsageRequest, context: grpc.aio.ServicerContext
+    ) -> pb.BatchGetUsageResponse:
+        queries = [_query_from_wire(q, prefix=f"queries[{i}].") for i, q in enumerate(request.queries)]
+        answers = await asyncio.to_thread(self._usage.read, queries, batch=True)
+        return pb.BatchGetUsageResponse(
+            results=[
+                pb.UsageResult(query=query, buckets=[_bucket_to_wire(bucket) for bucket in found])
+                for query, found in zip(request.queries, answers, strict=True)
+            ]
+        )
+
+    async def ListEvents(
+        self, request: pb.ListEventsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListEventsResponse:
+        if not request.customer:
+            raise InvalidArgument.field("customer", "is required")
+        limit = page_size(request.page.page_size)
+        period = request.period
+        found = await asyncio.to_thread(
+            self._events.list,
+            request.customer,
+            start_ms=_ms(period.start) if period.HasField("start") else None,
+            end_ms=_ms(period.end) if period.HasField("end") else None,
+            event_type=request.event_type or None,
+            include_voided=request.include_voided,
+            after=_event_position(request.page.page_token),
+            limit=limit,
+        )
+        reply = pb.ListEventsResponse(events=[_event_to_wire(record) for record in found])
+        if len(found) == limit:
+            token = encode_token(json.dumps(list(found[-1].position)))
+            reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=token))
+        return reply
+
+    async def AmendEvent(
+        self, request: pb.AmendEventRequest, context: grpc.aio.ServicerContext
+    ) -> pb.AmendEventResponse:
+        amended = await self._corrections.amend(
+            request.producer_id,
+            request.event_id,
+            dict(request.properties),
+            request.reason,
+            current_principal().name,
+        )
+        return pb.AmendEventResponse(event=_event_to_wire(amended))
+
+    async def VoidEvent(
+        self, request: pb.VoidEventRequest, context: grpc.aio.ServicerContext
+    ) -> pb.VoidEventResponse:
+        voided = await self._corrections.void(
+            request.producer_id, request.event_id, request.reason, current_principal().name
+        )
+        return pb.VoidEventResponse(event=_event_to_wire(voided))

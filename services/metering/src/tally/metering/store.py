@@ -1,0 +1,221 @@
+"""Metering's tables: raw events (the source of truth, unique per producer and event id) and meters."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    Numeric,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+    insert,
+    select,
+)
+from sqlalchemy.exc import IntegrityError
+
+from tally.domain.errors import AlreadyExists, NotFound
+from tally.metering.domain import Aggregation, FilterOperator, MeterDefinition, PropertyFilter
+from tally.metering.meter_events import meter_changed
+from tally.persistence import outbox
+from tally.persistence.types import DecimalText, UtcDateTime
+
+metadata = MetaData()
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("producer_id", Text, nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("customer", Text, nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("timestamp_ms", BigInteger, nullable=False),
+    Column("properties", Text, nullable=False),
+    Column("batch_id", Text, nullable=False),
+    Column("received_at_ms", BigInteger, nullable=False),
+    Column("payload_hash", Text, nullable=False, server_default=""),
+    Column("late", Boolean, nullable=False, server_default=false()),
+    Column("amended", Boolean, nullable=False, server_default=false()),
+    Column("voided", Boolean, nullable=False, server_default=false()),
+    UniqueConstraint("producer_id", "event_id", name="uq_events_producer_event"),
+)
+
+# Exact decimals on both databases: NUMERIC on PostgreSQL, decimal text on SQLite (see DecimalText).
+DECIMAL = Numeric(asdecimal=True).with_variant(DecimalText(), "sqlite")
+
+rollups = Table(
+    "rollups",
+    metadata,
+    Column("meter_id", Text, primary_key=True),
+    Column("customer", Text, primary_key=True),
+    Column("group_key", Text, primary_key=True),
+    Column("hour_ms", BigInteger, primary_key=True),
+    Column("count", BigInteger, nullable=False),
+    Column("sum", DECIMAL, nullable=False),
+    Column("min", DECIMAL, nullable=True),
+    Column("max", DECIMAL, nullable=True),
+    Column("latest_ts_ms", BigInteger, nullable=True),
+    Column("latest_event_id", Text, nullable=False),
+    Column("latest_value", DECIMAL, nullable=True),
+    Column("weighted_ts", DECIMAL, nullable=False),
+)
+"""One row per (meter, customer, group, UTC hour): a Bucket (aggregation.py) of the hour's live events."""
+
+unique_values = Table(
+    "unique_values",
+    metadata,
+    Column("meter_id", Text, primary_key=True),
+    Column("customer", Text, primary_key=True),
+    Column("group_key", Text, primary_key=True),
+    Column("hour_ms", BigInteger, primary_key=True),
+    Column("value", Text, primary_key=True),
+)
+"""Distinct raw values per hour, for UNIQUE_COUNT meters (a count cannot be merged across hours)."""
+
+event_conflicts = Table(
+    "event_conflicts",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("producer_id", Text, nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("batch_id", Text, nullable=False),
+    Column("stored_hash", Text, nullable=False),
+    Column("received_payload", Text, nullable=False),
+    Column("detected_at_ms", BigInteger, nullable=False),
+)
+"""An event id seen again with a different payload: kept for review, never merged into usage."""
+
+event_audit = Table(
+    "event_audit",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("producer_id", Text, nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("before_payload", Text, nullable=False),
+    Column("after_payload", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("at_ms", BigInteger, nullable=False),
+)
+"""Every AmendEvent and VoidEvent: who, why, and the payload before and after."""
+
+closed_periods = Table(
+    "closed_periods",
+    metadata,
+    Column("customer", Text, primary_key=True),
+    Column("closed_until_ms", BigInteger, nullable=False),
+)
+"""Per customer, the end of the last invoiced period: events before it arrive late."""
+
+meters = Table(
+    "meters",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("key", Text, nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("aggregation", Text, nullable=False),
+    Column("value_property", Text, nullable=False),
+    Column("filters", Text, nullable=False),
+    Column("group_by", Text, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """One accepted usage event as metering stores it."""
+
+    producer_id: str
+    event_id: str
+    customer: str
+    event_type: str
+    timestamp_ms: int
+    properties: dict[str, str]
+    batch_id: str
+    received_at_ms: int
+
+
+@dataclass(frozen=True)
+class StoredMeter:
+    id: str
+    definition: MeterDefinition
+    created_at: datetime
+    updated_at: datetime
+
+
+class MeterStore:
+    """Meter definitions, unique by key."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def create(self, meter_id: str, definition: MeterDefinition, now: datetime) -> StoredMeter:
+        values = {
+            "id": meter_id,
+            "key": definition.key,
+            "name": definition.name,
+            "event_type": definition.event_type,
+            "aggregation": definition.aggregation.value,
+            "value_property": definition.value_property,
+            "filters": json.dumps(
+                [
+                    {"property": f.property, "operator": f.operator.value, "values": list(f.values)}
+                    for f in definition.filters
+                ]
+            ),
+            "group_by": json.dumps(list(definition.group_by)),
+            "created_at": now,
+            "updated_at": now,
+        }
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(insert(meters).values(**values))
+                # Ingestion learns which properties must be numbers from this event (same transaction).
+                outbox.enqueue(conn, *meter_changed(meter_id, definition, now))
+        except IntegrityError:
+            raise AlreadyExists("meter", definition.key, field="meter.key") from None
+        return StoredMeter(meter_id, definition, now, now)
+
+    def get(self, meter_id: str) -> StoredMeter:
+        with self._engine.connect() as conn:
+            row = conn.execute(select(meters).where(meters.c.id == meter_id)).mappings().first()
+        if row is None:
+            raise NotFound("meter", meter_id, field="meter_id")
+        return meter_from_row(row)
+
+    def list(self, *, after_id: str | None, limit: int) -> list[StoredMeter]:
+        query = select(meters).order_by(meters.c.id).limit(limit)
+        if after_id is not None:
+            query = query.where(meters.c.id > after_id)
+        with self._engine.connect() as conn:
+            return [meter_from_row(row) for row in conn.execute(query).mappings().all()]
+
+
+def meter_from_row(row: object) -> StoredMeter:
+    data = dict(row)  # type: ignore[call-overload]
+    definition = MeterDefinition(
+        key=data["key"],
+        name=data["name"],
+        event_type=data["event_type"],
+        aggregation=Aggregation(data["aggregation"]),
+        value_property=data["value_property"],
+        filters=tuple(
+            PropertyFilter(f["property"], FilterOperator(f["operator"]), tuple(f["values"]))
+            for f in json.loads(data["filters"])
+        ),
+        group_by=tuple(json.loads(data["group_by"])),
+    )
+    return StoredMeter(data["id"], definition, data["created_at"], data["updated_at"])
