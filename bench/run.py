@@ -1,0 +1,31 @@
+"""`make bench`: every benchmark, each reporting medians beside a baseline measured in the same run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+BENCHMARKS = [
+    ("pricing", [sys.executable, str(HERE / "pricing.py")]),
+    ("pdf", [sys.executable, str(HERE / "pdf.py")]),
+    ("ingest", [sys.executable, str(HERE / "ingest.py"), *sys.argv[1:]]),
+]
+
+
+def main() -> int:
+    failed = []
+    for name, command in BENCHMARKS:
+        print(f"== {name} ==", flush=True)
+        if subprocess.run(command, check=False).returncode != 0:
+            failed.append(name)
+    if failed:
+        print(f"benchmarks failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
