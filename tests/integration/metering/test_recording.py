@@ -1,0 +1,139 @@
+"""The metering hot path on SQLite and PostgreSQL: events once, rollups exact, conflicts and late usage kept."""
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert, select
+
+import tally.metering
+from tally.metering.aggregation import HOUR_MS, group_key
+from tally.metering.domain import Aggregation, MeterDefinition
+from tally.metering.recording import IncomingEvent, UsageRecording
+from tally.metering.store import MeterStore, closed_periods, event_conflicts, events, rollups, unique_values
+from tally.persistence.engine import create_engine
+from tally.persistence.migrations import upgrade
+from tally.persistence.outbox import outbox_table
+
+MIGRATIONS = Path(tally.metering.__file__).resolve().parents[3] / "migrations"
+T0 = 1_780_000_000_000 - 1_780_000_000_000 % HOUR_MS  # the start of a UTC hour
+
+
+@pytest.fixture
+def engine(database_url):
+    engine = create_engine(database_url)
+    upgrade(engine, MIGRATIONS)
+    yield engine
+    engine.dispose()
+
+
+def meter(store, key, aggregation, value_property="", group_by=()):
+    definition = MeterDefinition(key, key, "request", aggregation, value_property, group_by=tuple(group_by))
+    return store.create(f"m-{key}", definition, datetime.now(UTC))
+
+
+def event(event_id, offset_ms, customer="acme", **properties):
+    return IncomingEvent(
+        event_id, customer, "request", T0 + offset_ms, {k: str(v) for k, v in properties.items()}
+    )
+
+
+def rollup_rows(engine, meter_id):
+    with engine.connect() as conn:
+        query = (
+            select(rollups)
+            .where(rollups.c.meter_id == meter_id)
+            .order_by(rollups.c.group_key, rollups.c.hour_ms)
+        )
+        return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def test_events_fold_into_exact_hourly_rollups(engine):
+    store = MeterStore(engine)
+    count = meter(store, "requests", Aggregation.COUNT)
+    total = meter(store, "bytes", Aggregation.SUM, "bytes", group_by=["region"])
+    distinct = meter(store, "users", Aggregation.UNIQUE_COUNT, "user")
+    recording = UsageRecording(engine)
+    first = recording.record(
+        "p1",
+        "b1",
+        T0,
+        [
+            event("e1", 1_000, bytes="0.1", region="eu", user="ann"),
+            event("e2", 2_000, bytes="0.2", region="eu", user="bob"),
+            event("e3", HOUR_MS + 5, bytes="7", user="ann"),
+        ],
+    )
+    second = recording.record(
+        "p1", "b2", T0, [event("e4", 3_000, bytes="0.0000001", region="eu", user="ann")]
+    )
+    assert (first.inserted, second.inserted) == (3, 1)
+
+    assert [(r["hour_ms"] - T0, r["count"]) for r in rollup_rows(engine, count.id)] == [(0, 3), (HOUR_MS, 1)]
+    by_group = {(r["group_key"], r["hour_ms"] - T0): r for r in rollup_rows(engine, total.id)}
+    eu = by_group[(group_key({"region": "eu"}), 0)]
+    assert (eu["count"], eu["sum"], eu["min"], eu["max"]) == (
+        3,
+        Decimal("0.3000001"),
+        Decimal("0.0000001"),
+        Decimal("0.2"),
+    )
+    assert (eu["latest_event_id"], eu["latest_value"]) == ("e4", Decimal("0.0000001"))
+    assert by_group[(group_key({}), HOUR_MS)]["sum"] == Decimal("7")
+    with engine.connect() as conn:
+        values = conn.execute(
+            select(unique_values.c.value).where(
+                unique_values.c.meter_id == distinct.id, unique_values.c.hour_ms == T0
+            )
+        ).scalars()
+        assert sorted(values) == ["ann", "bob"]
+
+
+def test_a_redelivered_batch_changes_nothing(engine):
+    store = MeterStore(engine)
+    total = meter(store, "bytes", Aggregation.SUM, "bytes")
+    recording = UsageRecording(engine)
+    batch = [event(f"e{i}", i, bytes="1.5") for i in range(50)]
+    assert recording.record("p1", "b1", T0, batch).inserted == 50
+    again = recording.record("p1", "b1", T0, batch)
+    assert (again.inserted, again.duplicates, again.conflicts) == (0, 50, 0)
+    assert [(r["count"], r["sum"]) for r in rollup_rows(engine, total.id)] == [(50, Decimal("75.0"))]
+
+
+def test_the_same_event_id_from_another_producer_is_another_event(engine):
+    recording = UsageRecording(engine)
+    recording.record("p1", "b1", T0, [event("e1", 0)])
+    assert recording.record("p2", "b1", T0, [event("e1", 0)]).inserted == 1
+
+
+def test_a_repeated_id_with_another_payload_is_a_conflict_not_a_merge(engine):
+    store = MeterStore(engine)
+    total = meter(store, "bytes", Aggregation.SUM, "bytes")
+    recording = UsageRecording(engine)
+    recording.record("p1", "b1", T0, [event("e1", 0, bytes="10")])
+    outcome = recording.record("p1", "b2", T0, [event("e1", 0, bytes="99"), event("e1", 0, bytes="10")])
+    assert (outcome.inserted, outcome.conflicts) == (0, 1)
+    within = recording.record("p1", "b3", T0, [event("e2", 0, bytes="1"), event("e2", 0, bytes="2")])
+    assert (within.inserted, within.conflicts) == (1, 1)
+    assert [r["sum"] for r in rollup_rows(engine, total.id)] == [Decimal("11")]
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(event_conflicts.c.event_id, event_conflicts.c.batch_id).order_by(event_conflicts.c.id)
+        )
+        assert [tuple(row) for row in rows] == [("e1", "b2"), ("e2", "b3")]
+
+
+def test_usage_after_a_closed_period_is_stored_counted_flagged_and_announced(engine):
+    store = MeterStore(engine)
+    count = meter(store, "requests", Aggregation.COUNT)
+    with engine.begin() as conn:
+        conn.execute(insert(closed_periods).values(customer="acme", closed_until_ms=T0 + HOUR_MS))
+    outcome = UsageRecording(engine).record("p1", "b1", T0, [event("old", 10), event("new", HOUR_MS + 10)])
+    assert (outcome.inserted, outcome.late) == (2, 1)
+    assert [r["count"] for r in rollup_rows(engine, count.id)] == [1, 1]
+    with engine.connect() as conn:
+        flags = dict(conn.execute(select(events.c.event_id, events.c.late)).all())
+        assert flags == {"old": True, "new": False}
+        subjects = conn.execute(select(outbox_table(type(events.metadata)()).c.subject)).scalars().all()
+        assert subjects.count("tally.metering.usage_late") == 1
