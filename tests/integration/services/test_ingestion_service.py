@@ -59,7 +59,7 @@ async def _stored_batches(url):
         while True:
             try:
                 msgs = await sub.fetch(100, timeout=1)
-            except nats.errors.TimeoutError:
+            except TimeoutError:  # nats or asyncio: both are TimeoutError
                 return batches
             for msg in msgs:
                 batches.append(events_pb2.UsageBatchAccepted.FromString(msg.data))

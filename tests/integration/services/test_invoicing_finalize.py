@@ -4,7 +4,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import grpc
-import nats.errors
 import pytest
 from sqlalchemy import insert, select
 
@@ -117,7 +116,7 @@ async def _finalized_events(nats_url, expected, wait_s):
         while time.monotonic() < deadline:
             try:
                 batch = await sub.fetch(50, timeout=0.5)
-            except nats.errors.TimeoutError:
+            except TimeoutError:  # nats or asyncio: both are TimeoutError
                 batch = []
             for msg in batch:
                 await msg.ack()
@@ -128,7 +127,7 @@ async def _finalized_events(nats_url, expected, wait_s):
                 # Linger briefly so a duplicate would be seen too.
                 try:
                     extra = await sub.fetch(50, timeout=1.0)
-                except nats.errors.TimeoutError:
+                except TimeoutError:  # nats or asyncio: both are TimeoutError
                     extra = []
                 for msg in extra:
                     found.append(

@@ -332,8 +332,10 @@ class PullConsumer:
             while not self._stopping.is_set():
                 try:
                     msgs = await sub.fetch(self._batch, timeout=self._fetch_timeout_s)
-                except nats.errors.TimeoutError:
-                    continue  # nothing to do, or the broker is away: the client reconnects on its own
+                except TimeoutError:
+                    # nats.errors.TimeoutError, or a bare asyncio.TimeoutError when the fetch deadline ran out:
+                    # nothing to do, or the broker is away and the client reconnects on its own.
+                    continue
                 except nats.errors.ConnectionClosedError:
                     # The client reconnects forever, so closed means its owner closed it: nothing left to do.
                     if not self._stopping.is_set():
