@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from tally.api.catalog.v1 import catalog_service_pb2 as pb
-from tally.catalog.price_wire import price_from_json, price_to_wire, rate_on_wire
 from tally.domain.errors import InvalidArgument
+from tally.pricing_wire import price_from_json, price_to_wire, rate_on_wire
 
 EXIT_BAD_INPUT = 2
 

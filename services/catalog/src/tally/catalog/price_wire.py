@@ -9,44 +9,27 @@ validation reports every rule broken, both as one InvalidArgument naming paths s
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import datetime
 from decimal import Decimal
-
-from google.protobuf import json_format
 
 from tally.api.catalog.v1 import catalog_service_pb2 as pb
 from tally.api.common.v1 import money_pb2
 from tally.catalog.domain import CatalogPrice, PlanCharge, PlanVersionTerms
 from tally.domain.errors import FieldViolation, InvalidArgument
-from tally.mesh.wire import decimal_to_wire, timestamp_from_wire, timestamp_to_wire
-from tally.money import parse_decimal
-from tally.pricing import (
-    BillingTiming,
-    BreakdownLine,
-    Discount,
-    DiscountKind,
-    EventValues,
-    FlatPrice,
-    GraduatedPrice,
-    MatrixCell,
-    MatrixPrice,
-    MatrixUsage,
-    MatrixUsageEntry,
-    PackagePrice,
-    PackageRounding,
-    PercentagePrice,
-    Price,
-    Rating,
-    Tier,
-    TieredPackagePrice,
-    UnitPrice,
-    Usage,
-    VolumePrice,
-    compile_price,
-    price_violations,
-)
+from tally.mesh.wire import timestamp_from_wire, timestamp_to_wire
 from tally.pricing.models import ZERO
+from tally.pricing_wire import (
+    Reader,
+    discount_from_wire,
+    discount_to_wire,
+    fee_text,
+    price_from_json,
+    price_from_wire,
+    price_to_wire,
+    rate_on_wire,
+    rating_to_wire,
+    text,
+    usage_from_wire,
+)
 
 __all__ = [
     "Reader",
@@ -65,133 +48,6 @@ __all__ = [
 ]
 
 
-class Reader:
-    """Reads decimal strings, collecting a violation per unreadable field instead of stopping at the first."""
-
-    def __init__(self) -> None:
-        self.violations: list[FieldViolation] = []
-
-    def decimal(self, raw: str, field: str, *, default: Decimal | None = None) -> Decimal:
-        """The decimal in ``raw``; ``default`` for an empty string when given. Unreadable: recorded, 0."""
-        if raw == "" and default is not None:
-            return default
-        try:
-            return parse_decimal(raw, field=field)
-        except InvalidArgument as exc:
-            self.violations.extend(exc.violations)
-            return ZERO
-
-    def optional(self, raw: str, field: str) -> Decimal | None:
-        return None if raw == "" else self.decimal(raw, field)
-
-    def raise_if_any(self) -> None:
-        if self.violations:
-            raise InvalidArgument(self.violations)
-
-
-def _tiers(read: Reader, tiers: Iterable[pb.Tier], field: str) -> tuple[Tier, ...]:
-    return tuple(
-        Tier(
-            up_to=read.optional(tier.up_to, f"{field}[{index}].up_to"),
-            unit_price=read.decimal(tier.unit_price, f"{field}[{index}].unit_price"),
-            flat_fee=read.decimal(tier.flat_fee, f"{field}[{index}].flat_fee", default=ZERO),
-        )
-        for index, tier in enumerate(tiers)
-    )
-
-
-def _model(read: Reader, message: pb.Price, field: str) -> Price | None:
-    currency = message.currency
-    kind = message.WhichOneof("model")
-    at = f"{field}.{kind}"
-    match kind:
-        case "unit":
-            return UnitPrice(currency, read.decimal(message.unit.unit_price, f"{at}.unit_price"))
-        case "graduated":
-            return GraduatedPrice(currency, _tiers(read, message.graduated.tiers, f"{at}.tiers"))
-        case "volume":
-            return VolumePrice(currency, _tiers(read, message.volume.tiers, f"{at}.tiers"))
-        case "package":
-            package = message.package
-            return PackagePrice(
-                currency,
-                package_size=read.decimal(package.package_size, f"{at}.package_size"),
-                package_price=read.decimal(package.package_price, f"{at}.package_price"),
-                free_units=read.decimal(package.free_units, f"{at}.free_units", default=ZERO),
-                rounding=PackageRounding.DOWN
-                if package.rounding == pb.PACKAGE_ROUNDING_DOWN
-                else PackageRounding.UP,
-            )
-        case "percentage":
-            percentage = message.percentage
-            return PercentagePrice(
-                currency,
-                rate_percent=read.decimal(percentage.rate_percent, f"{at}.rate_percent"),
-                fixed_fee=read.decimal(percentage.fixed_fee, f"{at}.fixed_fee", default=ZERO),
-                min_per_transaction=read.optional(
-                    percentage.min_per_transaction, f"{at}.min_per_transaction"
-                ),
-                max_per_transaction=read.optional(
-                    percentage.max_per_transaction, f"{at}.max_per_transaction"
-                ),
-                free_events=percentage.free_events,
-                free_amount=read.decimal(percentage.free_amount, f"{at}.free_amount", default=ZERO),
-            )
-        case "matrix":
-            matrix = message.matrix
-            return MatrixPrice(
-                currency,
-                dimensions=tuple(matrix.dimensions),
-                cells=tuple(
-                    MatrixCell(
-                        tuple(cell.dimension_values),
-                        read.decimal(cell.unit_price, f"{at}.cells[{index}].unit_price"),
-                    )
-                    for index, cell in enumerate(matrix.cells)
-                ),
-                default_unit_price=read.decimal(matrix.default_unit_price, f"{at}.default_unit_price"),
-            )
-        case "tiered_package":
-            tiered = message.tiered_package
-            return TieredPackagePrice(
-                currency,
-                package_size=read.decimal(tiered.package_size, f"{at}.package_size"),
-                tiers=_tiers(read, tiered.tiers, f"{at}.tiers"),
-            )
-        case "flat":
-            flat = message.flat
-            return FlatPrice(
-                currency,
-                amount=read.decimal(flat.amount, f"{at}.amount"),
-                timing=BillingTiming.IN_ARREARS
-                if flat.timing == pb.BILLING_TIMING_IN_ARREARS
-                else BillingTiming.IN_ADVANCE,
-                prorate=flat.prorate,
-            )
-    read.violations.append(
-        FieldViolation(
-            f"{field}.model",
-            "exactly one price model must be set: unit, graduated, volume, package, percentage, matrix, "
-            "tiered_package or flat",
-        )
-    )
-    return None
-
-
-def price_from_wire(message: pb.Price, *, field: str = "price") -> Price:
-    """The engine price in ``message``, validated: InvalidArgument naming every bad field under ``field``."""
-    read = Reader()
-    price = _model(read, message, field)
-    problems = read.violations
-    if price is not None:
-        # Unreadable fields were read as 0; the rules they would then break are not news to the caller.
-        unreadable = {violation.field for violation in problems}
-        problems += [v for v in price_violations(price, field) if v.field not in unreadable]
-    if problems or price is None:
-        raise InvalidArgument(problems)
-    return price
-
-
 def catalog_price_from_wire(message: pb.Price, *, field: str = "price") -> CatalogPrice:
     """The price with what it is for (id, product, meter), its model validated."""
     return CatalogPrice(
@@ -203,96 +59,6 @@ def catalog_price_from_wire(message: pb.Price, *, field: str = "price") -> Catal
     )
 
 
-def _text(value: Decimal) -> str:
-    return decimal_to_wire(value)
-
-
-def _optional_text(value: Decimal | None) -> str:
-    return "" if value is None else decimal_to_wire(value)
-
-
-def _fee_text(value: Decimal) -> str:
-    # The contract's "empty for none": a zero fee is left out rather than spelled "0".
-    return "" if value == 0 else decimal_to_wire(value)
-
-
-def _tiers_to_wire(tiers: tuple[Tier, ...]) -> list[pb.Tier]:
-    return [
-        pb.Tier(up_to=_optional_text(t.up_to), unit_price=_text(t.unit_price), flat_fee=_fee_text(t.flat_fee))
-        for t in tiers
-    ]
-
-
-def price_to_wire(
-    price: Price,
-    *,
-    id: str = "",
-    product_id: str = "",
-    meter_id: str = "",
-    created_at: datetime | None = None,
-) -> pb.Price:
-    """``price`` as the wire's Price message."""
-    message = pb.Price(id=id, product_id=product_id, currency=price.currency, meter_id=meter_id)
-    if created_at is not None:
-        message.created_at.CopyFrom(timestamp_to_wire(created_at))
-    match price:
-        case UnitPrice():
-            message.unit.unit_price = _text(price.unit_price)
-        case GraduatedPrice():
-            message.graduated.tiers.extend(_tiers_to_wire(price.tiers))
-        case VolumePrice():
-            message.volume.tiers.extend(_tiers_to_wire(price.tiers))
-        case PackagePrice():
-            message.package.CopyFrom(
-                pb.PackagePrice(
-                    package_size=_text(price.package_size),
-                    package_price=_text(price.package_price),
-                    free_units=_fee_text(price.free_units),
-                    rounding=pb.PACKAGE_ROUNDING_DOWN
-                    if price.rounding is PackageRounding.DOWN
-                    else pb.PACKAGE_ROUNDING_UP,
-                )
-            )
-        case PercentagePrice():
-            message.percentage.CopyFrom(
-                pb.PercentagePrice(
-                    rate_percent=_text(price.rate_percent),
-                    fixed_fee=_fee_text(price.fixed_fee),
-                    min_per_transaction=_optional_text(price.min_per_transaction),
-                    max_per_transaction=_optional_text(price.max_per_transaction),
-                    free_events=price.free_events,
-                    free_amount=_fee_text(price.free_amount),
-                )
-            )
-        case MatrixPrice():
-            message.matrix.CopyFrom(
-                pb.MatrixPrice(
-                    dimensions=list(price.dimensions),
-                    cells=[
-                        pb.MatrixCell(
-                            dimension_values=list(c.dimension_values), unit_price=_text(c.unit_price)
-                        )
-                        for c in price.cells
-                    ],
-                    default_unit_price=_text(price.default_unit_price),
-                )
-            )
-        case TieredPackagePrice():
-            message.tiered_package.package_size = _text(price.package_size)
-            message.tiered_package.tiers.extend(_tiers_to_wire(price.tiers))
-        case FlatPrice():
-            message.flat.CopyFrom(
-                pb.FlatPrice(
-                    amount=_text(price.amount),
-                    timing=pb.BILLING_TIMING_IN_ARREARS
-                    if price.timing is BillingTiming.IN_ARREARS
-                    else pb.BILLING_TIMING_IN_ADVANCE,
-                    prorate=price.prorate,
-                )
-            )
-    return message
-
-
 def catalog_price_to_wire(price: CatalogPrice) -> pb.Price:
     return price_to_wire(
         price.model,
@@ -301,79 +67,6 @@ def catalog_price_to_wire(price: CatalogPrice) -> pb.Price:
         meter_id=price.meter_id,
         created_at=price.created_at,
     )
-
-
-def price_from_json(text: str, *, field: str = "price") -> Price:
-    """A price from the JSON form of the Price message (as ``tally rate --price`` reads it), validated."""
-    message = pb.Price()
-    try:
-        json_format.Parse(text, message)
-    except json_format.ParseError as exc:
-        raise InvalidArgument.field(field, f"is not a Price in JSON form: {exc}") from None
-    return price_from_wire(message, field=field)
-
-
-def usage_from_wire(request: pb.RateRequest) -> Usage:
-    """The usage of a RateRequest: a quantity, event values or matrix usage, each decimal named on error."""
-    read = Reader()
-    usage: Usage
-    match request.WhichOneof("usage"):
-        case "quantity":
-            usage = read.decimal(request.quantity, "usage.quantity")
-        case "event_values":
-            usage = EventValues(
-                tuple(
-                    read.decimal(value, f"usage.event_values.values[{index}]")
-                    for index, value in enumerate(request.event_values.values)
-                )
-            )
-        case "matrix_usage":
-            usage = MatrixUsage(
-                tuple(
-                    MatrixUsageEntry(
-                        tuple(entry.dimension_values),
-                        read.decimal(entry.quantity, f"usage.matrix_usage.entries[{index}].quantity"),
-                    )
-                    for index, entry in enumerate(request.matrix_usage.entries)
-                )
-            )
-        case _:
-            raise InvalidArgument.field("usage", "set quantity, event_values or matrix_usage")
-    read.raise_if_any()
-    return usage
-
-
-def _line_to_wire(line: BreakdownLine) -> pb.BreakdownLine:
-    return pb.BreakdownLine(
-        description=line.description,
-        tier_index=line.tier_index,
-        units=_text(line.units),
-        unit_price=_text(line.unit_price),
-        flat_fee=_fee_text(line.flat_fee),
-        subtotal=_text(line.subtotal),
-    )
-
-
-def rating_to_wire(rating: Rating) -> pb.RateResponse:
-    """The unrounded amount and its breakdown, as the Rate RPC answers."""
-    return pb.RateResponse(
-        amount=money_pb2.Money(amount=_text(rating.amount), currency=rating.currency),
-        breakdown=[_line_to_wire(line) for line in rating.breakdown],
-    )
-
-
-def rate_on_wire(request: pb.RateRequest) -> pb.RateResponse:
-    """Rate: the request's usage priced with its price. Pure; shared by the RPC and ``tally rate``."""
-    if not request.HasField("price"):
-        raise InvalidArgument.field("price", "is required")
-    price = price_from_wire(request.price)
-    return rating_to_wire(compile_price(price).rate(usage_from_wire(request)))
-
-
-_DISCOUNT_KINDS = {
-    pb.DISCOUNT_KIND_PERCENTAGE: DiscountKind.PERCENTAGE,
-    pb.DISCOUNT_KIND_FIXED: DiscountKind.FIXED,
-}
 
 
 def _charge(
@@ -409,15 +102,10 @@ def plan_version_from_wire(message: pb.PlanVersion, *, field: str = "plan_versio
         _charge(read, charge, f"{field}.charges[{index}]", problems)
         for index, charge in enumerate(message.charges)
     ]
-    discounts = []
-    for index, discount in enumerate(message.discounts):
-        at = f"{field}.discounts[{index}]"
-        kind = _DISCOUNT_KINDS.get(discount.kind)
-        if kind is None:
-            read.violations.append(FieldViolation(f"{at}.kind", "must be PERCENTAGE or FIXED"))
-            kind = DiscountKind.FIXED
-        value = read.decimal(discount.value, f"{at}.value")
-        discounts.append(Discount(discount.id, kind, value, discount.charge_id or None, discount.description))
+    discounts = [
+        discount_from_wire(read, discount, f"{field}.discounts[{index}]")
+        for index, discount in enumerate(message.discounts)
+    ]
     minimum = (
         _money_amount(read, message.minimum_commitment, message.currency, f"{field}.minimum_commitment")
         if message.HasField("minimum_commitment")
@@ -445,7 +133,7 @@ def plan_version_from_wire(message: pb.PlanVersion, *, field: str = "plan_versio
 
 
 def _money(amount: Decimal, currency: str) -> money_pb2.Money:
-    return money_pb2.Money(amount=_text(amount), currency=currency)
+    return money_pb2.Money(amount=text(amount), currency=currency)
 
 
 def charge_to_wire(charge: PlanCharge) -> pb.Charge:
@@ -453,19 +141,7 @@ def charge_to_wire(charge: PlanCharge) -> pb.Charge:
         id=charge.id,
         name=charge.name,
         price=catalog_price_to_wire(charge.price),
-        included_quantity=_fee_text(charge.included_quantity),
-    )
-
-
-def discount_to_wire(discount: Discount) -> pb.Discount:
-    return pb.Discount(
-        id=discount.id,
-        kind=pb.DISCOUNT_KIND_PERCENTAGE
-        if discount.kind is DiscountKind.PERCENTAGE
-        else pb.DISCOUNT_KIND_FIXED,
-        value=_text(discount.value),
-        charge_id=discount.charge_id or "",
-        description=discount.description,
+        included_quantity=fee_text(charge.included_quantity),
     )
 
 
