@@ -9,7 +9,7 @@ from sqlalchemy import insert, select, update
 
 import tally.invoicing
 from tally.invoicing.numbering import INVOICE_PREFIX, number_series, take_number
-from tally.invoicing.store import invoices
+from tally.invoicing.tables import invoices
 from tally.persistence.engine import create_engine
 from tally.persistence.migrations import upgrade
 

@@ -10,7 +10,7 @@ from sqlalchemy import insert, select
 from tally.api.invoicing.v1 import events_pb2
 from tally.api.invoicing.v1 import invoicing_service_pb2 as pb
 from tally.api.invoicing.v1 import invoicing_service_pb2_grpc as pb_grpc
-from tally.invoicing.store import invoice_lines, invoices
+from tally.invoicing.tables import invoice_lines, invoices
 from tally.mesh import jetstream, streams
 from tally.mesh.errors import field_violations
 from tally.persistence.engine import create_engine

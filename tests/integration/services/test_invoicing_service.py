@@ -12,7 +12,7 @@ from tally.api.erp_sync.v1 import erp_sync_service_pb2 as erp_pb
 from tally.api.erp_sync.v1 import events_pb2 as erp_events
 from tally.api.invoicing.v1 import invoicing_service_pb2 as pb
 from tally.api.invoicing.v1 import invoicing_service_pb2_grpc as pb_grpc
-from tally.invoicing.store import invoice_lines, invoices, payments
+from tally.invoicing.tables import invoice_lines, invoices, payments
 from tally.mesh import jetstream, streams
 from tally.mesh.errors import field_violations
 from tally.persistence.engine import create_engine

@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from tally.money import Money
+from tally.pricing import BreakdownLine
 
 
 class InvoiceStatus(enum.StrEnum):
@@ -28,6 +29,23 @@ class LineKind(enum.StrEnum):
     DISCOUNT = "DISCOUNT"
     CREDIT = "CREDIT"
     ADJUSTMENT = "ADJUSTMENT"
+
+
+class InvoiceKind(enum.StrEnum):
+    """REGULAR closes a billing period; THRESHOLD bills an open period early and is netted at its end."""
+
+    REGULAR = "REGULAR"
+    THRESHOLD = "THRESHOLD"
+
+
+@dataclass(frozen=True)
+class CustomerSnapshot:
+    """The customer as billed, copied onto the invoice when drafted (later edits do not rewrite invoices)."""
+
+    name: str
+    email: str = ""
+    address: tuple[str, ...] = ()
+    tax_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,6 +72,14 @@ class InvoiceLine:
     service_period: Period | None = None
     charge_id: str = ""
     meter_id: str = ""
+    breakdown: tuple[BreakdownLine, ...] = ()
+    """How a tiered amount is made up (empty when one unit price explains the line)."""
+    event_ids: tuple[str, ...] = ()
+    """Usage events an ADJUSTMENT line corrects, for the audit trail."""
+    group: tuple[tuple[str, str], ...] = ()
+    """Group-by values of the usage on this line, as sorted (key, value) pairs."""
+    corrects_invoice_id: str = ""
+    """Finalized invoice an ADJUSTMENT line corrects."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +104,9 @@ class Invoice:
     paid_at: datetime | None = None
     voided_at: datetime | None = None
     lines: tuple[InvoiceLine, ...] = ()
+    kind: InvoiceKind = InvoiceKind.REGULAR
+    customer: CustomerSnapshot | None = None
+    """Who is billed, as printed; None on invoices drafted before snapshots were kept."""
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from tally.api.catalog.v1 import catalog_service_pb2 as catalog_pb
 from tally.api.common.v1 import period_pb2
 from tally.api.erp_sync.v1 import erp_sync_service_pb2 as erp_pb
 from tally.api.erp_sync.v1 import events_pb2 as erp_events
@@ -20,6 +21,7 @@ from tally.mesh.wire import (
     timestamp_from_wire,
     timestamp_to_wire,
 )
+from tally.pricing import BreakdownLine
 
 
 def _stamp(moment: datetime | None) -> Timestamp | None:
@@ -63,6 +65,21 @@ def _line_to_wire(line: InvoiceLine) -> pb.InvoiceLine:
         amount=money_to_wire(line.amount),
         tax=money_to_wire(line.tax),
         tax_rate_percent=_decimal(line.tax_rate_percent),
+        breakdown=[breakdown_to_wire(step) for step in line.breakdown],
+        event_ids=line.event_ids,
+        group=dict(line.group),
+        corrects_invoice_id=line.corrects_invoice_id,
+    )
+
+
+def breakdown_to_wire(step: BreakdownLine) -> catalog_pb.BreakdownLine:
+    return catalog_pb.BreakdownLine(
+        description=step.description,
+        tier_index=step.tier_index,
+        units=decimal_to_wire(step.units),
+        unit_price=decimal_to_wire(step.unit_price),
+        flat_fee="" if step.flat_fee == 0 else decimal_to_wire(step.flat_fee),
+        subtotal=decimal_to_wire(step.subtotal),
     )
 
 

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
-    Column,
     Engine,
-    ForeignKey,
-    Integer,
-    MetaData,
-    Table,
-    Text,
-    UniqueConstraint,
     and_,
     or_,
     select,
@@ -25,7 +20,9 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from tally.domain.errors import FailedPrecondition, NotFound
 from tally.invoicing.domain import (
+    CustomerSnapshot,
     Invoice,
+    InvoiceKind,
     InvoiceLine,
     InvoiceStatus,
     LineKind,
@@ -35,72 +32,11 @@ from tally.invoicing.domain import (
     settles,
 )
 from tally.invoicing.numbering import INVOICE_PREFIX, take_number
+from tally.invoicing.tables import invoice_lines, invoices, payments
 from tally.money import Money
 from tally.persistence import inbox, outbox
 from tally.persistence.dialects import upsert_insert
-from tally.persistence.types import UtcDateTime
-
-metadata = MetaData()
-
-invoices = Table(
-    "invoices",
-    metadata,
-    Column("id", Text, primary_key=True),
-    Column("number", Text, nullable=True),
-    Column("customer_id", Text, nullable=False),
-    Column("subscription_id", Text, nullable=False),
-    Column("status", Text, nullable=False),
-    Column("currency", Text, nullable=False),
-    Column("period_start", UtcDateTime(), nullable=False),
-    Column("period_end", UtcDateTime(), nullable=False),
-    # Amounts are decimal strings: exact on every database, never floats.
-    Column("subtotal", Text, nullable=False),
-    Column("tax", Text, nullable=False),
-    Column("credits_applied", Text, nullable=False),
-    Column("total", Text, nullable=False),
-    Column("amount_due", Text, nullable=False),
-    Column("issued_at", UtcDateTime(), nullable=True),
-    Column("due_at", UtcDateTime(), nullable=True),
-    Column("paid_at", UtcDateTime(), nullable=True),
-    Column("voided_at", UtcDateTime(), nullable=True),
-    Column("created_at", UtcDateTime(), nullable=False),
-    Column("updated_at", UtcDateTime(), nullable=False),
-    UniqueConstraint("number", name="uq_invoices_number"),
-)
-
-invoice_lines = Table(
-    "invoice_lines",
-    metadata,
-    Column("id", Text, primary_key=True),
-    Column("invoice_id", Text, ForeignKey("invoices.id", ondelete="CASCADE"), nullable=False),
-    Column("position", Integer, nullable=False),
-    Column("kind", Text, nullable=False),
-    Column("description", Text, nullable=False),
-    Column("charge_id", Text, nullable=False),
-    Column("meter_id", Text, nullable=False),
-    Column("quantity", Text, nullable=True),
-    Column("unit_price", Text, nullable=True),
-    Column("amount", Text, nullable=False),
-    Column("tax", Text, nullable=False),
-    Column("tax_rate_percent", Text, nullable=True),
-    Column("currency", Text, nullable=False),
-    Column("service_period_start", UtcDateTime(), nullable=True),
-    Column("service_period_end", UtcDateTime(), nullable=True),
-    UniqueConstraint("invoice_id", "position", name="uq_invoice_lines_position"),
-)
-
-payments = Table(
-    "payments",
-    metadata,
-    Column("payment_id", Text, primary_key=True),
-    Column("invoice_id", Text, ForeignKey("invoices.id"), nullable=False),
-    Column("erp", Text, nullable=False),
-    Column("amount", Text, nullable=False),
-    Column("currency", Text, nullable=False),
-    Column("received_at", UtcDateTime(), nullable=False),
-    Column("erp_reference", Text, nullable=False),
-    Column("recorded_at", UtcDateTime(), nullable=False),
-)
+from tally.pricing import BreakdownLine
 
 
 @dataclass(frozen=True)
@@ -138,6 +74,55 @@ def _optional_decimal(raw: str | None) -> Decimal | None:
     return None if raw is None else Decimal(raw)
 
 
+def _json(raw: str | None, default: Any) -> Any:
+    return default if raw is None else json.loads(raw)
+
+
+def breakdown_to_json(breakdown: Sequence[BreakdownLine]) -> str | None:
+    if not breakdown:
+        return None
+    return json.dumps(
+        [
+            [
+                step.description,
+                step.tier_index,
+                str(step.units),
+                str(step.unit_price),
+                str(step.flat_fee),
+                str(step.subtotal),
+            ]
+            for step in breakdown
+        ]
+    )
+
+
+def _breakdown(raw: str | None) -> tuple[BreakdownLine, ...]:
+    return tuple(
+        BreakdownLine(description, tier, Decimal(units), Decimal(price), Decimal(fee), Decimal(subtotal))
+        for description, tier, units, price, fee, subtotal in _json(raw, [])
+    )
+
+
+def snapshot_to_json(customer: CustomerSnapshot | None) -> str | None:
+    if customer is None:
+        return None
+    return json.dumps(
+        {
+            "name": customer.name,
+            "email": customer.email,
+            "address": list(customer.address),
+            "tax_id": customer.tax_id,
+        }
+    )
+
+
+def _snapshot(raw: str | None) -> CustomerSnapshot | None:
+    if raw is None:
+        return None
+    data = json.loads(raw)
+    return CustomerSnapshot(data["name"], data["email"], tuple(data["address"]), data["tax_id"])
+
+
 def _line(row: RowMapping) -> InvoiceLine:
     currency = row["currency"]
     start, end = row["service_period_start"], row["service_period_end"]
@@ -154,6 +139,10 @@ def _line(row: RowMapping) -> InvoiceLine:
         service_period=Period(start, end) if start is not None and end is not None else None,
         charge_id=row["charge_id"],
         meter_id=row["meter_id"],
+        breakdown=_breakdown(row["breakdown"]),
+        event_ids=tuple(_json(row["event_ids"], [])),
+        group=tuple((key, value) for key, value in _json(row["group_values"], [])),
+        corrects_invoice_id=row["corrects_invoice_id"] or "",
     )
 
 
@@ -182,6 +171,8 @@ def _invoice(row: RowMapping, lines: Sequence[InvoiceLine] = ()) -> Invoice:
         paid_at=row["paid_at"],
         voided_at=row["voided_at"],
         lines=tuple(lines),
+        kind=InvoiceKind(row["kind"]),
+        customer=_snapshot(row["customer_snapshot"]),
     )
 
 
