@@ -52,13 +52,16 @@ class LineView:
 
 @dataclass(frozen=True, slots=True)
 class InvoiceView:
-    """A finalized invoice as the customer receives it."""
+    """An invoice as the customer receives it (or, marked DRAFT, as it stands before it is issued)."""
 
     number: str
+    """Empty on a draft."""
     issuer: Party
     customer: Party
     issue_date: date
-    due_date: date
+    """The day a draft was drafted."""
+    due_date: date | None
+    """None on a draft."""
     period_start: datetime
     period_end: datetime
     lines: tuple[LineView, ...]
@@ -70,6 +73,10 @@ class InvoiceView:
     payment_terms: str
     tax_label: str = "Tax"
     """e.g. "VAT 20 %"."""
+    draft: bool = False
+    """Printed as a DRAFT INVOICE, without number or due date: not a bill yet."""
+    voided_date: date | None = None
+    """Set on a voided invoice, which is printed marked VOID."""
 
 
 @dataclass(frozen=True, slots=True)

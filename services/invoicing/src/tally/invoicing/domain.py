@@ -46,6 +46,8 @@ class CustomerSnapshot:
     email: str = ""
     address: tuple[str, ...] = ()
     tax_id: str = ""
+    external_id: str = ""
+    """The id usage events name the customer by."""
 
 
 @dataclass(frozen=True)

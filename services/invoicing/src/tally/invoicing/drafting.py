@@ -92,6 +92,9 @@ class DraftInputs:
     credits_as_of: datetime | None = None
     """When credits burn; None is the period's last instant, so a grant usable through the period counts."""
     threshold_invoices: Sequence[ThresholdInvoice] = ()
+    adjustments: Sequence[Adjustment] = ()
+    meters: Mapping[str, str] = field(default_factory=dict)
+    """Meter id per usage charge id, printed on usage lines."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +114,23 @@ class DraftLine:
     breakdown: tuple[BreakdownLine, ...] = ()
     service_period: Period | None = None
     corrects_invoice_id: str = ""
+    meter_id: str = ""
+    event_ids: tuple[str, ...] = ()
+    """Usage events an ADJUSTMENT line accounts for."""
+    grant_id: str = ""
+    """The credit grant a CREDIT line burned."""
+
+
+@dataclass(frozen=True, slots=True)
+class Adjustment:
+    """A correction of a finalized invoice carried on this one: usage changed after it was issued."""
+
+    description: str
+    amount: Decimal
+    """Signed, unrounded; rounded (R1) and taxed (R2) like every line."""
+    corrects_invoice_id: str
+    service_period: Period
+    event_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +177,23 @@ def draft_invoice(inputs: DraftInputs) -> Draft:
             fee_periods[charge.id] = served
     priced = price_plan(plan, inputs.usage, recurring)
 
-    lines = [_line(plan_line, currency, rate, period, fee_periods) for plan_line in priced.lines]
+    lines = [
+        _line(plan_line, currency, rate, period, fee_periods, inputs.meters) for plan_line in priced.lines
+    ]
+    for adjustment in inputs.adjustments:
+        amount = round_line(adjustment.amount, currency)
+        lines.append(
+            DraftLine(
+                LineKind.ADJUSTMENT,
+                adjustment.description,
+                Money(amount, currency),
+                Money(ZERO if rate is None else line_tax(amount, rate, currency), currency),
+                rate,
+                service_period=adjustment.service_period,
+                corrects_invoice_id=adjustment.corrects_invoice_id,
+                event_ids=adjustment.event_ids,
+            )
+        )
     for earlier in inputs.threshold_invoices:
         lines.append(
             DraftLine(
@@ -184,6 +220,7 @@ def draft_invoice(inputs: DraftInputs) -> Draft:
                 Money(-entry.amount, currency),
                 Money.zero(currency),
                 None,
+                grant_id=entry.grant_id,
             )
         )
     return Draft(
@@ -229,6 +266,7 @@ def _line(
     rate: Decimal | None,
     period: Period,
     fee_periods: Mapping[str, Period],
+    meters: Mapping[str, str],
 ) -> DraftLine:
     amount = round_line(plan_line.amount, currency)
     tax = ZERO if rate is None else line_tax(amount, rate, currency)
@@ -246,4 +284,5 @@ def _line(
         unit_price=unit_price,
         breakdown=() if unit_price is not None else plan_line.breakdown,
         service_period=served,
+        meter_id=meters.get(plan_line.charge_id or "", ""),
     )

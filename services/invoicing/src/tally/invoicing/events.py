@@ -1,8 +1,11 @@
-"""Invoicing's events: InvoiceFinalized (published via the outbox), and the durable consumer of payments."""
+"""Invoicing's events: InvoiceFinalized and CreditNoteIssued (published via the outbox), and the durable consumer
+of payments."""
 
 from __future__ import annotations
 
 from tally.api.invoicing.v1 import events_pb2
+from tally.invoicing.credit_note_messages import credit_note_to_wire
+from tally.invoicing.credit_notes import CreditNote
 from tally.invoicing.domain import Invoice
 from tally.invoicing.messages import invoice_to_wire
 from tally.invoicing.store import OutboxMessage
@@ -16,6 +19,15 @@ def invoice_finalized(invoice: Invoice) -> OutboxMessage:
         subject=streams.INVOICE_FINALIZED,
         msg_id=f"invoice-finalized:{invoice.id}",
         payload=events_pb2.InvoiceFinalized(invoice=invoice_to_wire(invoice)).SerializeToString(),
+    )
+
+
+def credit_note_issued(note: CreditNote) -> OutboxMessage:
+    """CreditNoteIssued with the full credit note; a credit note is issued once, so its id names the event."""
+    return OutboxMessage(
+        subject=streams.CREDIT_NOTE_ISSUED,
+        msg_id=f"credit-note-issued:{note.id}",
+        payload=events_pb2.CreditNoteIssued(credit_note=credit_note_to_wire(note)).SerializeToString(),
     )
 
 

@@ -102,6 +102,9 @@ def invoice_to_wire(invoice: Invoice) -> pb.Invoice:
         due_at=_stamp(invoice.due_at),
         paid_at=_stamp(invoice.paid_at),
         voided_at=_stamp(invoice.voided_at),
+        customer_external_id="" if invoice.customer is None else invoice.customer.external_id,
+        customer_name="" if invoice.customer is None else invoice.customer.name,
+        kind=f"INVOICE_KIND_{invoice.kind.value}",
     )
 
 

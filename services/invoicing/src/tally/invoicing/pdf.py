@@ -231,14 +231,22 @@ def _build(story: list[Flowable], title: str, footer: str) -> bytes:
 
 
 def render_invoice(view: InvoiceView) -> bytes:
-    """The invoice as a PDF: issuer and customer, dates, lines with their tier sub-rows, totals and terms."""
-    facts = [
-        ("Invoice number", view.number),
-        ("Issue date", format_date(view.issue_date)),
-        ("Due date", format_date(view.due_date)),
-        ("Service period", format_span(view.period_start, view.period_end)),
-    ]
-    story = _header(view.issuer, view.customer, "INVOICE", facts)
+    """The invoice as a PDF: issuer and customer, dates, lines with their tier sub-rows, totals and terms.
+
+    A draft is titled DRAFT INVOICE and has no number or due date; a voided invoice is marked VOID.
+    """
+    if view.draft:
+        title, name = "DRAFT INVOICE", "Draft invoice"
+        facts = [("Status", "DRAFT, not yet issued"), ("Drafted", format_date(view.issue_date))]
+    else:
+        title, name = "INVOICE", f"Invoice {view.number}"
+        facts = [("Invoice number", view.number), ("Issue date", format_date(view.issue_date))]
+        if view.due_date is not None:
+            facts.append(("Due date", format_date(view.due_date)))
+    if view.voided_date is not None:
+        facts.append(("Status", f"VOID since {format_date(view.voided_date)}"))
+    facts.append(("Service period", format_span(view.period_start, view.period_end)))
+    story = _header(view.issuer, view.customer, title, facts)
     story.append(_lines_table(view.lines, view.total.currency))
     story.append(Spacer(1, 4 * mm))
     totals = [("Subtotal", view.subtotal, False), (view.tax_label, view.tax, False)]
@@ -250,7 +258,7 @@ def render_invoice(view: InvoiceView) -> bytes:
     story.append(Spacer(1, 8 * mm))
     story.append(_p("Payment terms", _HEAD))
     story.append(_p(view.payment_terms))
-    return _build(story, f"Invoice {view.number}", f"{view.issuer.name} · Invoice {view.number}")
+    return _build(story, name, f"{view.issuer.name} · {name}")
 
 
 def render_credit_note(view: CreditNoteView) -> bytes:

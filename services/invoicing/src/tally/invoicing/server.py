@@ -10,6 +10,16 @@ from tally.api.common.v1 import pagination_pb2
 from tally.api.invoicing.v1 import invoicing_service_pb2 as pb
 from tally.api.invoicing.v1 import invoicing_service_pb2_grpc as pb_grpc
 from tally.domain.errors import InvalidArgument
+from tally.invoicing.billing_rpcs import BillingRpcs
+from tally.invoicing.credit_note_handlers import CreditNotes, Pdfs
+from tally.invoicing.credit_note_messages import (
+    credit_note_to_wire,
+    extent_from_wire,
+    page_key,
+    page_token,
+    reason_from_wire,
+)
+from tally.invoicing.credit_note_store import CreditNoteFilter
 from tally.invoicing.handlers import Invoices
 from tally.invoicing.messages import invoice_to_wire, period_from_wire, status_from_wire
 from tally.invoicing.store import InvoiceFilter, InvoiceKey
@@ -20,6 +30,18 @@ SCOPES = {
     f"/{SERVICE}/GetInvoice": "invoices:read",
     f"/{SERVICE}/ListInvoices": "invoices:read",
     f"/{SERVICE}/FinalizeInvoice": "invoices:write",
+    f"/{SERVICE}/VoidInvoice": "invoices:write",
+    f"/{SERVICE}/CreateCreditNote": "invoices:write",
+    f"/{SERVICE}/GetCreditNote": "invoices:read",
+    f"/{SERVICE}/ListCreditNotes": "invoices:read",
+    f"/{SERVICE}/GetInvoicePdf": "invoices:read",
+    f"/{SERVICE}/GetCreditNotePdf": "invoices:read",
+    f"/{SERVICE}/RunBilling": "invoices:write",
+    f"/{SERVICE}/PreviewInvoice": "invoices:read",
+    f"/{SERVICE}/SetBillingControls": "invoices:write",
+    f"/{SERVICE}/GetBillingControls": "invoices:read",
+    f"/{SERVICE}/GetCreditBalance": "invoices:read",
+    f"/{SERVICE}/ListCreditLedger": "invoices:read",
 }
 """The RPCs implemented so far; the rest have no scope yet, so auth refuses them (PERMISSION_DENIED)."""
 
@@ -38,8 +60,13 @@ def _key(token: str) -> InvoiceKey | None:
 
 
 class InvoicingServicer(pb_grpc.InvoicingServiceServicer):
-    def __init__(self, invoices: Invoices) -> None:
+    def __init__(
+        self, invoices: Invoices, *, credit_notes: CreditNotes, pdfs: Pdfs, billing: BillingRpcs
+    ) -> None:
         self._invoices = invoices
+        self._billing = billing
+        self._credit_notes = credit_notes
+        self._pdfs = pdfs
 
     async def GetInvoice(
         self, request: pb.GetInvoiceRequest, context: grpc.aio.ServicerContext
@@ -69,3 +96,82 @@ class InvoicingServicer(pb_grpc.InvoicingServiceServicer):
             token = encode_token(f"{last.created_at.isoformat()}|{last.id}")
             reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=token))
         return reply
+
+    async def VoidInvoice(
+        self, request: pb.VoidInvoiceRequest, context: grpc.aio.ServicerContext
+    ) -> pb.VoidInvoiceResponse:
+        voided = await self._credit_notes.void(request.invoice_id, request.reason)
+        reply = pb.VoidInvoiceResponse(invoice=invoice_to_wire(voided.invoice))
+        if voided.credit_note is not None:
+            reply.credit_note.CopyFrom(credit_note_to_wire(voided.credit_note))
+        return reply
+
+    async def CreateCreditNote(
+        self, request: pb.CreateCreditNoteRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateCreditNoteResponse:
+        note = await self._credit_notes.create(
+            request.invoice_id, extent_from_wire(request), reason_from_wire(request.reason), request.memo
+        )
+        return pb.CreateCreditNoteResponse(credit_note=credit_note_to_wire(note))
+
+    async def GetCreditNote(
+        self, request: pb.GetCreditNoteRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetCreditNoteResponse:
+        note = await self._credit_notes.get(request.credit_note_id)
+        return pb.GetCreditNoteResponse(credit_note=credit_note_to_wire(note))
+
+    async def ListCreditNotes(
+        self, request: pb.ListCreditNotesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListCreditNotesResponse:
+        limit = page_size(request.page.page_size)
+        where = CreditNoteFilter(
+            customer_id=request.customer_id or None, invoice_id=request.invoice_id or None
+        )
+        found = await self._credit_notes.list(where, after=page_key(request.page.page_token), limit=limit + 1)
+        page = found[:limit]
+        reply = pb.ListCreditNotesResponse(credit_notes=[credit_note_to_wire(note) for note in page])
+        if len(found) > limit:
+            reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=page_token(page[-1])))
+        return reply
+
+    async def GetInvoicePdf(
+        self, request: pb.GetInvoicePdfRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetInvoicePdfResponse:
+        pdf, filename = await self._pdfs.invoice(request.invoice_id)
+        return pb.GetInvoicePdfResponse(pdf=pdf, filename=filename)
+
+    async def GetCreditNotePdf(
+        self, request: pb.GetCreditNotePdfRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetCreditNotePdfResponse:
+        pdf, filename = await self._pdfs.credit_note(request.credit_note_id)
+        return pb.GetCreditNotePdfResponse(pdf=pdf, filename=filename)
+
+    async def RunBilling(
+        self, request: pb.RunBillingRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RunBillingResponse:
+        return await self._billing.run(request)
+
+    async def PreviewInvoice(
+        self, request: pb.PreviewInvoiceRequest, context: grpc.aio.ServicerContext
+    ) -> pb.PreviewInvoiceResponse:
+        return await self._billing.preview(request)
+
+    async def SetBillingControls(
+        self, request: pb.SetBillingControlsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SetBillingControlsResponse:
+        return await self._billing.set_controls(request)
+
+    async def GetBillingControls(
+        self, request: pb.GetBillingControlsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetBillingControlsResponse:
+        return await self._billing.get_controls(request)
+
+    async def GetCreditBalance(
+        self, request: pb.GetCreditBalanceRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetCreditBalanceResponse:
+        return await self._billing.credit_balance(request)
+
+    async def ListCreditLedger(
+        self, request: pb.ListCreditLedgerRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListCreditLedgerResponse:
+        return await self._billing.credit_ledger(request)

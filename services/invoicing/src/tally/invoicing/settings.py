@@ -1,4 +1,4 @@
-"""Invoicing's settings beyond the mesh's: payment terms."""
+"""Invoicing's settings beyond the mesh's: payment terms and who issues the invoices."""
 
 from __future__ import annotations
 
@@ -7,15 +7,20 @@ from dataclasses import dataclass
 from tally.mesh.settings import setting
 
 
-def parse_days(raw: str) -> int:
-    """A whole number of days, zero or more."""
+def parse_count(raw: str) -> int:
+    """A whole number (of days, minutes, seconds...), zero or more."""
     try:
-        days = int(raw.strip())
+        value = int(raw.strip())
     except ValueError:
-        raise ValueError(f"{raw!r} is not a whole number of days") from None
-    if days < 0:
+        raise ValueError(f"{raw!r} is not a whole number") from None
+    if value < 0:
         raise ValueError(f"{raw!r} is negative")
-    return days
+    return value
+
+
+def parse_address(raw: str) -> tuple[str, ...]:
+    """Address lines separated by ``|``: ``1 Ledger Lane|London EC1A 1AA``; blank lines are dropped."""
+    return tuple(line.strip() for line in raw.split("|") if line.strip())
 
 
 @dataclass(frozen=True)
@@ -25,7 +30,58 @@ class InvoicingSettings:
     payment_terms_days: int = setting(
         "TALLY_INVOICE_PAYMENT_TERMS_DAYS",
         default=30,
-        parse=parse_days,
+        parse=parse_count,
         doc="days from issue to due date of a finalized invoice",
     )
     """A finalized invoice is due this many days after it is issued (due_at = issued_at + terms)."""
+
+    issuer_name: str = setting(
+        "TALLY_INVOICE_ISSUER_NAME",
+        default="Tally Demo Ltd",
+        doc="name of the issuer printed on invoice and credit note PDFs",
+    )
+    """Who issues the invoices, as printed at the top of every PDF."""
+    issuer_address: tuple[str, ...] = setting(
+        "TALLY_INVOICE_ISSUER_ADDRESS",
+        default=(),
+        parse=parse_address,
+        doc="issuer's address lines on the PDFs, separated by |",
+    )
+    """The issuer's address, one printed line each."""
+    issuer_email: str = setting(
+        "TALLY_INVOICE_ISSUER_EMAIL", default="", doc="issuer's e-mail address on the PDFs"
+    )
+    """Printed under the issuer's address; empty prints none."""
+    issuer_tax_id: str = setting(
+        "TALLY_INVOICE_ISSUER_TAX_ID", default="", doc="issuer's tax id (VAT number) on the PDFs"
+    )
+    """Printed as "Tax ID: …"; empty prints none."""
+
+    catalog_target: str = setting(
+        "TALLY_CATALOG_TARGET",
+        default="",
+        doc="catalog's gRPC address (host:port or dns:///name:port); billing runs and previews need it",
+    )
+    metering_target: str = setting(
+        "TALLY_METERING_TARGET",
+        default="",
+        doc="metering's gRPC address; billing runs and previews need it",
+    )
+    grace_minutes: int = setting(
+        "TALLY_BILLING_GRACE_MINUTES",
+        default=60,
+        parse=parse_count,
+        doc="minutes after a period ends during which its draft is re-rated with late usage before finalizing",
+    )
+    run_interval_seconds: int = setting(
+        "TALLY_BILLING_INTERVAL_SECONDS",
+        default=0,
+        parse=parse_count,
+        doc="seconds between scheduled billing runs (0: only when RunBilling is called)",
+    )
+    concurrency: int = setting(
+        "TALLY_BILLING_CONCURRENCY",
+        default=16,
+        parse=parse_count,
+        doc="subscriptions a billing run bills at once",
+    )

@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, RowMapping
 
 from tally.domain.errors import FailedPrecondition, NotFound
+from tally.invoicing import ledger
 from tally.invoicing.domain import (
     CustomerSnapshot,
     Invoice,
@@ -36,7 +37,7 @@ from tally.invoicing.tables import invoice_lines, invoices, payments
 from tally.money import Money
 from tally.persistence import inbox, outbox
 from tally.persistence.dialects import upsert_insert
-from tally.pricing import BreakdownLine
+from tally.pricing import BreakdownLine, LedgerEntry
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ def snapshot_to_json(customer: CustomerSnapshot | None) -> str | None:
             "email": customer.email,
             "address": list(customer.address),
             "tax_id": customer.tax_id,
+            "external_id": customer.external_id,
         }
     )
 
@@ -120,7 +122,9 @@ def _snapshot(raw: str | None) -> CustomerSnapshot | None:
     if raw is None:
         return None
     data = json.loads(raw)
-    return CustomerSnapshot(data["name"], data["email"], tuple(data["address"]), data["tax_id"])
+    return CustomerSnapshot(
+        data["name"], data["email"], tuple(data["address"]), data["tax_id"], data.get("external_id", "")
+    )
 
 
 def _line(row: RowMapping) -> InvoiceLine:
@@ -176,7 +180,7 @@ def _invoice(row: RowMapping, lines: Sequence[InvoiceLine] = ()) -> Invoice:
     )
 
 
-def _load(conn: Connection, invoice_id: str, *, for_update: bool = False) -> Invoice | None:
+def load_invoice(conn: Connection, invoice_id: str, *, for_update: bool = False) -> Invoice | None:
     query = select(invoices).where(invoices.c.id == invoice_id)
     if for_update:
         query = query.with_for_update()
@@ -189,6 +193,31 @@ def _load(conn: Connection, invoice_id: str, *, for_update: bool = False) -> Inv
         .order_by(invoice_lines.c.position)
     ).mappings()
     return _invoice(row, [_line(line) for line in lines])
+
+
+def _burn_credit_lines(conn: Connection, draft: Invoice, number: str, now: datetime) -> None:
+    """Records the burns a stored draft's CREDIT lines promise, refusing if the credit was spent meanwhile."""
+    entries = []
+    for line in draft.lines:
+        if line.kind is not LineKind.CREDIT or not line.charge_id:
+            continue
+        taken = -line.amount.amount
+        left = ledger.balance(conn, line.charge_id)
+        if left < taken:
+            raise FailedPrecondition(
+                f"credit grant {line.charge_id!r} has {left} left, less than the {taken} this draft applies; "
+                "run billing again to re-draft the invoice"
+            )
+        entries.append(LedgerEntry(line.charge_id, taken, left - taken))
+    ledger.record_burns(
+        conn,
+        customer_id=draft.customer_id,
+        currency=draft.currency,
+        invoice_id=draft.id,
+        invoice_number=number,
+        entries=entries,
+        at=now,
+    )
 
 
 class _AlreadyFinalized(Exception):
@@ -207,7 +236,7 @@ class InvoiceStore:
 
     def get(self, invoice_id: str) -> Invoice | None:
         with self._engine.connect() as conn:
-            return _load(conn, invoice_id)
+            return load_invoice(conn, invoice_id)
 
     def finalize(
         self,
@@ -243,7 +272,7 @@ class InvoiceStore:
     ) -> Invoice:
         with self._engine.begin() as conn:
             number = take_number(conn, INVOICE_PREFIX, now)
-            draft = _load(conn, invoice_id, for_update=True)
+            draft = load_invoice(conn, invoice_id, for_update=True)
             if draft is None:
                 raise NotFound("invoice", invoice_id, field="invoice_id")
             if draft.status is InvoiceStatus.FINALIZED:
@@ -252,6 +281,7 @@ class InvoiceStore:
                 raise FailedPrecondition(
                     f"invoice {invoice_id!r} is {draft.status.value}; only a DRAFT invoice can be finalized"
                 )
+            _burn_credit_lines(conn, draft, number, now)
             finalized = replace(
                 draft,
                 number=number,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from tally.api.metering.v1 import metering_service_pb2_grpc as pb_grpc
 from tally.mesh import streams
+from tally.metering.closing import CLOSING_CONSUMER, PeriodClosing
 from tally.metering.corrections import EventCorrections, MeterRevisions
 from tally.metering.events import USAGE_CONSUMER
 from tally.metering.handlers import MeterCatalog, UsageRecorder
@@ -37,13 +38,18 @@ async def wire(runtime: Runtime[MeteringSettings]) -> Wiring:
                 USAGE_CONSUMER,
                 together=UsageRecorder(UsageRecording(runtime.engine)).handle,
                 batch=runtime.settings.fetch_batch,
-            )
+            ),
+            Consumer(CLOSING_CONSUMER, PeriodClosing(runtime.engine).handle),
         ],
     )
 
 
 DEFINITION = ServiceDefinition(
-    "metering", MIGRATIONS, MeteringSettings, wire, streams=[streams.USAGE, streams.METERING]
+    "metering",
+    MIGRATIONS,
+    MeteringSettings,
+    wire,
+    streams=[streams.USAGE, streams.METERING, streams.INVOICING],
 )
 
 if __name__ == "__main__":

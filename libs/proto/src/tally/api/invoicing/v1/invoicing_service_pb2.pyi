@@ -47,6 +47,12 @@ class CreditLedgerEntryKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CREDIT_LEDGER_ENTRY_KIND_BURNED: _ClassVar[CreditLedgerEntryKind]
     CREDIT_LEDGER_ENTRY_KIND_EXPIRED: _ClassVar[CreditLedgerEntryKind]
     CREDIT_LEDGER_ENTRY_KIND_REVERSED: _ClassVar[CreditLedgerEntryKind]
+
+class InvoiceKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    INVOICE_KIND_UNSPECIFIED: _ClassVar[InvoiceKind]
+    INVOICE_KIND_REGULAR: _ClassVar[InvoiceKind]
+    INVOICE_KIND_THRESHOLD: _ClassVar[InvoiceKind]
 INVOICE_STATUS_UNSPECIFIED: InvoiceStatus
 INVOICE_STATUS_DRAFT: InvoiceStatus
 INVOICE_STATUS_FINALIZED: InvoiceStatus
@@ -69,6 +75,9 @@ CREDIT_LEDGER_ENTRY_KIND_GRANTED: CreditLedgerEntryKind
 CREDIT_LEDGER_ENTRY_KIND_BURNED: CreditLedgerEntryKind
 CREDIT_LEDGER_ENTRY_KIND_EXPIRED: CreditLedgerEntryKind
 CREDIT_LEDGER_ENTRY_KIND_REVERSED: CreditLedgerEntryKind
+INVOICE_KIND_UNSPECIFIED: InvoiceKind
+INVOICE_KIND_REGULAR: InvoiceKind
+INVOICE_KIND_THRESHOLD: InvoiceKind
 
 class InvoiceLine(_message.Message):
     __slots__ = ("id", "kind", "description", "charge_id", "meter_id", "service_period", "quantity", "unit_price", "breakdown", "amount", "tax", "tax_rate_percent", "event_ids", "group", "corrects_invoice_id")
@@ -112,7 +121,7 @@ class InvoiceLine(_message.Message):
     def __init__(self, id: _Optional[str] = ..., kind: _Optional[_Union[InvoiceLineKind, str]] = ..., description: _Optional[str] = ..., charge_id: _Optional[str] = ..., meter_id: _Optional[str] = ..., service_period: _Optional[_Union[_period_pb2.Period, _Mapping]] = ..., quantity: _Optional[str] = ..., unit_price: _Optional[str] = ..., breakdown: _Optional[_Iterable[_Union[_catalog_service_pb2.BreakdownLine, _Mapping]]] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., tax: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., tax_rate_percent: _Optional[str] = ..., event_ids: _Optional[_Iterable[str]] = ..., group: _Optional[_Mapping[str, str]] = ..., corrects_invoice_id: _Optional[str] = ...) -> None: ...
 
 class Invoice(_message.Message):
-    __slots__ = ("id", "number", "customer_id", "subscription_id", "status", "currency", "period", "lines", "subtotal", "tax", "credits_applied", "total", "amount_due", "issued_at", "due_at", "paid_at", "voided_at")
+    __slots__ = ("id", "number", "customer_id", "subscription_id", "status", "currency", "period", "lines", "subtotal", "tax", "credits_applied", "total", "amount_due", "issued_at", "due_at", "paid_at", "voided_at", "customer_external_id", "kind", "customer_name")
     ID_FIELD_NUMBER: _ClassVar[int]
     NUMBER_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -130,6 +139,9 @@ class Invoice(_message.Message):
     DUE_AT_FIELD_NUMBER: _ClassVar[int]
     PAID_AT_FIELD_NUMBER: _ClassVar[int]
     VOIDED_AT_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_EXTERNAL_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    CUSTOMER_NAME_FIELD_NUMBER: _ClassVar[int]
     id: str
     number: str
     customer_id: str
@@ -147,7 +159,10 @@ class Invoice(_message.Message):
     due_at: _timestamp_pb2.Timestamp
     paid_at: _timestamp_pb2.Timestamp
     voided_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., number: _Optional[str] = ..., customer_id: _Optional[str] = ..., subscription_id: _Optional[str] = ..., status: _Optional[_Union[InvoiceStatus, str]] = ..., currency: _Optional[str] = ..., period: _Optional[_Union[_period_pb2.Period, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[InvoiceLine, _Mapping]]] = ..., subtotal: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., tax: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., credits_applied: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., amount_due: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., voided_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    customer_external_id: str
+    kind: InvoiceKind
+    customer_name: str
+    def __init__(self, id: _Optional[str] = ..., number: _Optional[str] = ..., customer_id: _Optional[str] = ..., subscription_id: _Optional[str] = ..., status: _Optional[_Union[InvoiceStatus, str]] = ..., currency: _Optional[str] = ..., period: _Optional[_Union[_period_pb2.Period, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[InvoiceLine, _Mapping]]] = ..., subtotal: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., tax: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., credits_applied: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., amount_due: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., voided_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., customer_external_id: _Optional[str] = ..., kind: _Optional[_Union[InvoiceKind, str]] = ..., customer_name: _Optional[str] = ...) -> None: ...
 
 class CreditNoteLine(_message.Message):
     __slots__ = ("id", "invoice_line_id", "description", "quantity", "amount", "tax", "event_ids")
@@ -452,3 +467,47 @@ class CreditLedgerEntry(_message.Message):
     occurred_at: _timestamp_pb2.Timestamp
     description: str
     def __init__(self, id: _Optional[str] = ..., customer_id: _Optional[str] = ..., credit_grant_id: _Optional[str] = ..., kind: _Optional[_Union[CreditLedgerEntryKind, str]] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., grant_balance_after: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., invoice_id: _Optional[str] = ..., occurred_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., description: _Optional[str] = ...) -> None: ...
+
+class UsageAlert(_message.Message):
+    __slots__ = ("charge_id", "threshold")
+    CHARGE_ID_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    charge_id: str
+    threshold: str
+    def __init__(self, charge_id: _Optional[str] = ..., threshold: _Optional[str] = ...) -> None: ...
+
+class BillingControls(_message.Message):
+    __slots__ = ("subscription_id", "invoice_threshold", "spend_alerts", "usage_alerts")
+    SUBSCRIPTION_ID_FIELD_NUMBER: _ClassVar[int]
+    INVOICE_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    SPEND_ALERTS_FIELD_NUMBER: _ClassVar[int]
+    USAGE_ALERTS_FIELD_NUMBER: _ClassVar[int]
+    subscription_id: str
+    invoice_threshold: _money_pb2.Money
+    spend_alerts: _containers.RepeatedCompositeFieldContainer[_money_pb2.Money]
+    usage_alerts: _containers.RepeatedCompositeFieldContainer[UsageAlert]
+    def __init__(self, subscription_id: _Optional[str] = ..., invoice_threshold: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., spend_alerts: _Optional[_Iterable[_Union[_money_pb2.Money, _Mapping]]] = ..., usage_alerts: _Optional[_Iterable[_Union[UsageAlert, _Mapping]]] = ...) -> None: ...
+
+class SetBillingControlsRequest(_message.Message):
+    __slots__ = ("controls",)
+    CONTROLS_FIELD_NUMBER: _ClassVar[int]
+    controls: BillingControls
+    def __init__(self, controls: _Optional[_Union[BillingControls, _Mapping]] = ...) -> None: ...
+
+class SetBillingControlsResponse(_message.Message):
+    __slots__ = ("controls",)
+    CONTROLS_FIELD_NUMBER: _ClassVar[int]
+    controls: BillingControls
+    def __init__(self, controls: _Optional[_Union[BillingControls, _Mapping]] = ...) -> None: ...
+
+class GetBillingControlsRequest(_message.Message):
+    __slots__ = ("subscription_id",)
+    SUBSCRIPTION_ID_FIELD_NUMBER: _ClassVar[int]
+    subscription_id: str
+    def __init__(self, subscription_id: _Optional[str] = ...) -> None: ...
+
+class GetBillingControlsResponse(_message.Message):
+    __slots__ = ("controls",)
+    CONTROLS_FIELD_NUMBER: _ClassVar[int]
+    controls: BillingControls
+    def __init__(self, controls: _Optional[_Union[BillingControls, _Mapping]] = ...) -> None: ...

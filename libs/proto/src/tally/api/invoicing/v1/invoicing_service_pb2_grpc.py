@@ -100,6 +100,16 @@ class InvoicingServiceStub:
                 request_serializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.ListCreditLedgerRequest.SerializeToString,
                 response_deserializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.ListCreditLedgerResponse.FromString,
                 _registered_method=True)
+        self.SetBillingControls = channel.unary_unary(
+                '/tally.api.invoicing.v1.InvoicingService/SetBillingControls',
+                request_serializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.SetBillingControlsRequest.SerializeToString,
+                response_deserializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.SetBillingControlsResponse.FromString,
+                _registered_method=True)
+        self.GetBillingControls = channel.unary_unary(
+                '/tally.api.invoicing.v1.InvoicingService/GetBillingControls',
+                request_serializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.GetBillingControlsRequest.SerializeToString,
+                response_deserializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.GetBillingControlsResponse.FromString,
+                _registered_method=True)
 
 
 class InvoicingServiceServicer:
@@ -197,6 +207,20 @@ class InvoicingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetBillingControls(self, request, context):
+        """Sets a subscription's invoice threshold and spend/usage alerts (replacing earlier ones).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBillingControls(self, request, context):
+        """Returns a subscription's invoice threshold and alerts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InvoicingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -264,6 +288,16 @@ def add_InvoicingServiceServicer_to_server(servicer, server):
                     servicer.ListCreditLedger,
                     request_deserializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.ListCreditLedgerRequest.FromString,
                     response_serializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.ListCreditLedgerResponse.SerializeToString,
+            ),
+            'SetBillingControls': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetBillingControls,
+                    request_deserializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.SetBillingControlsRequest.FromString,
+                    response_serializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.SetBillingControlsResponse.SerializeToString,
+            ),
+            'GetBillingControls': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBillingControls,
+                    request_deserializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.GetBillingControlsRequest.FromString,
+                    response_serializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.GetBillingControlsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -618,6 +652,60 @@ class InvoicingService:
             '/tally.api.invoicing.v1.InvoicingService/ListCreditLedger',
             tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.ListCreditLedgerRequest.SerializeToString,
             tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.ListCreditLedgerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetBillingControls(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tally.api.invoicing.v1.InvoicingService/SetBillingControls',
+            tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.SetBillingControlsRequest.SerializeToString,
+            tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.SetBillingControlsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBillingControls(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tally.api.invoicing.v1.InvoicingService/GetBillingControls',
+            tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.GetBillingControlsRequest.SerializeToString,
+            tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.GetBillingControlsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,354 @@
+"""What billing runs read and write: drafts keyed so a run never bills a period twice, finalized in place.
+
+A draft is keyed by ``billing_key`` (subscription | period start | kind): re-running replaces a DRAFT's lines
+(re-rated with late usage) and leaves an invoice that was finalized alone. Finalizing takes the gapless number
+as the transaction's first statement, exactly as ``InvoiceStore.finalize`` does, then computes the credit burn
+from the ledger inside that same transaction, so two invoices can never spend the same credit.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.engine import Connection, RowMapping
+
+from tally.invoicing import ledger
+from tally.invoicing.domain import CustomerSnapshot, Invoice, InvoiceKind, InvoiceStatus, LineKind
+from tally.invoicing.drafting import Draft, ThresholdInvoice
+from tally.invoicing.numbering import INVOICE_PREFIX, take_number
+from tally.invoicing.store import OutboxMessage, breakdown_to_json, load_invoice, snapshot_to_json
+from tally.invoicing.tables import billing_controls, invoice_lines, invoices, late_usage
+from tally.persistence import outbox
+from tally.pricing import CreditGrant, Period
+
+BILLED = (InvoiceStatus.FINALIZED.value, InvoiceStatus.PAID.value)
+
+
+def billing_key(subscription_id: str, period_start: datetime, kind: str) -> str:
+    return f"{subscription_id}|{period_start.isoformat()}|{kind}"
+
+
+@dataclass(frozen=True, slots=True)
+class LateUsage:
+    """A UsageLate message waiting for the customer's next invoice."""
+
+    id: str
+    customer: str
+    meter_ids: tuple[str, ...]
+    event_ids: tuple[str, ...]
+    period: Period
+
+
+@dataclass(frozen=True, slots=True)
+class Controls:
+    """A subscription's invoice threshold and alerts."""
+
+    subscription_id: str
+    currency: str
+    invoice_threshold: Decimal | None
+    spend_alerts: tuple[Decimal, ...]
+    usage_alerts: tuple[tuple[str, Decimal], ...]
+    """(charge id, quantity) pairs."""
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A drafted invoice waiting to be stored: what the draft is of and who it bills."""
+
+    key: str
+    subscription_id: str
+    kind: InvoiceKind
+    customer: CustomerSnapshot
+    customer_id: str
+    currency: str
+    late_usage_ids: tuple[str, ...] = ()
+    """Late-usage messages this invoice's adjustments account for (marked applied when it is finalized)."""
+
+
+class _Settled(Exception):
+    def __init__(self, invoice: Invoice) -> None:
+        super().__init__(invoice.id)
+        self.invoice = invoice
+
+
+class BillingStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    # ---- reads -------------------------------------------------------------------------------------------
+
+    def billed_through(self, subscription_id: str) -> datetime | None:
+        """End of the last period a REGULAR invoice was finalized for (paid and voided ones count: their
+        period was billed); a DRAFT does not count, it is re-rated until it is final."""
+        with self._engine.connect() as conn:
+            return conn.execute(
+                select(func.max(invoices.c.period_end)).where(
+                    invoices.c.subscription_id == subscription_id,
+                    invoices.c.billing_key.like("%|REGULAR"),
+                    invoices.c.status != InvoiceStatus.DRAFT.value,
+                )
+            ).scalar_one_or_none()
+
+    def has_invoice(self, key: str) -> bool:
+        with self._engine.connect() as conn:
+            return (
+                conn.execute(select(invoices.c.id).where(invoices.c.billing_key == key)).first() is not None
+            )
+
+    def threshold_invoices(self, subscription_id: str, period: Period) -> list[ThresholdInvoice]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(invoices.c.id, invoices.c.number, invoices.c.subtotal, invoices.c.tax)
+                .where(
+                    invoices.c.subscription_id == subscription_id,
+                    invoices.c.kind == InvoiceKind.THRESHOLD.value,
+                    invoices.c.period_start == period.start,
+                    invoices.c.status.in_(BILLED),
+                )
+                .order_by(invoices.c.issued_at)
+            ).all()
+        return [ThresholdInvoice(row.id, row.number, Decimal(row.subtotal), Decimal(row.tax)) for row in rows]
+
+    def count_kind(self, subscription_id: str, period: Period, kind: InvoiceKind) -> int:
+        with self._engine.connect() as conn:
+            return conn.execute(
+                select(func.count())
+                .select_from(invoices)
+                .where(
+                    invoices.c.subscription_id == subscription_id,
+                    invoices.c.kind == kind.value,
+                    invoices.c.period_start == period.start,
+                )
+            ).scalar_one()
+
+    def pending_late_usage(self, customer: str) -> list[LateUsage]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(late_usage)
+                .where(late_usage.c.customer_id == customer, late_usage.c.applied_invoice_id.is_(None))
+                .order_by(late_usage.c.detected_at, late_usage.c.id)
+            ).mappings()
+            return [
+                LateUsage(
+                    row["id"],
+                    row["customer_id"],
+                    tuple(json.loads(row["meter_ids"])),
+                    tuple(json.loads(row["event_ids"])),
+                    Period(row["period_start"], row["period_end"]),
+                )
+                for row in rows
+            ]
+
+    def billed_invoices_overlapping(self, subscription_id: str, period: Period) -> list[Invoice]:
+        """REGULAR invoices finalized (or paid) for the subscription whose period overlaps ``period``."""
+        with self._engine.connect() as conn:
+            ids = conn.execute(
+                select(invoices.c.id)
+                .where(
+                    invoices.c.subscription_id == subscription_id,
+                    invoices.c.kind == InvoiceKind.REGULAR.value,
+                    invoices.c.status.in_(BILLED),
+                    invoices.c.period_start < period.end,
+                    invoices.c.period_end > period.start,
+                )
+                .order_by(invoices.c.period_start)
+            ).scalars()
+            return [invoice for invoice_id in ids if (invoice := load_invoice(conn, invoice_id)) is not None]
+
+    def corrections_of(self, invoice_id: str) -> Decimal:
+        """What ADJUSTMENT lines on other live invoices already added to ``invoice_id``'s usage."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(invoice_lines.c.amount)
+                .join(invoices, invoices.c.id == invoice_lines.c.invoice_id)
+                .where(
+                    invoice_lines.c.corrects_invoice_id == invoice_id,
+                    invoice_lines.c.event_ids.is_not(None),
+                    invoices.c.status != InvoiceStatus.VOID.value,
+                )
+            ).scalars()
+            return sum((Decimal(amount) for amount in rows), Decimal(0))
+
+    def controls(self) -> dict[str, Controls]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(billing_controls)).mappings()
+            return {row["subscription_id"]: controls_from_row(row) for row in rows}
+
+    def usable_grants(self, customer_id: str, currency: str, at: datetime) -> list[CreditGrant]:
+        with self._engine.connect() as conn:
+            return ledger.usable_grants(conn, customer_id, currency, at)
+
+    def sync_grants(self, grants: Sequence[ledger.Grant], now: datetime) -> int:
+        with self._engine.begin() as conn:
+            return ledger.sync_grants(conn, grants, now=now)
+
+    # ---- writes ------------------------------------------------------------------------------------------
+
+    def save(
+        self,
+        pending: Pending,
+        make: Callable[[Sequence[CreditGrant]], Draft],
+        *,
+        credits_at: datetime,
+        finalize: bool,
+        now: datetime,
+        payment_terms: timedelta,
+        event: Callable[[Invoice], OutboxMessage],
+    ) -> tuple[Invoice, bool]:
+        """Stores the draft ``make`` returns (replacing an earlier DRAFT of the same key), finalized if asked.
+
+        ``make`` gets the customer's usable grants read inside the transaction. Returns the invoice and whether
+        this call changed anything (False: the key was already finalized, paid or voided).
+        """
+        try:
+            return self._save(pending, make, credits_at, finalize, now, payment_terms, event), True
+        except _Settled as settled:
+            return settled.invoice, False
+
+    def _save(
+        self,
+        pending: Pending,
+        make: Callable[[Sequence[CreditGrant]], Draft],
+        credits_at: datetime,
+        finalize: bool,
+        now: datetime,
+        payment_terms: timedelta,
+        event: Callable[[Invoice], OutboxMessage],
+    ) -> Invoice:
+        with self._engine.begin() as conn:
+            number = take_number(conn, INVOICE_PREFIX, now) if finalize else None
+            existing = conn.execute(
+                select(invoices.c.id, invoices.c.status, invoices.c.created_at).where(
+                    invoices.c.billing_key == pending.key
+                )
+            ).first()
+            if existing is not None and existing.status != InvoiceStatus.DRAFT.value:
+                found = load_invoice(conn, existing.id)
+                assert found is not None
+                raise _Settled(found)  # rolls back the number taken above
+            draft = make(ledger.usable_grants(conn, pending.customer_id, pending.currency, credits_at))
+            invoice_id = existing.id if existing is not None else f"inv_{uuid.uuid4().hex}"
+            created_at = existing.created_at if existing is not None else now
+            status = InvoiceStatus.FINALIZED if finalize else InvoiceStatus.DRAFT
+            values = {
+                "customer_id": pending.customer_id,
+                "subscription_id": pending.subscription_id,
+                "status": status.value,
+                "currency": draft.currency,
+                "period_start": draft.period.start,
+                "period_end": draft.period.end,
+                "subtotal": str(draft.subtotal.amount),
+                "tax": str(draft.tax.amount),
+                "credits_applied": str(draft.credits_applied.amount),
+                "total": str(draft.total.amount),
+                "amount_due": str(draft.amount_due.amount),
+                "number": number,
+                "issued_at": now if finalize else None,
+                "due_at": now + payment_terms if finalize else None,
+                "updated_at": now,
+                "kind": pending.kind.value,
+                "customer_snapshot": snapshot_to_json(pending.customer),
+            }
+            if existing is None:
+                conn.execute(
+                    insert(invoices).values(
+                        id=invoice_id, billing_key=pending.key, created_at=created_at, **values
+                    )
+                )
+            else:
+                conn.execute(delete(invoice_lines).where(invoice_lines.c.invoice_id == invoice_id))
+                conn.execute(update(invoices).where(invoices.c.id == invoice_id).values(**values))
+            _insert_lines(conn, invoice_id, draft)
+            if finalize:
+                assert number is not None
+                ledger.record_burns(
+                    conn,
+                    customer_id=pending.customer_id,
+                    currency=draft.currency,
+                    invoice_id=invoice_id,
+                    invoice_number=number,
+                    entries=draft.credit_entries,
+                    at=now,
+                )
+                if pending.late_usage_ids:
+                    conn.execute(
+                        update(late_usage)
+                        .where(late_usage.c.id.in_(pending.late_usage_ids))
+                        .values(applied_invoice_id=invoice_id)
+                    )
+            stored = load_invoice(conn, invoice_id)
+            assert stored is not None
+            if finalize:
+                message = event(stored)
+                outbox.enqueue(conn, message.subject, message.payload, message.msg_id)
+            return stored
+
+    def record_late_usage(self, usage: LateUsage, *, cause: str, detected_at: datetime) -> bool:
+        """Keeps a UsageLate message once (its id); returns False for a repeat."""
+        with self._engine.begin() as conn:
+            if conn.execute(select(late_usage.c.id).where(late_usage.c.id == usage.id)).first() is not None:
+                return False
+            conn.execute(
+                insert(late_usage).values(
+                    id=usage.id,
+                    customer_id=usage.customer,
+                    meter_ids=json.dumps(list(usage.meter_ids)),
+                    event_ids=json.dumps(list(usage.event_ids)),
+                    cause=cause,
+                    period_start=usage.period.start,
+                    period_end=usage.period.end,
+                    detected_at=detected_at,
+                )
+            )
+            return True
+
+
+def _insert_lines(conn: Connection, invoice_id: str, draft: Draft) -> None:
+    rows = []
+    for position, line in enumerate(draft.lines, start=1):
+        served = line.service_period
+        rows.append(
+            {
+                "id": f"{invoice_id}-{position:04d}",
+                "invoice_id": invoice_id,
+                "position": position,
+                "kind": line.kind.value,
+                "description": line.description,
+                # A CREDIT line names the grant it burned, so finalizing a stored draft can record the burn.
+                "charge_id": line.grant_id if line.kind is LineKind.CREDIT else line.charge_id,
+                "meter_id": line.meter_id,
+                "quantity": None if line.quantity is None else str(line.quantity),
+                "unit_price": None if line.unit_price is None else str(line.unit_price),
+                "amount": str(line.amount.amount),
+                "tax": str(line.tax.amount),
+                "tax_rate_percent": None if line.tax_rate_percent is None else str(line.tax_rate_percent),
+                "currency": draft.currency,
+                "service_period_start": None if served is None else served.start,
+                "service_period_end": None if served is None else served.end,
+                "breakdown": breakdown_to_json(line.breakdown),
+                "event_ids": json.dumps(list(line.event_ids)) if line.event_ids else None,
+                "group_values": None,
+                "corrects_invoice_id": line.corrects_invoice_id or None,
+            }
+        )
+    if rows:
+        conn.execute(insert(invoice_lines), rows)
+
+
+def controls_from_row(row: RowMapping) -> Controls:
+    threshold = row["invoice_threshold"]
+    return Controls(
+        subscription_id=row["subscription_id"],
+        currency=row["currency"],
+        invoice_threshold=None if threshold is None else Decimal(threshold),
+        spend_alerts=tuple(Decimal(v) for v in json.loads(row["spend_alerts"])),
+        usage_alerts=tuple(
+            (a["charge_id"], Decimal(a["threshold"])) for a in json.loads(row["usage_alerts"])
+        ),
+    )
