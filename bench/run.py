@@ -11,6 +11,7 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = [
     ("pricing", [sys.executable, str(HERE / "pricing.py")]),
     ("pdf", [sys.executable, str(HERE / "pdf.py")]),
+    ("invoice_run", [sys.executable, str(HERE / "invoice_run.py")]),
     ("ingest", [sys.executable, str(HERE / "ingest.py"), *sys.argv[1:]]),
 ]
 

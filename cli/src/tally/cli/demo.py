@@ -1,20 +1,21 @@
-"""``tally demo``: start a local Tally, send usage through ingestion → JetStream → metering, show its trace."""
+"""``tally demo``: a local Tally end to end: usage through ingestion → JetStream → metering, invoiced, traced."""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
 import time
+from datetime import UTC, datetime
 from pathlib import Path
-
-import grpc.aio
 
 from tally.api.ingestion.v1 import events_pb2
 from tally.api.ingestion.v1 import ingestion_service_pb2 as ingestion_pb
 from tally.api.ingestion.v1 import ingestion_service_pb2_grpc as ingestion_grpc
 from tally.api.metering.v1 import metering_service_pb2 as metering_pb
 from tally.api.metering.v1 import metering_service_pb2_grpc as metering_grpc
+from tally.cli.demo_billing import BilledMonth, bill_month, last_month, render_billed_month, write_pdfs
 from tally.cli.demo_catalog import create_demo_catalog
+from tally.cli.demo_plans import subscribe_customers
 from tally.cli.demo_usage import CUSTOMERS, create_meters, demo_period, stream_usage, usage_table
 from tally.cli.stack import Stack, StackConfig, StackError
 from tally.cli.topology import BY_NAME
@@ -35,17 +36,21 @@ def run_demo(config: StackConfig, events: int = 1_000_000) -> int:
     for name, endpoint in stack.endpoints():
         print(f"  {name:<16} {endpoint}")
     try:
-        trace_id = asyncio.run(_main_job(config, stack.admin_key, events))
+        trace_id, billed = asyncio.run(_main_job(config, stack.admin_key, events))
     finally:
         print("\nstopping Tally ...", flush=True)
         stack.stop()
     files = sorted((config.data_dir / "traces").glob("*.jsonl"))
     print()
     print(render_tree(read_spans(files), trace_id))
+    folder = config.data_dir / "invoices"
+    write_pdfs(billed, folder)
+    print()
+    print(render_billed_month(billed, folder))
     return 0
 
 
-async def _main_job(config: StackConfig, admin_key: str, total_events: int) -> str:
+async def _main_job(config: StackConfig, admin_key: str, total_events: int) -> tuple[str, BilledMonth]:
     client_spans = config.data_dir / "traces" / "demo.jsonl"
     handle = telemetry.configure("demo", f"file:{client_spans.resolve()}")
     settings = MeshSettings(
@@ -53,13 +58,17 @@ async def _main_job(config: StackConfig, admin_key: str, total_events: int) -> s
     )
     ingestion = open_channel(config.target(BY_NAME["ingestion"]), settings)
     metering = open_channel(config.target(BY_NAME["metering"]), settings)
+    catalog = open_channel(config.target(BY_NAME["catalog"]), settings)
+    invoicing = open_channel(config.target(BY_NAME["invoicing"]), settings)
+    month = last_month(datetime.now(UTC))
     tracer = telemetry.tracer("tally.demo")
     try:
         print()
-        async with grpc.aio.insecure_channel(config.target(BY_NAME["catalog"])) as catalog:
-            await create_demo_catalog(catalog, admin_key)
+        demo_catalog = await create_demo_catalog(catalog, admin_key)
         meter_ids = await create_meters(metering)
         print(f"\nmeters: {', '.join(meter_ids)}")
+        print(f"\nsubscriptions, billed by calendar month from {month.start:%Y-%m-%d}:")
+        subscriptions = await subscribe_customers(catalog, demo_catalog, meter_ids, month.start)
         now_ms = int(time.time() * 1000)
         events = [
             events_pb2.UsageEvent(
@@ -91,20 +100,23 @@ async def _main_job(config: StackConfig, admin_key: str, total_events: int) -> s
         )
         print(f"metering stored {stored} events for customer acme (deduplicated by producer and event id)")
         print(
-            f"\nstreaming {total_events:,} synthetic events ({len(CUSTOMERS)} customers, 3 event types) ...",
+            f"\nstreaming {total_events:,} synthetic events ({len(CUSTOMERS)} customers, 3 event types; "
+            f"every other batch backfills an hour of {month.start:%B %Y}) ...",
             flush=True,
         )
-        result = await stream_usage(ingestion, metering, meter_ids, total_events)
+        result = await stream_usage(ingestion, metering, meter_ids, total_events, month)
         print(
             f"{result.events:,} events: accepted (durable) at {result.accepted_per_s:,.0f} events/s, "
             f"counted by metering at {result.committed_per_s:,.0f} events/s end to end"
         )
         print("\nusage over the last hours, per customer:")
         print(await usage_table(metering, meter_ids, demo_period(now_ms - 3_600_000)))
-        return trace_id
+        print(f"\ninvoicing {month.start:%B %Y} (RunBilling) ...", flush=True)
+        billed = await bill_month(invoicing, month, subscriptions)
+        return trace_id, billed
     finally:
-        await ingestion.close()
-        await metering.close()
+        for channel in (ingestion, metering, catalog, invoicing):
+            await channel.close()
         handle.shutdown()
 
 

@@ -1,4 +1,4 @@
-"""The demo's catalog: two customers (USD, JPY), a product, one price per model and a plan version using them."""
+"""The demo's catalog: two billed customers (USD, JPY), a product, one price per model and a plan using them."""
 
 from __future__ import annotations
 
@@ -16,6 +16,32 @@ _TIERS = [
     pb.Tier(up_to="10", unit_price="8.00"),
     pb.Tier(unit_price="6.00"),
 ]
+
+CUSTOMERS = (
+    pb.Customer(
+        external_id="acme",
+        name="Acme Ltd",
+        email="billing@acme.example",
+        currency="USD",
+        billing_address=pb.Address(
+            line1="1 Ledger Lane", city="London", postal_code="EC1A 1AA", country="GB"
+        ),
+        tax_id="GB123456789",
+        tax_rate_percent="20",
+    ),
+    pb.Customer(
+        external_id="tanaka",
+        name="Tanaka KK",
+        email="keiri@tanaka.example",
+        currency="JPY",
+        billing_address=pb.Address(
+            line1="1-2-3 Marunouchi", city="Chiyoda-ku, Tokyo", postal_code="100-0005", country="JP"
+        ),
+        tax_id="T1234567890123",
+        tax_rate_percent="10",
+    ),
+)
+"""The billed customers: usage events name them by external_id."""
 
 SAMPLE_PRICES: list[tuple[str, str, pb.Price]] = [
     ("unit", "Storage GB", pb.Price(meter_id="storage-gb", unit=pb.UnitPrice(unit_price="0.0004"))),
@@ -83,13 +109,8 @@ async def create_demo_catalog(channel: grpc.aio.Channel, key: str, *, currency: 
         return await getattr(stub, method)(request, metadata=metadata, timeout=DEADLINE_S)
 
     customers = []
-    for external_id, name, money in (("acme", "Acme Inc.", "USD"), ("tanaka", "Tanaka KK", "JPY")):
-        reply = await call(
-            "CreateCustomer",
-            pb.CreateCustomerRequest(
-                customer=pb.Customer(external_id=external_id, name=name, currency=money)
-            ),
-        )
+    for customer in CUSTOMERS:
+        reply = await call("CreateCustomer", pb.CreateCustomerRequest(customer=customer))
         customers.append(reply.customer)  # type: ignore[attr-defined]
     product = (
         await call("CreateProduct", pb.CreateProductRequest(product=pb.Product(name="Tally demo platform")))
@@ -119,5 +140,9 @@ async def create_demo_catalog(channel: grpc.aio.Channel, key: str, *, currency: 
     for charge, price in zip(published.charges, prices, strict=True):
         print(f"  {charge.id:<16} {price.WhichOneof('model'):<15} {price.meter_id or '-':<16} {price.id}")
     for customer in customers:
-        print(f"  customer {customer.external_id:<10} {customer.currency} {customer.id}")
+        where = f"{customer.billing_address.city} {customer.billing_address.country}"
+        print(
+            f"  customer {customer.external_id:<10} {customer.currency} {customer.id}  "
+            f"{customer.name}, {where}, tax {customer.tax_rate_percent}%"
+        )
     return DemoCatalog(customers, product, prices, plan, published)

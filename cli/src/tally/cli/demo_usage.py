@@ -16,8 +16,10 @@ from tally.api.ingestion.v1 import ingestion_service_pb2 as ingestion_pb
 from tally.api.ingestion.v1 import ingestion_service_pb2_grpc as ingestion_grpc
 from tally.api.metering.v1 import metering_service_pb2 as metering_pb
 from tally.api.metering.v1 import metering_service_pb2_grpc as metering_grpc
+from tally.pricing import Period
 
-CUSTOMERS = ("acme", "globex", "initech", "umbrella", "hooli", "stark", "wayne", "wonka")
+CUSTOMERS = ("acme", "tanaka", "globex", "initech", "umbrella", "hooli", "stark", "wayne", "wonka")
+"""Who uses the product; acme and tanaka are the catalog's billed customers."""
 BATCH = 1000
 IN_FLIGHT = 8
 
@@ -90,11 +92,21 @@ def _batch(seq: int, start_ms: int, span_ms: int) -> ingestion_pb.IngestRequest:
 
 
 async def stream_usage(
-    ingestion: grpc.aio.Channel, metering: grpc.aio.Channel, meter_ids: dict[str, str], total: int
+    ingestion: grpc.aio.Channel,
+    metering: grpc.aio.Channel,
+    meter_ids: dict[str, str],
+    total: int,
+    history: Period,
 ) -> StreamResult:
-    """Send ``total`` events in 1000-event batches, 8 in flight; rates until accepted and until committed."""
+    """Send ``total`` events in 1000-event batches, 8 in flight; rates until accepted and until committed.
+
+    Even batches are the last hour's usage. Odd batches backfill one random hour of ``history`` each (marked
+    backfill: older than ingestion's horizon otherwise), so that period has usage to invoice.
+    """
     stub = ingestion_grpc.IngestionServiceStub(ingestion)
     start_ms = int(time.time() * 1000) - 3_600_000
+    history_ms = int(history.start.timestamp() * 1000)
+    history_hours = int((history.end - history.start).total_seconds()) // 3600
     batches = total // BATCH
     next_seq = iter(range(batches))
     api_calls = 0
@@ -103,7 +115,12 @@ async def stream_usage(
     async def sender() -> None:
         nonlocal api_calls
         for seq in next_seq:
-            request = _batch(seq, start_ms, 3_600_000)
+            if seq % 2:
+                hour_ms = history_ms + random.Random(-seq).randrange(history_hours) * 3_600_000
+                request = _batch(seq, hour_ms, 3_600_000)
+                request.backfill = True
+            else:
+                request = _batch(seq, start_ms, 3_600_000)
             api_calls += sum(1 for event in request.events if event.event_type == "api_call")
             reply = await stub.Ingest(request, timeout=30)
             if reply.accepted_count != BATCH:
@@ -113,6 +130,7 @@ async def stream_usage(
     accepted_s = time.perf_counter() - started
     usage = metering_grpc.MeteringServiceStub(metering)
     period = demo_period(start_ms)
+    period.start.FromMilliseconds(history_ms)
     for _ in range(2400):  # ten minutes at most
         if await _total(usage, meter_ids["api_calls"], period) >= api_calls:
             break
@@ -163,11 +181,14 @@ async def usage_table(
         for customer, result in zip(CUSTOMERS, replies.results, strict=True):
             results[customer].append(sum((Decimal(b.quantity) for b in result.buckets), Decimal(0)))
     for customer in CUSTOMERS:
-        lines.append(f"{customer:<10}" + "".join(f"{_show(value):>18}" for value in results[customer]))
+        lines.append(
+            f"{customer:<10}" + "".join(f"{show_quantity(value):>18}" for value in results[customer])
+        )
     return "\n".join(lines)
 
 
-def _show(value: Decimal) -> str:
+def show_quantity(value: Decimal) -> str:
+    """A whole number with thousands separators, or three decimals."""
     return (
         f"{value.quantize(Decimal('0.001')):,}" if value != value.to_integral_value() else f"{int(value):,}"
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from alembic import op
@@ -103,6 +103,23 @@ def enqueue(
             headers=json.dumps(carrier),
             created_at=datetime.now(UTC),
         )
+    )
+
+
+def enqueue_many(conn: Connection, messages: Sequence[tuple[str, bytes, str]]) -> None:
+    """``enqueue`` for many (subject, payload, msg id) at once, in one executemany."""
+    if not messages:
+        return
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    headers = json.dumps(carrier)
+    now = datetime.now(UTC)
+    conn.execute(
+        insert(_OUTBOX),
+        [
+            {"msg_id": msg_id, "subject": subject, "payload": payload, "headers": headers, "created_at": now}
+            for subject, payload, msg_id in messages
+        ],
     )
 
 

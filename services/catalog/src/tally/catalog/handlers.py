@@ -41,7 +41,7 @@ from tally.catalog.events import customer_created, customer_updated, subscriptio
 from tally.catalog.messages import billing_cycle_from_wire, overrides_from_wire, phases_from_wire
 from tally.catalog.price_wire import catalog_price_from_wire, catalog_price_to_wire, plan_version_from_wire
 from tally.catalog.store import CatalogStore, CatalogTransaction, CustomerStore
-from tally.domain.errors import InvalidArgument, NotFound
+from tally.domain.errors import DomainError, InvalidArgument, NotFound
 from tally.mesh import attributes
 from tally.mesh.wire import timestamp_from_wire
 
@@ -246,6 +246,7 @@ def _versions(tx: CatalogTransaction, subscription: Subscription, path: str) -> 
 
 
 MUTABLE_SUBSCRIPTION_FIELDS = ("price_overrides", "phases", "end_at")
+MAX_TERMS_BATCH = 1000
 
 
 class Subscriptions:
@@ -411,6 +412,48 @@ class Subscriptions:
 
         return await asyncio.to_thread(read)
 
+    async def batch_effective_terms(
+        self, lookups: Sequence[tuple[str, datetime | None]]
+    ) -> Sequence[EffectiveTerms | DomainError]:
+        """Terms for each (subscription id, instant), in one read; a lookup that fails carries its error."""
+        if len(lookups) > MAX_TERMS_BATCH:
+            raise InvalidArgument.field(
+                "requests", f"at most {MAX_TERMS_BATCH} lookups per call, got {len(lookups)}"
+            )
+        now = self._clock()
+
+        def read() -> list[EffectiveTerms | DomainError]:
+            answers: list[EffectiveTerms | DomainError] = []
+            versions: dict[str, PlanVersionTerms] = {}
+            with self._store.reading() as tx:
+                for index, (subscription_id, at) in enumerate(lookups):
+                    path = f"requests[{index}]"
+                    try:
+                        if not subscription_id:
+                            raise InvalidArgument.field(f"{path}.subscription_id", "is required")
+                        subscription = _found(
+                            tx.subscription(subscription_id),
+                            "subscription",
+                            subscription_id,
+                            f"{path}.subscription_id",
+                        )
+                        needed = {subscription.plan_version_id} | {
+                            p.plan_version_id for p in subscription.phases if p.plan_version_id
+                        }
+                        for version_id in needed - versions.keys():
+                            versions[version_id] = _found(
+                                tx.plan_version(version_id),
+                                "plan version",
+                                version_id,
+                                f"{path}.plan_version_id",
+                            )
+                        answers.append(resolve_terms(subscription, versions, at or now))
+                    except DomainError as exc:
+                        answers.append(exc)
+            return answers
+
+        return await asyncio.to_thread(read)
+
     async def accept_quote(self, consumer: str, msg_id: str, accepted: quoting_events.QuoteAccepted) -> str:
         """Creates the quote's subscription, or amends it for a newer quote version; once per message and quote."""
         start = timestamp_from_wire(accepted.start_at)
@@ -479,8 +522,7 @@ class CreditGrants:
         return grant
 
     async def list(self, *, customer_id: str, after: str | None, limit: int) -> list[CreditGrant]:
-        if not customer_id:
-            raise InvalidArgument.field("customer_id", "is required")
+        """One customer's grants, or every customer's when ``customer_id`` is empty."""
         return await asyncio.to_thread(
             self._store.list_credit_grants, customer_id=customer_id, after=after, limit=limit
         )

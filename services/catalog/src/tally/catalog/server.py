@@ -25,7 +25,7 @@ from tally.catalog.messages import (
     subscription_to_wire,
 )
 from tally.catalog.price_wire import catalog_price_to_wire, plan_version_to_wire, rate_on_wire
-from tally.domain.errors import InvalidArgument
+from tally.domain.errors import DomainError, InvalidArgument
 from tally.mesh.wire import timestamp_from_wire
 from tally.persistence.paging import decode_token, encode_token, page_size
 
@@ -47,6 +47,7 @@ _READS = (
     "ListCreditGrants",
     "Rate",
     "GetEffectiveTerms",
+    "BatchGetEffectiveTerms",
 )
 _WRITES = (
     "CreateCustomer",
@@ -278,6 +279,21 @@ class CatalogServicer(pb_grpc.CatalogServiceServicer):
 
     async def Rate(self, request: pb.RateRequest, context: grpc.aio.ServicerContext) -> pb.RateResponse:
         return rate_on_wire(request)
+
+    async def BatchGetEffectiveTerms(
+        self, request: pb.BatchGetEffectiveTermsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.BatchGetEffectiveTermsResponse:
+        answers = await self._subscriptions.batch_effective_terms(
+            [(lookup.subscription_id, timestamp_from_wire(lookup.at)) for lookup in request.requests]
+        )
+        return pb.BatchGetEffectiveTermsResponse(
+            results=[
+                pb.EffectiveTermsResult(error=str(answer))
+                if isinstance(answer, DomainError)
+                else pb.EffectiveTermsResult(terms=effective_terms_to_wire(answer))
+                for answer in answers
+            ]
+        )
 
     async def GetEffectiveTerms(
         self, request: pb.GetEffectiveTermsRequest, context: grpc.aio.ServicerContext

@@ -557,5 +557,6 @@ class CatalogStore:
         return [_subscription(row) for row in self._page(subscriptions, where, after, limit)]
 
     def list_credit_grants(self, *, customer_id: str, after: str | None, limit: int) -> list[CreditGrant]:
-        rows = self._page(credit_grants, [credit_grants.c.customer_id == customer_id], after, limit)
+        where = [credit_grants.c.customer_id == customer_id] if customer_id else []
+        rows = self._page(credit_grants, where, after, limit)
         return [_grant(row) for row in rows]

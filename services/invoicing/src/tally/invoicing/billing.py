@@ -23,9 +23,9 @@ from decimal import Decimal
 from tally.api.catalog.v1 import catalog_service_pb2 as cat
 from tally.domain.errors import DomainError, InvalidArgument
 from tally.invoicing.alerts import AlertOutbox
-from tally.invoicing.billing_store import BillingStore, Controls, LateUsage, Pending, billing_key
+from tally.invoicing.batching import Batcher
+from tally.invoicing.billing_store import BillingStore, Controls, LateUsage, Pending, Save, billing_key
 from tally.invoicing.domain import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
-from tally.invoicing.domain import Period as InvoicePeriod
 from tally.invoicing.drafting import (
     Adjustment,
     BilledCustomer,
@@ -33,9 +33,10 @@ from tally.invoicing.drafting import (
     DraftInputs,
     ThresholdInvoice,
     draft_invoice,
+    invoice_from_draft,
 )
 from tally.invoicing.events import invoice_finalized
-from tally.invoicing.peers import BilledParty, Catalog, Metering
+from tally.invoicing.peers import BilledParty, Catalog, GroupedQuantity, Metering, UsageQuery
 from tally.invoicing.terms import (
     BillingTerms,
     active_interval,
@@ -48,6 +49,8 @@ from tally.pricing import BillingTiming, ChargeUsage, CreditGrant, FlatPrice, Pe
 _log = logging.getLogger(__name__)
 ZERO = Decimal(0)
 _USAGE_KINDS = (LineKind.USAGE, LineKind.MINIMUM_TRUE_UP, LineKind.DISCOUNT)
+_SHORTEST_PERIOD = timedelta(days=28)
+"""No billing cycle is shorter (monthly is the shortest; February has 28 days)."""
 _BILLED_STATUSES = (
     cat.SUBSCRIPTION_STATUS_ACTIVE,
     cat.SUBSCRIPTION_STATUS_CANCELED,
@@ -71,7 +74,7 @@ class RunResult:
 class BillingPolicy:
     grace: timedelta = timedelta(hours=1)
     payment_terms: timedelta = timedelta(days=30)
-    concurrency: int = 16
+    concurrency: int = 256
 
 
 def _customer(party: BilledParty) -> BilledCustomer:
@@ -130,6 +133,21 @@ class Billing:
         self._policy = policy
         self._clock = clock
         self._lock = asyncio.Lock()
+        # Writes are group-committed: the drafts ready at the same moment go in one transaction, one at a time
+        # (SQLite would otherwise make concurrent writers poll for its lock, and numbering serialises them).
+        self._writer = asyncio.Lock()
+        self._write: Batcher[Save, tuple[Invoice, bool]] = Batcher(
+            self._write_many, max_size=200, wait_s=0.01
+        )
+        # Per-subscription code asks for one thing at a time; these coalesce the asks into batch RPCs.
+        self._terms_batch: Batcher[tuple[str, datetime], cat.EffectiveTerms] = Batcher(catalog.batch_terms)
+        self._usage_batch: Batcher[tuple[UsageQuery, ...], list[GroupedQuantity]] = Batcher(
+            self._fetch_usage, max_size=100
+        )
+        self._parties: dict[str, BilledParty] = {}
+        self._cursors: dict[str, datetime] = {}
+        self._late: dict[str, list[LateUsage]] = {}
+        self._thresholds: dict[tuple[str, datetime], list[ThresholdInvoice]] = {}
 
     # ---- the run -----------------------------------------------------------------------------------------
 
@@ -138,40 +156,58 @@ class Billing:
         async with self._lock:
             moment = as_of or self._clock()
             result = RunResult()
+            # Read in bulk up front what every subscription needs: customers, credit grants, billed periods.
             controls = await asyncio.to_thread(self._store.controls)
-            parties: dict[str, asyncio.Task[BilledParty]] = {}
+            self._parties = await self._catalog.customers()
+            grants = await self._catalog.grants()
+            if grants:
+                await asyncio.to_thread(self._store.sync_grants, grants, self._clock())
+            self._cursors = await asyncio.to_thread(self._store.billed_through_all)
+            self._late = await asyncio.to_thread(self._store.pending_late_usage)
+            self._thresholds = await asyncio.to_thread(self._store.threshold_invoices_all)
             gate = asyncio.Semaphore(self._policy.concurrency)
             tasks = []
             async for subscription in self._catalog.subscriptions():
                 if subscription.status not in _BILLED_STATUSES:
                     continue
                 result.evaluated += 1
-                if subscription.customer_id not in parties:
-                    parties[subscription.customer_id] = asyncio.create_task(
-                        self._party(subscription.customer_id)
-                    )
                 tasks.append(
-                    asyncio.create_task(
-                        self._bill_guarded(
-                            subscription, parties[subscription.customer_id], moment, controls, gate, result
-                        )
-                    )
+                    asyncio.create_task(self._bill_guarded(subscription, moment, controls, gate, result))
                 )
             await asyncio.gather(*tasks)
             self._wake_relay()
             return result
 
     async def _party(self, customer_id: str) -> BilledParty:
-        party = await self._catalog.customer(customer_id)
-        grants = await self._catalog.grants(customer_id)
-        if grants:
-            await asyncio.to_thread(self._store.sync_grants, grants, self._clock())
+        party = self._parties.get(customer_id)
+        if party is None:
+            party = self._parties[customer_id] = await self._catalog.customer(customer_id)
         return party
+
+    async def _write_many(self, saves: Sequence[Save]) -> list[tuple[Invoice, bool] | Exception]:
+        async with self._writer:
+            return await asyncio.to_thread(
+                self._store.save_many,
+                saves,
+                now=self._clock(),
+                payment_terms=self._policy.payment_terms,
+                event=invoice_finalized,
+            )
+
+    async def _terms(self, subscription_id: str, at: datetime) -> BillingTerms:
+        return terms_from_wire(await self._terms_batch.load((subscription_id, at)))
+
+    async def _fetch_usage(self, asks: Sequence[tuple[UsageQuery, ...]]) -> list[list[GroupedQuantity]]:
+        answers = await self._metering.usage([query for ask in asks for query in ask])
+        split, at = [], 0
+        for ask in asks:
+            split.append(answers[at : at + len(ask)])
+            at += len(ask)
+        return split
 
     async def _bill_guarded(
         self,
         subscription: cat.Subscription,
-        party: asyncio.Task[BilledParty],
         as_of: datetime,
         controls: dict[str, Controls],
         gate: asyncio.Semaphore,
@@ -179,7 +215,8 @@ class Billing:
     ) -> None:
         async with gate:
             try:
-                await self._bill(subscription, await party, as_of, controls.get(subscription.id), result)
+                party = await self._party(subscription.customer_id)
+                await self._bill(subscription, party, as_of, controls.get(subscription.id), result)
             except DomainError as exc:
                 result.failures.append((subscription.id, str(exc)))
                 _log.warning("billing subscription %s failed: %s", subscription.id, exc)
@@ -198,12 +235,14 @@ class Billing:
         active = active_interval(subscription)
         if active.start > as_of:
             return
-        cursor = await asyncio.to_thread(self._store.billed_through, subscription.id)
+        cursor = self._cursors.get(subscription.id)
         if cursor is None:
             await self._open(subscription, party, active, as_of, result)
             cursor = active.start
         while cursor < active.end:
-            terms = terms_from_wire(await self._catalog.terms(subscription.id, max(cursor, active.start)))
+            if controls is None and cursor + _SHORTEST_PERIOD > as_of:
+                return  # the period starting at cursor cannot have ended, and nothing watches it
+            terms = await self._terms(subscription.id, max(cursor, active.start))
             period = terms.period
             if period.end > as_of:
                 if period.start <= as_of:
@@ -217,7 +256,7 @@ class Billing:
 
     async def _usage(self, terms: BillingTerms, party: BilledParty, period: Period) -> dict[str, ChargeUsage]:
         queries = usage_queries(terms, party.external_id, period)
-        return usage_from_quantities(terms, await self._metering.usage(queries))
+        return usage_from_quantities(terms, await self._usage_batch.load(tuple(queries)))
 
     async def _open(
         self,
@@ -228,7 +267,7 @@ class Billing:
         result: RunResult,
     ) -> None:
         """The opening invoice: the first period's in-advance fees, billed at the start."""
-        terms = terms_from_wire(await self._catalog.terms(subscription.id, active.start))
+        terms = await self._terms(subscription.id, active.start)
         plan = _advance_only(terms.plan)
         if not plan.charges:
             return
@@ -263,9 +302,9 @@ class Billing:
         usage = await self._usage(terms, party, period)
         advance: Period | None = None
         if period.end < active.end and _advance_only(terms.plan).charges:
-            following = terms_from_wire(await self._catalog.terms(subscription.id, period.end))
+            following = await self._terms(subscription.id, period.end)
             advance = following.period
-        thresholds = await asyncio.to_thread(self._store.threshold_invoices, subscription.id, period)
+        thresholds = self._thresholds.get((subscription.id, period.start), [])
         adjustments, late_ids = await self._corrections(subscription, party, active, before=period)
         inputs = DraftInputs(
             customer=_customer(party),
@@ -303,16 +342,7 @@ class Billing:
         def make(grants: Sequence[CreditGrant]) -> Draft:
             return draft_invoice(replace(inputs, grants=tuple(grants), credits_as_of=credits_at))
 
-        invoice, changed = await asyncio.to_thread(
-            self._store.save,
-            pending,
-            make,
-            credits_at=credits_at,
-            finalize=finalize,
-            now=self._clock(),
-            payment_terms=self._policy.payment_terms,
-            event=invoice_finalized,
-        )
+        invoice, changed = await self._write.load(Save(pending, make, credits_at, finalize))
         if changed:
             result.drafted += 1
             if invoice.status is InvoiceStatus.FINALIZED:
@@ -326,7 +356,7 @@ class Billing:
         self, subscription: cat.Subscription, party: BilledParty, active: Period, *, before: Period
     ) -> tuple[list[Adjustment], tuple[str, ...]]:
         """Adjustments for this subscription's finalized invoices whose usage changed since they were issued."""
-        pending = await asyncio.to_thread(self._store.pending_late_usage, party.external_id)
+        pending = self._late.get(party.external_id, [])
         if not pending:
             return [], ()
         by_invoice: dict[str, tuple[Invoice, list[LateUsage]]] = {}
@@ -340,7 +370,7 @@ class Billing:
         applied: set[str] = set()
         for invoice, lates in by_invoice.values():
             billed_period = Period(invoice.period.start, invoice.period.end)
-            terms = terms_from_wire(await self._catalog.terms(subscription.id, billed_period.start))
+            terms = await self._terms(subscription.id, billed_period.start)
             usage = await self._usage(terms, party, billed_period)
             repriced = draft_invoice(
                 DraftInputs(
@@ -479,42 +509,11 @@ class Billing:
 
 def preview_invoice(subscription_id: str, party: BilledParty, draft: Draft, now: datetime) -> Invoice:
     """The draft as an unsaved invoice (no id, no number)."""
-    lines = tuple(
-        InvoiceLine(
-            id="",
-            position=position,
-            kind=line.kind,
-            description=line.description,
-            amount=line.amount,
-            tax=line.tax,
-            quantity=line.quantity,
-            unit_price=line.unit_price,
-            tax_rate_percent=line.tax_rate_percent,
-            service_period=None
-            if line.service_period is None
-            else InvoicePeriod(line.service_period.start, line.service_period.end),
-            charge_id=line.grant_id if line.kind is LineKind.CREDIT else line.charge_id,
-            meter_id=line.meter_id,
-            breakdown=line.breakdown,
-            event_ids=line.event_ids,
-            corrects_invoice_id=line.corrects_invoice_id,
-        )
-        for position, line in enumerate(draft.lines, start=1)
-    )
-    return Invoice(
-        id="",
-        number=None,
-        customer_id=party.id,
+    return invoice_from_draft(
+        draft,
+        invoice_id="",
         subscription_id=subscription_id,
-        status=InvoiceStatus.DRAFT,
-        currency=draft.currency,
-        period=InvoicePeriod(draft.period.start, draft.period.end),
-        subtotal=draft.subtotal,
-        tax=draft.tax,
-        credits_applied=draft.credits_applied,
-        total=draft.total,
-        amount_due=draft.amount_due,
-        created_at=now,
-        lines=lines,
         customer=party.snapshot,
+        status=InvoiceStatus.DRAFT,
+        created_at=now,
     )

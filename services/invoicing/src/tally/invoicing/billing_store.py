@@ -20,10 +20,10 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from tally.invoicing import ledger
 from tally.invoicing.domain import CustomerSnapshot, Invoice, InvoiceKind, InvoiceStatus, LineKind
-from tally.invoicing.drafting import Draft, ThresholdInvoice
-from tally.invoicing.numbering import INVOICE_PREFIX, take_number
+from tally.invoicing.drafting import Draft, ThresholdInvoice, invoice_from_draft
+from tally.invoicing.numbering import INVOICE_PREFIX, format_number, series_for, take_number, take_values
 from tally.invoicing.store import OutboxMessage, breakdown_to_json, load_invoice, snapshot_to_json
-from tally.invoicing.tables import billing_controls, invoice_lines, invoices, late_usage
+from tally.invoicing.tables import billing_controls, credit_grants, invoice_lines, invoices, late_usage
 from tally.persistence import outbox
 from tally.pricing import CreditGrant, Period
 
@@ -71,6 +71,16 @@ class Pending:
     """Late-usage messages this invoice's adjustments account for (marked applied when it is finalized)."""
 
 
+@dataclass(frozen=True, slots=True)
+class Save:
+    """One draft for ``save_many``: what it is of, how to make it from the usable grants, and whether final."""
+
+    pending: Pending
+    make: Callable[[Sequence[CreditGrant]], Draft]
+    credits_at: datetime
+    finalize: bool
+
+
 class _Settled(Exception):
     def __init__(self, invoice: Invoice) -> None:
         super().__init__(invoice.id)
@@ -95,6 +105,19 @@ class BillingStore:
                 )
             ).scalar_one_or_none()
 
+    def billed_through_all(self) -> dict[str, datetime]:
+        """``billed_through`` of every subscription billed so far, in one query."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(invoices.c.subscription_id, func.max(invoices.c.period_end))
+                .where(
+                    invoices.c.billing_key.like("%|REGULAR"),
+                    invoices.c.status != InvoiceStatus.DRAFT.value,
+                )
+                .group_by(invoices.c.subscription_id)
+            ).all()
+        return {subscription_id: end for subscription_id, end in rows if end is not None}
+
     def has_invoice(self, key: str) -> bool:
         with self._engine.connect() as conn:
             return (
@@ -115,6 +138,28 @@ class BillingStore:
             ).all()
         return [ThresholdInvoice(row.id, row.number, Decimal(row.subtotal), Decimal(row.tax)) for row in rows]
 
+    def threshold_invoices_all(self) -> dict[tuple[str, datetime], list[ThresholdInvoice]]:
+        """Every billed THRESHOLD invoice by (subscription, period start): a run reads them once."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(
+                    invoices.c.subscription_id,
+                    invoices.c.period_start,
+                    invoices.c.id,
+                    invoices.c.number,
+                    invoices.c.subtotal,
+                    invoices.c.tax,
+                )
+                .where(invoices.c.kind == InvoiceKind.THRESHOLD.value, invoices.c.status.in_(BILLED))
+                .order_by(invoices.c.issued_at)
+            ).all()
+        found: dict[tuple[str, datetime], list[ThresholdInvoice]] = {}
+        for row in rows:
+            found.setdefault((row.subscription_id, row.period_start), []).append(
+                ThresholdInvoice(row.id, row.number, Decimal(row.subtotal), Decimal(row.tax))
+            )
+        return found
+
     def count_kind(self, subscription_id: str, period: Period, kind: InvoiceKind) -> int:
         with self._engine.connect() as conn:
             return conn.execute(
@@ -127,23 +172,26 @@ class BillingStore:
                 )
             ).scalar_one()
 
-    def pending_late_usage(self, customer: str) -> list[LateUsage]:
+    def pending_late_usage(self) -> dict[str, list[LateUsage]]:
+        """Late usage not yet accounted for by an invoice, per customer (external id), oldest first."""
         with self._engine.connect() as conn:
             rows = conn.execute(
                 select(late_usage)
-                .where(late_usage.c.customer_id == customer, late_usage.c.applied_invoice_id.is_(None))
+                .where(late_usage.c.applied_invoice_id.is_(None))
                 .order_by(late_usage.c.detected_at, late_usage.c.id)
             ).mappings()
-            return [
-                LateUsage(
-                    row["id"],
-                    row["customer_id"],
-                    tuple(json.loads(row["meter_ids"])),
-                    tuple(json.loads(row["event_ids"])),
-                    Period(row["period_start"], row["period_end"]),
+            found: dict[str, list[LateUsage]] = {}
+            for row in rows:
+                found.setdefault(row["customer_id"], []).append(
+                    LateUsage(
+                        row["id"],
+                        row["customer_id"],
+                        tuple(json.loads(row["meter_ids"])),
+                        tuple(json.loads(row["event_ids"])),
+                        Period(row["period_start"], row["period_end"]),
+                    )
                 )
-                for row in rows
-            ]
+            return found
 
     def billed_invoices_overlapping(self, subscription_id: str, period: Period) -> list[Invoice]:
         """REGULAR invoices finalized (or paid) for the subscription whose period overlaps ``period``."""
@@ -289,6 +337,134 @@ class BillingStore:
                 outbox.enqueue(conn, message.subject, message.payload, message.msg_id)
             return stored
 
+    def save_many(
+        self,
+        saves: Sequence[Save],
+        *,
+        now: datetime,
+        payment_terms: timedelta,
+        event: Callable[[Invoice], OutboxMessage],
+    ) -> list[tuple[Invoice, bool] | Exception]:
+        """``save`` for many drafts in one transaction (a billing run's group commit), answers in order.
+
+        Drafts of customers holding credit grants are saved one by one (each burn must see the previous one);
+        the others are drafted first, then numbered as one block of consecutive numbers, and written with one
+        statement per table. A draft that cannot be made fails alone.
+        """
+        answers: list[tuple[Invoice, bool] | Exception | None] = [None] * len(saves)
+        customers = {save.pending.customer_id for save in saves}
+        with self._engine.connect() as conn:
+            with_grants = set(
+                conn.execute(
+                    select(credit_grants.c.customer_id)
+                    .where(credit_grants.c.customer_id.in_(customers))
+                    .distinct()
+                ).scalars()
+            )
+        bulk = []
+        for index, save in enumerate(saves):
+            if save.pending.customer_id in with_grants:
+                try:
+                    answers[index] = self.save(
+                        save.pending,
+                        save.make,
+                        credits_at=save.credits_at,
+                        finalize=save.finalize,
+                        now=now,
+                        payment_terms=payment_terms,
+                        event=event,
+                    )
+                except Exception as exc:
+                    answers[index] = exc
+            else:
+                bulk.append(index)
+        if bulk:
+            for index, answer in zip(
+                bulk, self._save_block([saves[i] for i in bulk], now, payment_terms, event), strict=True
+            ):
+                answers[index] = answer
+        return [answer if answer is not None else RuntimeError("not saved") for answer in answers]
+
+    def _save_block(
+        self,
+        saves: Sequence[Save],
+        now: datetime,
+        payment_terms: timedelta,
+        event: Callable[[Invoice], OutboxMessage],
+    ) -> list[tuple[Invoice, bool] | Exception]:
+        answers: list[tuple[Invoice, bool] | Exception | None] = [None] * len(saves)
+        series = series_for(INVOICE_PREFIX, now)
+        with self._engine.begin() as conn:
+            take_values(
+                conn, series, 0
+            )  # first statement: the write lock (SQLite) / the series row (PostgreSQL)
+            existing = {
+                row.billing_key: row
+                for row in conn.execute(
+                    select(
+                        invoices.c.id, invoices.c.status, invoices.c.created_at, invoices.c.billing_key
+                    ).where(invoices.c.billing_key.in_([save.pending.key for save in saves]))
+                )
+            }
+            made: list[tuple[int, Save, Draft]] = []
+            for index, save in enumerate(saves):
+                row = existing.get(save.pending.key)
+                if row is not None and row.status != InvoiceStatus.DRAFT.value:
+                    found = load_invoice(conn, row.id)
+                    answers[index] = (found, False) if found is not None else RuntimeError("vanished")
+                    continue
+                try:
+                    made.append((index, save, save.make(())))
+                except Exception as exc:
+                    answers[index] = exc
+            finalizing = sum(1 for _, save, _ in made if save.finalize)
+            next_value = take_values(conn, series, finalizing) if finalizing else 0
+            invoice_rows, line_rows, messages = [], [], []
+            for index, save, draft in made:
+                pending = save.pending
+                row = existing.get(pending.key)
+                invoice_id = row.id if row is not None else f"inv_{uuid.uuid4().hex}"
+                number = None
+                if save.finalize:
+                    number = format_number(series, next_value)
+                    next_value += 1
+                status = InvoiceStatus.FINALIZED if save.finalize else InvoiceStatus.DRAFT
+                invoice = invoice_from_draft(
+                    draft,
+                    invoice_id=invoice_id,
+                    subscription_id=pending.subscription_id,
+                    customer=pending.customer,
+                    status=status,
+                    created_at=row.created_at if row is not None else now,
+                    number=number,
+                    kind=pending.kind,
+                    issued_at=now if save.finalize else None,
+                    due_at=now + payment_terms if save.finalize else None,
+                )
+                values = _invoice_values(invoice, pending, now)
+                if row is None:
+                    invoice_rows.append(values)
+                else:
+                    conn.execute(delete(invoice_lines).where(invoice_lines.c.invoice_id == invoice_id))
+                    conn.execute(update(invoices).where(invoices.c.id == invoice_id).values(**values))
+                line_rows.extend(_line_rows(invoice_id, draft))
+                if save.finalize:
+                    message = event(invoice)
+                    messages.append((message.subject, message.payload, message.msg_id))
+                    if pending.late_usage_ids:
+                        conn.execute(
+                            update(late_usage)
+                            .where(late_usage.c.id.in_(pending.late_usage_ids))
+                            .values(applied_invoice_id=invoice_id)
+                        )
+                answers[index] = (invoice, True)
+            if invoice_rows:
+                conn.execute(insert(invoices), invoice_rows)
+            if line_rows:
+                conn.execute(insert(invoice_lines), line_rows)
+            outbox.enqueue_many(conn, messages)
+        return [answer if answer is not None else RuntimeError("not saved") for answer in answers]
+
     def record_late_usage(self, usage: LateUsage, *, cause: str, detected_at: datetime) -> bool:
         """Keeps a UsageLate message once (its id); returns False for a repeat."""
         with self._engine.begin() as conn:
@@ -310,7 +486,40 @@ class BillingStore:
 
 
 def _insert_lines(conn: Connection, invoice_id: str, draft: Draft) -> None:
-    rows = []
+    rows = _line_rows(invoice_id, draft)
+    if rows:
+        conn.execute(insert(invoice_lines), rows)
+
+
+def _invoice_values(invoice: Invoice, pending: Pending, now: datetime) -> dict[str, object]:
+    return {
+        "id": invoice.id,
+        "billing_key": pending.key,
+        "created_at": invoice.created_at,
+        "customer_id": invoice.customer_id,
+        "subscription_id": invoice.subscription_id,
+        "status": invoice.status.value,
+        "currency": invoice.currency,
+        "period_start": invoice.period.start,
+        "period_end": invoice.period.end,
+        "subtotal": str(invoice.subtotal.amount),
+        "tax": str(invoice.tax.amount),
+        "credits_applied": str(invoice.credits_applied.amount),
+        "total": str(invoice.total.amount),
+        "amount_due": str(invoice.amount_due.amount),
+        "number": invoice.number,
+        "issued_at": invoice.issued_at,
+        "due_at": invoice.due_at,
+        "paid_at": None,
+        "voided_at": None,
+        "updated_at": now,
+        "kind": invoice.kind.value,
+        "customer_snapshot": snapshot_to_json(pending.customer),
+    }
+
+
+def _line_rows(invoice_id: str, draft: Draft) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
     for position, line in enumerate(draft.lines, start=1):
         served = line.service_period
         rows.append(
@@ -337,8 +546,7 @@ def _insert_lines(conn: Connection, invoice_id: str, draft: Draft) -> None:
                 "corrects_invoice_id": line.corrects_invoice_id or None,
             }
         )
-    if rows:
-        conn.execute(insert(invoice_lines), rows)
+    return rows
 
 
 def controls_from_row(row: RowMapping) -> Controls:

@@ -22,7 +22,15 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from tally.domain.errors import FieldViolation, InvalidArgument
-from tally.invoicing.domain import LineKind
+from tally.invoicing.domain import (
+    CustomerSnapshot,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceStatus,
+    LineKind,
+)
+from tally.invoicing.domain import Period as InvoicePeriod
 from tally.money import Money, line_tax, round_line
 from tally.pricing import (
     BillingTiming,
@@ -285,4 +293,63 @@ def _line(
         breakdown=() if unit_price is not None else plan_line.breakdown,
         service_period=served,
         meter_id=meters.get(plan_line.charge_id or "", ""),
+    )
+
+
+def invoice_from_draft(
+    draft: Draft,
+    *,
+    invoice_id: str,
+    subscription_id: str,
+    customer: CustomerSnapshot | None,
+    status: InvoiceStatus,
+    created_at: datetime,
+    number: str | None = None,
+    kind: InvoiceKind = InvoiceKind.REGULAR,
+    issued_at: datetime | None = None,
+    due_at: datetime | None = None,
+) -> Invoice:
+    """The invoice a draft becomes; line ids are ``<invoice id>-<position>`` (as stored)."""
+    lines = tuple(
+        InvoiceLine(
+            id=f"{invoice_id}-{position:04d}" if invoice_id else "",
+            position=position,
+            kind=line.kind,
+            description=line.description,
+            amount=line.amount,
+            tax=line.tax,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            tax_rate_percent=line.tax_rate_percent,
+            service_period=None
+            if line.service_period is None
+            else InvoicePeriod(line.service_period.start, line.service_period.end),
+            # A CREDIT line names the grant it burned, so finalizing a stored draft can record the burn.
+            charge_id=line.grant_id if line.kind is LineKind.CREDIT else line.charge_id,
+            meter_id=line.meter_id,
+            breakdown=line.breakdown,
+            event_ids=line.event_ids,
+            corrects_invoice_id=line.corrects_invoice_id,
+        )
+        for position, line in enumerate(draft.lines, start=1)
+    )
+    return Invoice(
+        id=invoice_id,
+        number=number,
+        customer_id=draft.customer_id,
+        subscription_id=subscription_id,
+        status=status,
+        currency=draft.currency,
+        period=InvoicePeriod(draft.period.start, draft.period.end),
+        subtotal=draft.subtotal,
+        tax=draft.tax,
+        credits_applied=draft.credits_applied,
+        total=draft.total,
+        amount_due=draft.amount_due,
+        created_at=created_at,
+        issued_at=issued_at,
+        due_at=due_at,
+        lines=lines,
+        kind=kind,
+        customer=customer,
     )

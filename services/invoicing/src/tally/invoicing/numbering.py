@@ -44,6 +44,12 @@ def format_number(series: str, value: int) -> str:
 def take_value(connection: Connection, series: str) -> int:
     """The next value of ``series`` (1 for a new series), committed or rolled back with ``connection``'s
     transaction."""
+    return take_values(connection, series, 1)
+
+
+def take_values(connection: Connection, series: str, count: int) -> int:
+    """Reserves ``count`` consecutive values of ``series`` and returns the first (``count`` may be 0: that
+    only locks the series, which on SQLite also takes the database's write lock)."""
     dialect = connection.dialect.name
     insert: postgresql.Insert | sqlite.Insert
     if dialect == "postgresql":
@@ -53,15 +59,15 @@ def take_value(connection: Connection, series: str) -> int:
     else:  # pragma: no cover - the two databases Tally runs on
         raise NotImplementedError(f"number series on {dialect}")
     statement = (
-        insert.values(series=series, next_value=2)
+        insert.values(series=series, next_value=1 + count)
         .on_conflict_do_update(
             index_elements=[number_series.c.series],
-            set_={"next_value": number_series.c.next_value + 1},
+            set_={"next_value": number_series.c.next_value + count},
         )
         .returning(number_series.c.next_value)
     )
     advanced = connection.execute(statement).scalar_one()
-    return int(advanced) - 1
+    return int(advanced) - count
 
 
 def take_number(connection: Connection, prefix: str, issued_at: datetime) -> str:

@@ -18,7 +18,7 @@ from tally.api.catalog.v1 import catalog_service_pb2_grpc as cat_grpc
 from tally.api.common.v1 import pagination_pb2, period_pb2
 from tally.api.metering.v1 import metering_service_pb2 as met
 from tally.api.metering.v1 import metering_service_pb2_grpc as met_grpc
-from tally.domain.errors import InvalidArgument
+from tally.domain.errors import FailedPrecondition, InvalidArgument
 from tally.invoicing.domain import CustomerSnapshot
 from tally.invoicing.ledger import Grant
 from tally.mesh.wire import money_from_wire, timestamp_from_wire, timestamp_to_wire
@@ -31,6 +31,8 @@ IDEMPOTENT = (
     (CATALOG, "ListSubscriptions"),
     (CATALOG, "GetSubscription"),
     (CATALOG, "GetEffectiveTerms"),
+    (CATALOG, "BatchGetEffectiveTerms"),
+    (CATALOG, "ListCustomers"),
     (CATALOG, "GetCustomer"),
     (CATALOG, "ListCreditGrants"),
     (METERING, "BatchGetUsage"),
@@ -125,6 +127,37 @@ class Catalog:
             if not token:
                 return
 
+    async def customers(self) -> dict[str, BilledParty]:
+        """Every customer, by id (a billing run reads them all at once rather than one by one)."""
+        found: dict[str, BilledParty] = {}
+        token = ""
+        while True:
+            reply = await self._stub.ListCustomers(
+                cat.ListCustomersRequest(page=pagination_pb2.PageRequest(page_size=1000, page_token=token))
+            )
+            for customer in reply.customers:
+                found[customer.id] = party_from_wire(customer)
+            token = reply.page.next_page_token
+            if not token:
+                return found
+
+    async def batch_terms(
+        self, lookups: Sequence[tuple[str, datetime]]
+    ) -> list[cat.EffectiveTerms | BaseException]:
+        """Each (subscription, instant)'s terms, or a FailedPrecondition saying why catalog could not resolve it."""
+        reply = await self._stub.BatchGetEffectiveTerms(
+            cat.BatchGetEffectiveTermsRequest(
+                requests=[
+                    cat.GetEffectiveTermsRequest(subscription_id=subscription_id, at=timestamp_to_wire(at))
+                    for subscription_id, at in lookups
+                ]
+            )
+        )
+        return [
+            FailedPrecondition(f"catalog: {result.error}") if result.error else result.terms
+            for result in reply.results
+        ]
+
     async def subscription(self, subscription_id: str) -> cat.Subscription:
         reply = await self._stub.GetSubscription(cat.GetSubscriptionRequest(subscription_id=subscription_id))
         return reply.subscription
@@ -139,7 +172,8 @@ class Catalog:
         reply = await self._stub.GetCustomer(cat.GetCustomerRequest(customer_id=customer_id))
         return party_from_wire(reply.customer)
 
-    async def grants(self, customer_id: str) -> list[Grant]:
+    async def grants(self, customer_id: str = "") -> list[Grant]:
+        """One customer's credit grants, or every customer's when ``customer_id`` is empty."""
         found: list[Grant] = []
         token = ""
         while True:

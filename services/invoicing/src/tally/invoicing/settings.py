@@ -81,7 +81,7 @@ class InvoicingSettings:
     )
     concurrency: int = setting(
         "TALLY_BILLING_CONCURRENCY",
-        default=16,
+        default=256,
         parse=parse_count,
         doc="subscriptions a billing run bills at once",
     )

@@ -806,3 +806,23 @@ class EffectiveTerms(_message.Message):
     billing_cycle: BillingCycle
     currency: str
     def __init__(self, subscription_id: _Optional[str] = ..., customer_id: _Optional[str] = ..., plan_version: _Optional[_Union[PlanVersion, _Mapping]] = ..., usage_charges: _Optional[_Iterable[_Union[Charge, _Mapping]]] = ..., recurring_fees: _Optional[_Iterable[_Union[Charge, _Mapping]]] = ..., minimum_commitment: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., maximum: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., discounts: _Optional[_Iterable[_Union[Discount, _Mapping]]] = ..., billing_period: _Optional[_Union[_period_pb2.Period, _Mapping]] = ..., billing_cycle: _Optional[_Union[BillingCycle, str]] = ..., currency: _Optional[str] = ...) -> None: ...
+
+class BatchGetEffectiveTermsRequest(_message.Message):
+    __slots__ = ("requests",)
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    requests: _containers.RepeatedCompositeFieldContainer[GetEffectiveTermsRequest]
+    def __init__(self, requests: _Optional[_Iterable[_Union[GetEffectiveTermsRequest, _Mapping]]] = ...) -> None: ...
+
+class EffectiveTermsResult(_message.Message):
+    __slots__ = ("terms", "error")
+    TERMS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    terms: EffectiveTerms
+    error: str
+    def __init__(self, terms: _Optional[_Union[EffectiveTerms, _Mapping]] = ..., error: _Optional[str] = ...) -> None: ...
+
+class BatchGetEffectiveTermsResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[EffectiveTermsResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[EffectiveTermsResult, _Mapping]]] = ...) -> None: ...

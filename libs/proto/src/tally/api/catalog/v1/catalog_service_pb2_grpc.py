@@ -160,6 +160,11 @@ class CatalogServiceStub:
                 request_serializer=tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.GetEffectiveTermsRequest.SerializeToString,
                 response_deserializer=tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.GetEffectiveTermsResponse.FromString,
                 _registered_method=True)
+        self.BatchGetEffectiveTerms = channel.unary_unary(
+                '/tally.api.catalog.v1.CatalogService/BatchGetEffectiveTerms',
+                request_serializer=tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.BatchGetEffectiveTermsRequest.SerializeToString,
+                response_deserializer=tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.BatchGetEffectiveTermsResponse.FromString,
+                _registered_method=True)
 
 
 class CatalogServiceServicer:
@@ -341,6 +346,13 @@ class CatalogServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BatchGetEffectiveTerms(self, request, context):
+        """Resolves many subscriptions' terms in one call (billing runs): each answer or why it failed, in order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CatalogServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -468,6 +480,11 @@ def add_CatalogServiceServicer_to_server(servicer, server):
                     servicer.GetEffectiveTerms,
                     request_deserializer=tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.GetEffectiveTermsRequest.FromString,
                     response_serializer=tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.GetEffectiveTermsResponse.SerializeToString,
+            ),
+            'BatchGetEffectiveTerms': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchGetEffectiveTerms,
+                    request_deserializer=tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.BatchGetEffectiveTermsRequest.FromString,
+                    response_serializer=tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.BatchGetEffectiveTermsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1146,6 +1163,33 @@ class CatalogService:
             '/tally.api.catalog.v1.CatalogService/GetEffectiveTerms',
             tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.GetEffectiveTermsRequest.SerializeToString,
             tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.GetEffectiveTermsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchGetEffectiveTerms(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tally.api.catalog.v1.CatalogService/BatchGetEffectiveTerms',
+            tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.BatchGetEffectiveTermsRequest.SerializeToString,
+            tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.BatchGetEffectiveTermsResponse.FromString,
             options,
             channel_credentials,
             insecure,
