@@ -354,6 +354,7 @@ def test_a_threshold_invoice_is_issued_early_and_netted_at_period_end(stack):
                     subscription_id=subscription.id,
                     invoice_threshold=money_pb2.Money(amount="60.00", currency="USD"),
                     spend_alerts=[money_pb2.Money(amount="50.00", currency="USD")],
+                    usage_alerts=[pb.UsageAlert(charge_id="calls", threshold="5")],
                 )
             ),
             metadata=invoicing.metadata(),
@@ -388,10 +389,17 @@ def test_a_threshold_invoice_is_issued_early_and_netted_at_period_end(stack):
     assert closing.lines[2].corrects_invoice_id == threshold.id
     assert (closing.subtotal.amount, closing.tax.amount, closing.total.amount) == ("57.00", "11.40", "68.40")
 
-    # The spend alert fired once, on the first run that saw 66.00 ≥ 50.00.
+    # Each alert fired once, on the first run that saw it crossed: 66.00 ≥ 50.00 spent, 7 ≥ 5 calls.
     alerts = asyncio.run(_alerts(invoicing.nats_url))
-    assert len(alerts) == 1
-    assert (alerts[0].threshold.amount, alerts[0].spend.amount) == ("50.00", "66.00")
+    assert sorted(kind for kind, _ in alerts) == ["spend", "usage"]
+    spend = next(event for kind, event in alerts if kind == "spend")
+    usage = next(event for kind, event in alerts if kind == "usage")
+    assert (spend.threshold.amount, spend.spend.amount, spend.subscription_id) == (
+        "50.00",
+        "66.00",
+        subscription.id,
+    )
+    assert (usage.charge_id, usage.threshold, usage.quantity) == ("calls", "5", "7")
 
 
 async def _alerts(nats_url):
@@ -409,7 +417,13 @@ async def _alerts(nats_url):
                 continue
             for msg in batch:
                 await msg.ack()
-                found.append(invoicing_events.SpendAlertTriggered.FromString(msg.data))
+                kind = (msg.headers or {}).get("Tally-Alert-Kind")
+                parse = (
+                    invoicing_events.SpendAlertTriggered
+                    if kind == "spend"
+                    else invoicing_events.UsageAlertTriggered
+                )
+                found.append((kind, parse.FromString(msg.data)))
         return found
     finally:
         await nc.close()
