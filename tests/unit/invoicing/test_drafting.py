@@ -234,3 +234,24 @@ def test_a_plan_in_another_currency_than_the_customer_is_refused():
     plan = PlanVersion("EUR", (unit("calls", "0.10", currency="EUR"),))
     with pytest.raises(InvalidArgument, match=r"plan\.currency"):
         draft_invoice(DraftInputs(customer(), plan, JUNE, ALWAYS))
+
+
+def test_a_tax_engine_decides_each_line_rate_and_an_exempt_customer_pays_none():
+    from tally.invoicing.taxes import RatesByCharge
+
+    plan = PlanVersion("USD", (fee("base", "100.00"), unit("calls", "0.10")))
+    engine = RatesByCharge({"base": D("5")})
+    draft = draft_invoice(
+        DraftInputs(customer("20"), plan, JUNE, ALWAYS, usage={"calls": D(333)}, tax=engine)
+    )
+    # The fee at its reduced 5 %, usage at the customer's 20 %: 5.00 + 6.66 (33.30 × 20 % = 6.66).
+    assert [(line.charge_id, line.tax_rate_percent, line.tax) for line in draft.lines] == [
+        ("base", D("5"), usd("5.00")),
+        ("calls", D("20"), usd("6.66")),
+    ]
+    assert draft.total == usd("144.96")
+    exempt = draft_invoice(
+        DraftInputs(customer(None), plan, JUNE, ALWAYS, usage={"calls": D(333)}, tax=engine)
+    )
+    assert exempt.tax == usd("0.00") and exempt.total == usd("133.30")
+    assert {line.tax_rate_percent for line in exempt.lines} == {None}

@@ -31,6 +31,7 @@ from tally.invoicing.domain import (
     LineKind,
 )
 from tally.invoicing.domain import Period as InvoicePeriod
+from tally.invoicing.taxes import CustomerRate, TaxEngine
 from tally.money import Money, line_tax, round_line
 from tally.pricing import (
     BillingTiming,
@@ -103,6 +104,8 @@ class DraftInputs:
     adjustments: Sequence[Adjustment] = ()
     meters: Mapping[str, str] = field(default_factory=dict)
     """Meter id per usage charge id, printed on usage lines."""
+    tax: TaxEngine = field(default_factory=CustomerRate)
+    """Which rate each line is taxed at; the customer's own rate by default."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +172,12 @@ def draft_invoice(inputs: DraftInputs) -> Draft:
     customer, plan, period = inputs.customer, inputs.plan, inputs.period
     currency = customer.currency
     _check(inputs)
-    rate = customer.tax_rate_percent
+
+    def rate_of(charge_id: str, kind: LineKind) -> Decimal | None:
+        found = inputs.tax.rate(customer, charge_id, kind)
+        if found is not None and (not found.is_finite() or found < 0):
+            raise InvalidArgument.field("tax", f"rate for charge {charge_id!r} must be ≥ 0, got {found}")
+        return found
 
     recurring: dict[str, Decimal] = {}
     fee_periods: dict[str, Period] = {}
@@ -186,10 +194,19 @@ def draft_invoice(inputs: DraftInputs) -> Draft:
     priced = price_plan(plan, inputs.usage, recurring)
 
     lines = [
-        _line(plan_line, currency, rate, period, fee_periods, inputs.meters) for plan_line in priced.lines
+        _line(
+            plan_line,
+            currency,
+            rate_of(plan_line.charge_id or "", _KINDS[plan_line.kind]),
+            period,
+            fee_periods,
+            inputs.meters,
+        )
+        for plan_line in priced.lines
     ]
     for adjustment in inputs.adjustments:
         amount = round_line(adjustment.amount, currency)
+        rate = rate_of("", LineKind.ADJUSTMENT)
         lines.append(
             DraftLine(
                 LineKind.ADJUSTMENT,
@@ -202,6 +219,7 @@ def draft_invoice(inputs: DraftInputs) -> Draft:
                 event_ids=adjustment.event_ids,
             )
         )
+    rate = rate_of("", LineKind.ADJUSTMENT)
     for earlier in inputs.threshold_invoices:
         lines.append(
             DraftLine(
