@@ -10,7 +10,7 @@ from sqlalchemy import insert, select
 import tally.metering
 from tally.metering.aggregation import HOUR_MS, group_key
 from tally.metering.domain import Aggregation, MeterDefinition
-from tally.metering.recording import IncomingEvent, UsageRecording
+from tally.metering.recording import IncomingBatch, IncomingEvent, UsageRecording
 from tally.metering.store import MeterStore, closed_periods, event_conflicts, events, rollups, unique_values
 from tally.persistence.engine import create_engine
 from tally.persistence.migrations import upgrade
@@ -137,3 +137,26 @@ def test_usage_after_a_closed_period_is_stored_counted_flagged_and_announced(eng
         assert flags == {"old": True, "new": False}
         subjects = conn.execute(select(outbox_table(type(events.metadata)()).c.subject)).scalars().all()
         assert subjects.count("tally.metering.usage_late") == 1
+
+
+def test_repeats_across_the_batches_of_one_fetch_count_once_and_conflicts_are_kept(engine):
+    store = MeterStore(engine)
+    total = meter(store, "bytes", Aggregation.SUM, "bytes")
+    count = meter(store, "requests", Aggregation.COUNT)
+    recording = UsageRecording(engine)
+    recording.record("p1", "b0", T0, [event("stored", 0, bytes="5")])
+    outcomes = recording.record_batches(
+        [
+            IncomingBatch("p1", "b1", T0, [event("e1", 10, bytes="1"), event("stored", 0, bytes="5")]),
+            IncomingBatch("p1", "b2", T0, [event("e1", 10, bytes="1"), event("e2", 20, bytes="2")]),
+            IncomingBatch("p1", "b3", T0, [event("e2", 20, bytes="3"), event("stored", 0, bytes="6")]),
+        ]
+    )
+    assert [(o.inserted, o.duplicates, o.conflicts) for o in outcomes] == [(1, 1, 0), (1, 1, 0), (0, 2, 2)]
+    assert [(r["count"], r["sum"]) for r in rollup_rows(engine, total.id)] == [(3, Decimal("8"))]
+    assert [r["count"] for r in rollup_rows(engine, count.id)] == [3]
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(event_conflicts.c.event_id, event_conflicts.c.batch_id).order_by(event_conflicts.c.id)
+        )
+        assert sorted(tuple(row) for row in rows) == [("e2", "b3"), ("stored", "b3")]

@@ -52,6 +52,8 @@ DEFAULT_MAX_PAYLOAD = 1024 * 1024
 _STREAM_CONFIG_MISMATCH = 10058  # "stream name already in use with a different configuration"
 _DLQ_PREFIX = "dlq."
 _MAX_REASON_CHARS = 500
+_TOP_UP_WAIT_S = 0.02
+"""After a fetch's first message, how long to wait for more when none is ready: about one publish burst."""
 
 
 class PayloadTooLarge(ValueError):
@@ -331,7 +333,7 @@ class PullConsumer:
         try:
             while not self._stopping.is_set():
                 try:
-                    msgs = await sub.fetch(self._batch, timeout=self._fetch_timeout_s)
+                    msgs = await self._fetch(sub)
                 except TimeoutError:
                     # nats.errors.TimeoutError, or a bare asyncio.TimeoutError when the fetch deadline ran out:
                     # nothing to do, or the broker is away and the client reconnects on its own.
@@ -355,6 +357,19 @@ class PullConsumer:
         finally:
             with contextlib.suppress(nats.errors.Error):
                 await sub.unsubscribe()
+
+    async def _fetch(self, sub: JetStreamContext.PullSubscription) -> list[Msg]:
+        """Waits for the first message only, then takes whatever else is ready, up to the batch.
+
+        Once it has to wait at all, nats-py's ``fetch(n)`` waits for all n messages or the whole timeout, so
+        under light traffic a lone message would sit there for the fetch timeout before being handled.
+        """
+        msgs = await sub.fetch(1, timeout=self._fetch_timeout_s)
+        if self._batch > 1:
+            # Nothing else ready (or the connection hiccuped): handle the one in hand.
+            with contextlib.suppress(TimeoutError, nats.errors.Error):
+                msgs += await sub.fetch(self._batch - 1, timeout=_TOP_UP_WAIT_S)
+        return msgs
 
     async def _process(self, msgs: list[Msg]) -> None:
         batch = _Batch(msgs)

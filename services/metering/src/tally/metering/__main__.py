@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from tally.api.metering.v1 import metering_service_pb2_grpc as pb_grpc
@@ -29,18 +30,25 @@ async def wire(runtime: Runtime[MeteringSettings]) -> Wiring:
         EventListing(runtime.engine),
         EventCorrections(runtime.engine),
     )
+    recorder = UsageRecorder(UsageRecording(runtime.engine))
+
+    async def close_recorder() -> None:
+        await asyncio.to_thread(recorder.close)
+
     return Wiring(
         registrations=[(pb_grpc.add_MeteringServiceServicer_to_server, servicer)],
         service_names=[SERVICE],
         scopes=SCOPES,
         consumers=[
-            Consumer(
-                USAGE_CONSUMER,
-                together=UsageRecorder(UsageRecording(runtime.engine)).handle,
-                batch=runtime.settings.fetch_batch,
+            # Several fetch loops on the one durable consumer, so the next fetch is decoded and prepared
+            # while the previous one commits (UsageRecorder serialises the writes).
+            *(
+                Consumer(USAGE_CONSUMER, together=recorder.handle, batch=runtime.settings.fetch_batch)
+                for _ in range(runtime.settings.fetch_loops)
             ),
             Consumer(CLOSING_CONSUMER, PeriodClosing(runtime.engine).handle),
         ],
+        on_shutdown=[close_recorder],
     )
 
 

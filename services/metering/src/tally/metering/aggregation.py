@@ -33,7 +33,8 @@ def group_key(group: Mapping[str, str]) -> str:
     return _ENCODER.encode(dict(group))
 
 
-def _cached_group_key(names: tuple[str, ...], properties: Mapping[str, str]) -> str:
+def group_of(names: tuple[str, ...], properties: Mapping[str, str]) -> str:
+    """The group key of an event for a meter grouping by ``names`` (absent properties left out)."""
     # Groups repeat across events (regions, plans, clusters), so their keys are built once, not per event.
     values = tuple((name, properties[name]) for name in names if name in properties)
     key = _GROUP_KEYS.get(values)
@@ -70,7 +71,7 @@ def contribution(
     """
     if not meter.selects(event_type, properties):
         return None
-    group = _cached_group_key(meter.group_by, properties) if meter.group_by else NULL_GROUP
+    group = group_of(meter.group_by, properties) if meter.group_by else NULL_GROUP
     if meter.aggregation is Aggregation.COUNT:
         return Contribution(group, timestamp_ms, event_id, None, None)
     raw = properties.get(meter.value_property)
@@ -106,24 +107,25 @@ class Bucket:
     uniques: set[str] = field(default_factory=set)
 
     def add(self, item: Contribution) -> None:
-        self.count += 1
-        if item.raw_value is not None and item.value is None:
-            self.uniques.add(item.raw_value)
-        value = item.value
-        if value is None:
+        if item.value is not None:
+            self.add_value(item.value, item.timestamp_ms, item.event_id)
             return
+        self.count += 1
+        if item.raw_value is not None:
+            self.uniques.add(item.raw_value)
+
+    def add_value(self, value: Decimal, timestamp_ms: int, event_id: str) -> None:
+        """One numeric contribution; the hot path calls this directly instead of building a Contribution."""
+        self.count += 1
         self.sum += value
-        self.weighted_ts += value * Decimal(item.timestamp_ms) / 1000
+        self.weighted_ts += value * Decimal(timestamp_ms) / 1000
         if self.min is None or value < self.min:
             self.min = value
         if self.max is None or value > self.max:
             self.max = value
-        if self.latest_ts_ms is None or (item.timestamp_ms, item.event_id) > (
-            self.latest_ts_ms,
-            self.latest_event_id,
-        ):
-            self.latest_ts_ms = item.timestamp_ms
-            self.latest_event_id = item.event_id
+        if self.latest_ts_ms is None or (timestamp_ms, event_id) > (self.latest_ts_ms, self.latest_event_id):
+            self.latest_ts_ms = timestamp_ms
+            self.latest_event_id = event_id
             self.latest_value = value
 
     def merge(self, other: Bucket) -> None:

@@ -26,7 +26,7 @@ from tally.metering.domain import Aggregation, MeterChange, MeterDefinition, res
 from tally.metering.handlers import MeterCatalog
 from tally.metering.meter_events import meter_changed
 from tally.metering.queries import EventRecord, event_record
-from tally.metering.recording import IncomingEvent, payload_hash
+from tally.metering.recording import IncomingEvent, payload_hash, properties_json
 from tally.metering.store import (
     StoredMeter,
     closed_periods,
@@ -396,13 +396,15 @@ class EventCorrections:
                 problems = _value_problems(defined, event.event_type, properties)
                 if problems:
                     raise InvalidArgument(problems)
-                text = json.dumps(properties, sort_keys=True, separators=(",", ":"))
+                text = properties_json(properties)
                 incoming = IncomingEvent(
                     event_id, event.customer, event.event_type, event.timestamp_ms, properties
                 )
                 changes = {"properties": text, "payload_hash": payload_hash(incoming, text), "amended": True}
-            conn.execute(update(events).where(events.c.id == before.id).values(**changes))
-            after = event_record(conn.execute(select(events).where(events.c.id == before.id)).one())
+            # By the unique key, not `id`: on PostgreSQL `id` has no index of its own (migration 0003).
+            this_event = and_(events.c.producer_id == producer_id, events.c.event_id == event_id)
+            conn.execute(update(events).where(this_event).values(**changes))
+            after = event_record(conn.execute(select(events).where(this_event)).one())
             audit_id = conn.execute(
                 insert(event_audit)
                 .values(

@@ -1,7 +1,13 @@
-"""The hot path: store a delivered batch's new events and fold them into hourly rollups, in one transaction.
+"""The hot path: store delivered batches' new events and fold them into hourly rollups, in one transaction.
 
-Kept off the ORM (PERF.md): one multi-row INSERT (SQLite) or a COPY into a staging table (PostgreSQL) per
-batch, RETURNING only the rows that were new, then one rollup upsert per touched (meter, customer, group, hour).
+Two stages, so the consumer can overlap them (handlers.py): ``prepare`` needs no database (rows, payload
+fingerprints, repeats within the fetch and an optimistic rollup fold), and ``write`` holds the transaction only
+for what does. Kept off the ORM (PERF.md). On SQLite the write lock is taken first (``BEGIN IMMEDIATE``), so
+"look up the ids already stored, then insert the rest" is exact, and every statement is a single step: the
+sqlite3 module releases the GIL around each step and must win it back afterwards, which costs up to a thread
+switch interval while the preparing thread runs, so a statement that steps once per row would crawl. On
+PostgreSQL all of a fetch's rows go through one COPY into a staging table and one INSERT … ON CONFLICT DO
+NOTHING RETURNING, which stays exact with other replicas writing beside it.
 """
 
 from __future__ import annotations
@@ -9,21 +15,23 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from json.encoder import encode_basestring_ascii
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Connection, Engine, select
 
 from tally.api.metering.v1 import events_pb2 as metering_events
 from tally.mesh import streams
-from tally.metering.aggregation import NULL_GROUP, Bucket, contribution, hour_of
-from tally.metering.domain import Aggregation
+from tally.metering.aggregation import Bucket
+from tally.metering.rollup_fold import FoldedEvent, RollupDelta, RollupFold, RollupKey
 from tally.metering.store import StoredMeter, closed_periods, meter_from_row, meters
 from tally.persistence import outbox
 
 _log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 EVENT_COLUMNS = (
     "producer_id",
@@ -37,7 +45,10 @@ EVENT_COLUMNS = (
     "payload_hash",
     "late",
 )
-_SQLITE_ROWS_PER_INSERT = 2000  # 2000 rows × 10 columns stays under SQLite's 32766 bound parameters
+_LATE = EVENT_COLUMNS.index("late")
+_HASH = EVENT_COLUMNS.index("payload_hash")
+_SQLITE_ROWS_PER_STATEMENT = 1024
+"""Multi-row statements on SQLite take this many rows, then halves for the rest (see ``_shaped_chunks``)."""
 _ROLLUP_COLUMNS = (
     "meter_id",
     "customer",
@@ -52,27 +63,36 @@ _ROLLUP_COLUMNS = (
     "latest_value",
     "weighted_ts",
 )
+_POSTGRES_STAGING = (
+    "CREATE TEMP TABLE IF NOT EXISTS events_staging (producer_id text, event_id text, customer text, "
+    "event_type text, timestamp_ms bigint, properties text, batch_id text, received_at_ms bigint, "
+    "payload_hash text, late boolean) ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE IF NOT EXISTS rollups_staging (meter_id text, customer text, group_key text, "
+    "hour_ms bigint, count bigint, sum numeric, min numeric, max numeric, latest_ts_ms bigint, "
+    "latest_event_id text, latest_value numeric, weighted_ts numeric) ON COMMIT DELETE ROWS;"
+    "CREATE TEMP TABLE IF NOT EXISTS unique_values_staging (meter_id text, customer text, group_key text, "
+    "hour_ms bigint, value text) ON COMMIT DELETE ROWS"
+)
 
 
-@dataclass(frozen=True, slots=True)
-class IncomingEvent:
+class IncomingEvent(NamedTuple):
     """One event of a delivered batch, as the recorder needs it."""
 
     event_id: str
     customer: str
     event_type: str
     timestamp_ms: int
-    properties: dict[str, str]
+    properties: Mapping[str, str]
 
 
 @dataclass(frozen=True)
 class IncomingBatch:
-    """One delivered ``UsageBatchAccepted``."""
+    """One delivered ``UsageBatchAccepted``; its events may be the decoded wire messages themselves."""
 
     producer_id: str
     batch_id: str
     received_at_ms: int
-    events: Sequence[IncomingEvent]
+    events: Sequence[FoldedEvent]
 
 
 @dataclass(frozen=True)
@@ -85,13 +105,44 @@ class RecordOutcome:
     late: int
 
 
-_PROPERTIES = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+def properties_json(properties: Mapping[str, str]) -> str:
+    """Canonical text of an event's properties: exactly ``json.dumps(sort_keys=True, separators=(",", ":"))``
+    (stored fingerprints depend on it), built with the C string escaper and no encoder object per event."""
+    if not properties:
+        return "{}"
+    quote = encode_basestring_ascii
+    return "{" + ",".join([quote(name) + ":" + quote(properties[name]) for name in sorted(properties)]) + "}"
 
 
-def payload_hash(event: IncomingEvent, properties_json: str) -> str:
+def payload_hash(event: FoldedEvent, properties_json: str) -> str:
     """Fingerprint of what an event says; the same id with another fingerprint is a conflict."""
     text = f"{event.customer}\x1f{event.event_type}\x1f{event.timestamp_ms}\x1f{properties_json}"
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+@dataclass(slots=True)
+class PreparedBatch:
+    """One batch made ready for the database: the first occurrence of each id in the fetch, as rows."""
+
+    batch: IncomingBatch
+    distinct: list[FoldedEvent]
+    rows: list[tuple[Any, ...]]
+    """One per ``distinct`` event, in EVENT_COLUMNS order; ``late`` is settled in the transaction."""
+    repeated: list[tuple[FoldedEvent, str]]
+    """Events whose id came earlier in this fetch (this batch or an earlier one), with their fingerprint."""
+
+
+@dataclass(slots=True)
+class PreparedUsage:
+    """A fetch made ready for ``write``: its batches, and the fold of all their events under ``fold``."""
+
+    batches: list[PreparedBatch]
+    first_hashes: dict[tuple[str, str], str]
+    """Fingerprint of the first occurrence of each (producer, event id) in the fetch."""
+    fold: RollupFold | None
+    delta: RollupDelta | None
+    """Every distinct event folded, valid if ``fold`` is still the meters in force and none was stored before."""
+    customers: set[str] = field(default_factory=set)
 
 
 class UsageRecording:
@@ -100,113 +151,224 @@ class UsageRecording:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._postgres = engine.dialect.name == "postgresql"
+        self._fold: RollupFold | None = None
 
     def record(
         self,
         producer_id: str,
         batch_id: str,
         received_at_ms: int,
-        events: Sequence[IncomingEvent],
+        events: Sequence[FoldedEvent],
     ) -> RecordOutcome:
         return self.record_batches([IncomingBatch(producer_id, batch_id, received_at_ms, events)])[0]
 
     def record_batches(self, batches: Sequence[IncomingBatch]) -> list[RecordOutcome]:
         """Record several delivered batches in one transaction (one commit), each deduplicated on its own."""
+        return self.write(self.prepare(batches))
+
+    # -- stage 1: no database --------------------------------------------------------------------------
+    def prepare(self, batches: Sequence[IncomingBatch]) -> PreparedUsage:
+        """Rows, fingerprints and repeats of ``batches``, and their fold under the meters last seen in force.
+
+        Touches no database and no shared state but one read of the last fold, so it may run in any thread
+        while the previous fetch is being written.
+        """
+        first: dict[tuple[str, str], str] = {}
+        prepared: list[PreparedBatch] = []
+        customers: set[str] = set()
+        seen_by_producer: dict[str, dict[str, str]] = {}
+        for batch in batches:
+            producer_id, batch_id, received_at_ms = batch.producer_id, batch.batch_id, batch.received_at_ms
+            seen = seen_by_producer.setdefault(producer_id, {})
+            distinct: list[FoldedEvent] = []
+            rows: list[tuple[Any, ...]] = []
+            repeated: list[tuple[FoldedEvent, str]] = []
+            for event in batch.events:
+                event_id, customer, timestamp_ms = event.event_id, event.customer, event.timestamp_ms
+                text = properties_json(event.properties)
+                fingerprint = hashlib.blake2b(
+                    f"{customer}\x1f{event.event_type}\x1f{timestamp_ms}\x1f{text}".encode(), digest_size=16
+                ).hexdigest()
+                if event_id in seen:
+                    repeated.append((event, fingerprint))
+                    continue
+                seen[event_id] = fingerprint
+                distinct.append(event)
+                rows.append(
+                    (
+                        producer_id,
+                        event_id,
+                        customer,
+                        event.event_type,
+                        timestamp_ms,
+                        text,
+                        batch_id,
+                        received_at_ms,
+                        fingerprint,
+                        False,
+                    )
+                )
+            for row in rows:
+                customers.add(row[2])
+            prepared.append(PreparedBatch(batch, distinct, rows, repeated))
+        for producer_id, seen in seen_by_producer.items():
+            for event_id, fingerprint in seen.items():
+                first[(producer_id, event_id)] = fingerprint
+        fold = self._fold
+        delta = None
+        if fold is not None:
+            delta = RollupDelta()
+            for batch_rows in prepared:
+                fold.fold(batch_rows.distinct, delta)
+        return PreparedUsage(prepared, first, fold, delta, customers)
+
+    # -- stage 2: one transaction ----------------------------------------------------------------------
+    def write(self, prepared: PreparedUsage) -> list[RecordOutcome]:
+        """Store what ``prepare`` made ready, in one transaction; the caller acks only after this returns."""
         with self._engine.begin() as conn:
+            cursor = _cursor(conn)
+            if self._postgres:
+                cursor.execute(_POSTGRES_STAGING)
+            else:
+                # The write lock first: what the lookups below see stays true until commit.
+                cursor.execute("BEGIN IMMEDIATE")
             defined = self._meters(conn)
-            customers = {event.customer for batch in batches for event in batch.events}
-            closed = self._closed_until(conn, customers)
+            fold = self._fold_for(defined)
+            closed = self._closed_until(conn, prepared.customers)
+            if closed:
+                _settle_late_flags(prepared, closed)
+            if self._postgres:
+                existing = self._store_events_postgres(cursor, prepared)
+            else:
+                existing = self._store_events_sqlite(cursor, prepared)
             outcomes = []
-            new_events: list[IncomingEvent] = []
-            for batch in batches:
-                outcome, fresh = self._record_one(conn, defined, closed, batch)
+            new_events: list[FoldedEvent] = []
+            for batch in prepared.batches:
+                outcome, fresh = self._settle_batch(conn, defined, closed, prepared, batch, existing)
                 outcomes.append(outcome)
                 new_events.extend(fresh)
-            self._fold_into_rollups(conn, defined, new_events)
+            if prepared.delta is not None and prepared.fold is fold and not existing:
+                delta = prepared.delta
+            else:
+                delta = fold.fold(new_events)
+            if delta.buckets:
+                if self._postgres:
+                    self._upsert_rollups_postgres(cursor, delta.buckets)
+                else:
+                    self._upsert_rollups_sqlite(cursor, delta.buckets)
+            if delta.uniques:
+                self._insert_unique_values(cursor, sorted(delta.uniques))
         return outcomes
 
-    def _record_one(
-        self, conn: Connection, defined: list[StoredMeter], closed: dict[str, int], batch: IncomingBatch
-    ) -> tuple[RecordOutcome, list[IncomingEvent]]:
-        rows: list[tuple[Any, ...]] = []
-        by_id: dict[str, IncomingEvent] = {}
-        hashes: dict[str, str] = {}
-        repeated_in_batch: list[tuple[IncomingEvent, str]] = []
-        for event in batch.events:
-            properties_json = _PROPERTIES.encode(event.properties)
-            fingerprint = payload_hash(event, properties_json)
-            if event.event_id in by_id:
-                repeated_in_batch.append((event, fingerprint))
-                continue
-            by_id[event.event_id] = event
-            hashes[event.event_id] = fingerprint
-            rows.append(
-                (
-                    batch.producer_id,
-                    event.event_id,
-                    event.customer,
-                    event.event_type,
-                    event.timestamp_ms,
-                    properties_json,
-                    batch.batch_id,
-                    batch.received_at_ms,
-                    fingerprint,
-                    event.timestamp_ms < closed.get(event.customer, 0),
-                )
+    def _fold_for(self, defined: list[StoredMeter]) -> RollupFold:
+        meters_in_force = tuple((meter.id, meter.definition) for meter in defined)
+        fold = self._fold
+        if fold is None or fold.meters != meters_in_force:
+            fold = self._fold = RollupFold(meters_in_force)
+        return fold
+
+    def _settle_batch(
+        self,
+        conn: Connection,
+        defined: list[StoredMeter],
+        closed: dict[str, int],
+        prepared: PreparedUsage,
+        batch: PreparedBatch,
+        existing: dict[tuple[str, str], str],
+    ) -> tuple[RecordOutcome, list[FoldedEvent]]:
+        producer_id = batch.batch.producer_id
+        repeats = list(batch.repeated)
+        if existing:
+            new_events = []
+            for event, row in zip(batch.distinct, batch.rows, strict=True):
+                if (producer_id, event.event_id) in existing:
+                    repeats.append((event, row[_HASH]))
+                else:
+                    new_events.append(event)
+        else:
+            new_events = batch.distinct
+        conflicts = 0
+        if repeats:
+            conflicts = self._record_conflicts(
+                conn, producer_id, batch.batch.batch_id, repeats, existing, prepared.first_hashes
             )
-        inserted_ids = self._insert_events(conn, rows)
-        new_events = [by_id[event_id] for event_id in inserted_ids]
-        late = [event for event in new_events if event.timestamp_ms < closed.get(event.customer, 0)]
-        repeats = [(by_id[event_id], hashes[event_id]) for event_id in by_id.keys() - set(inserted_ids)]
-        conflicts = self._record_conflicts(
-            conn, batch.producer_id, batch.batch_id, repeats + repeated_in_batch
+        late = (
+            [event for event in new_events if event.timestamp_ms < closed.get(event.customer, 0)]
+            if closed
+            else []
         )
         if late:
-            self._announce_late(conn, defined, batch.producer_id, batch.batch_id, batch.received_at_ms, late)
+            self._announce_late(
+                conn, defined, producer_id, batch.batch.batch_id, batch.batch.received_at_ms, late
+            )
         outcome = RecordOutcome(
             inserted=len(new_events),
-            duplicates=len(batch.events) - len(new_events),
+            duplicates=len(batch.batch.events) - len(new_events),
             conflicts=conflicts,
             late=len(late),
         )
         return outcome, new_events
 
     # -- raw events ------------------------------------------------------------------------------------
-    def _insert_events(self, conn: Connection, rows: list[tuple[Any, ...]]) -> list[str]:
-        if not rows:
-            return []
-        if self._postgres:
-            return self._copy_events(conn, rows)
-        inserted: list[str] = []
-        cursor = _cursor(conn)
-        for start in range(0, len(rows), _SQLITE_ROWS_PER_INSERT):
-            chunk = rows[start : start + _SQLITE_ROWS_PER_INSERT]
-            placeholders = ",".join(["(?,?,?,?,?,?,?,?,?,?)"] * len(chunk))
+    def _store_events_sqlite(self, cursor: Any, prepared: PreparedUsage) -> dict[tuple[str, str], str]:
+        """Insert the events not stored yet; returns the fingerprints of those that were."""
+        ids_by_producer: dict[str, list[str]] = {}
+        for batch in prepared.batches:
+            ids_by_producer.setdefault(batch.batch.producer_id, []).extend(row[1] for row in batch.rows)
+        existing: dict[tuple[str, str], str] = {}
+        for producer_id, ids in ids_by_producer.items():
+            # One row back (a JSON array) rather than one step per stored id.
             cursor.execute(
-                f"INSERT INTO events ({','.join(EVENT_COLUMNS)}) VALUES {placeholders} "
-                "ON CONFLICT (producer_id, event_id) DO NOTHING RETURNING event_id",
-                [value for row in chunk for value in row],
+                "SELECT json_group_array(json_array(event_id, payload_hash)) FROM events "
+                "WHERE producer_id = ? AND event_id IN (SELECT value FROM json_each(?))",
+                (producer_id, json.dumps(ids)),
             )
-            inserted.extend(row[0] for row in cursor.fetchall())
-        return inserted
+            for event_id, fingerprint in json.loads(cursor.fetchone()[0]):
+                existing[(producer_id, event_id)] = fingerprint
+        rows = [
+            row
+            for batch in prepared.batches
+            for row in batch.rows
+            if not existing or (row[0], row[1]) not in existing
+        ]
+        placeholder = "(" + ",".join("?" * len(EVENT_COLUMNS)) + ")"
+        for new_rows in _shaped_chunks(rows):
+            # No ON CONFLICT: under the write lock the lookup above is exact, and a surprise should fail loudly.
+            cursor.execute(
+                f"INSERT INTO events ({','.join(EVENT_COLUMNS)}) VALUES {','.join([placeholder] * len(new_rows))}",
+                [value for row in new_rows for value in row],
+            )
+        return existing
 
-    def _copy_events(self, conn: Connection, rows: list[tuple[Any, ...]]) -> list[str]:
-        cursor = _cursor(conn)
-        cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS events_staging ("
-            "producer_id text, event_id text, customer text, event_type text, timestamp_ms bigint, "
-            "properties text, batch_id text, received_at_ms bigint, payload_hash text, late boolean"
-            ") ON COMMIT DELETE ROWS"
-        )
+    def _store_events_postgres(self, cursor: Any, prepared: PreparedUsage) -> dict[tuple[str, str], str]:
+        """One COPY and one INSERT for the whole fetch; returns the fingerprints of events stored before."""
         with cursor.copy(f"COPY events_staging ({','.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+            for batch in prepared.batches:
+                for row in batch.rows:
+                    copy.write_row(row)
         cursor.execute(
             f"INSERT INTO events ({','.join(EVENT_COLUMNS)}) "
             f"SELECT {','.join(EVENT_COLUMNS)} FROM events_staging "
-            "ON CONFLICT (producer_id, event_id) DO NOTHING RETURNING event_id"
+            "ON CONFLICT (producer_id, event_id) DO NOTHING RETURNING producer_id, event_id"
         )
-        return [row[0] for row in cursor.fetchall()]
+        inserted = set(cursor.fetchall())
+        total = sum(len(batch.rows) for batch in prepared.batches)
+        if len(inserted) == total:
+            return {}
+        missing: dict[str, list[str]] = {}
+        for batch in prepared.batches:
+            for row in batch.rows:
+                if (row[0], row[1]) not in inserted:
+                    missing.setdefault(row[0], []).append(row[1])
+        existing: dict[tuple[str, str], str] = {}
+        for producer_id, ids in missing.items():
+            cursor.execute(
+                "SELECT event_id, payload_hash FROM events WHERE producer_id = %s AND event_id = ANY(%s)",
+                (producer_id, ids),
+            )
+            for event_id, fingerprint in cursor.fetchall():
+                existing[(producer_id, event_id)] = fingerprint
+        return existing
 
     # -- rollups ---------------------------------------------------------------------------------------
     @staticmethod
@@ -215,65 +377,16 @@ class UsageRecording:
         # backfill sees these events: never neither.
         return [meter_from_row(row) for row in conn.execute(select(meters)).mappings()]
 
-    def _fold_into_rollups(
-        self, conn: Connection, defined: list[StoredMeter], new_events: list[IncomingEvent]
-    ) -> None:
-        if not defined or not new_events:
-            return
-        by_type: dict[str, list[tuple[StoredMeter, bool]]] = {}
-        for meter in defined:
-            definition = meter.definition
-            # A plain event counter needs no contribution: every event of its type adds one to its hour.
-            plain_count = (
-                definition.aggregation is Aggregation.COUNT
-                and not definition.filters
-                and not definition.group_by
-            )
-            by_type.setdefault(definition.event_type, []).append((meter, plain_count))
-        buckets: dict[tuple[str, str, str, int], Bucket] = {}
-        uniques: set[tuple[str, str, str, int, str]] = set()
-        for event in new_events:
-            for meter, plain_count in by_type.get(event.event_type, ()):
-                if plain_count:
-                    key = (meter.id, event.customer, NULL_GROUP, hour_of(event.timestamp_ms))
-                    bucket = buckets.get(key)
-                    if bucket is None:
-                        bucket = buckets[key] = Bucket()
-                    bucket.count += 1
-                    continue
-                item = contribution(
-                    meter.definition, event.event_type, event.properties, event.timestamp_ms, event.event_id
-                )
-                if item is None:
-                    continue
-                key = (meter.id, event.customer, item.group, hour_of(event.timestamp_ms))
-                bucket = buckets.get(key)
-                if bucket is None:
-                    bucket = buckets[key] = Bucket()
-                bucket.add(item)
-                if meter.definition.aggregation is Aggregation.UNIQUE_COUNT and item.raw_value is not None:
-                    uniques.add((*key, item.raw_value))
-        if not buckets:
-            return
-        if self._postgres:
-            self._upsert_rollups_postgres(conn, buckets)
-        else:
-            self._upsert_rollups_sqlite(conn, buckets)
-        if uniques:
-            self._insert_unique_values(conn, sorted(uniques))
-
-    def _insert_unique_values(self, conn: Connection, rows: list[tuple[str, str, str, int, str]]) -> None:
-        cursor = _cursor(conn)
+    def _insert_unique_values(self, cursor: Any, rows: list[tuple[str, str, str, int, str]]) -> None:
         columns = "meter_id, customer, group_key, hour_ms, value"
         if not self._postgres:
-            cursor.executemany(
-                f"INSERT INTO unique_values ({columns}) VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING", rows
-            )
+            for chunk in _shaped_chunks(rows):
+                cursor.execute(
+                    f"INSERT INTO unique_values ({columns}) VALUES {','.join(['(?,?,?,?,?)'] * len(chunk))} "
+                    "ON CONFLICT DO NOTHING",
+                    [value for row in chunk for value in row],
+                )
             return
-        cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS unique_values_staging (meter_id text, customer text, group_key text, "
-            "hour_ms bigint, value text) ON COMMIT DELETE ROWS"
-        )
         with cursor.copy(f"COPY unique_values_staging ({columns}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
@@ -282,7 +395,7 @@ class UsageRecording:
         )
 
     @staticmethod
-    def _row(key: tuple[str, str, str, int], bucket: Bucket, decimal: Any) -> tuple[Any, ...]:
+    def _row(key: RollupKey, bucket: Bucket, decimal: Any) -> tuple[Any, ...]:
         return (
             *key,
             bucket.count,
@@ -295,17 +408,10 @@ class UsageRecording:
             decimal(bucket.weighted_ts),
         )
 
-    def _upsert_rollups_postgres(
-        self, conn: Connection, buckets: dict[tuple[str, str, str, int], Bucket]
-    ) -> None:
-        # One COPY and one statement however many buckets a batch touched; the upsert is atomic in the
-        # database, so replicas folding into the same hour never lose each other's counts.
-        cursor = _cursor(conn)
-        cursor.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS rollups_staging (meter_id text, customer text, group_key text, "
-            "hour_ms bigint, count bigint, sum numeric, min numeric, max numeric, latest_ts_ms bigint, "
-            "latest_event_id text, latest_value numeric, weighted_ts numeric) ON COMMIT DELETE ROWS"
-        )
+    def _upsert_rollups_postgres(self, cursor: Any, buckets: dict[RollupKey, Bucket]) -> None:
+        # One COPY and one statement however many buckets a fetch touched; the upsert is atomic in the
+        # database, so replicas folding into the same hour never lose each other's counts. Sorted, so two
+        # writers lock shared rollup rows in the same order.
         with cursor.copy(f"COPY rollups_staging ({','.join(_ROLLUP_COLUMNS)}) FROM STDIN") as copy:
             for key, bucket in sorted(buckets.items()):
                 copy.write_row(self._row(key, bucket, Decimal))
@@ -325,21 +431,30 @@ class UsageRecording:
             "weighted_ts = r.weighted_ts + excluded.weighted_ts"
         )
 
-    def _upsert_rollups_sqlite(
-        self, conn: Connection, buckets: dict[tuple[str, str, str, int], Bucket]
-    ) -> None:
-        # SQLite has no exact decimal arithmetic, so merge in Python. The events INSERT above already took
-        # the database's write lock, so nothing changes these rows between the read and the write.
-        cursor = _cursor(conn)
-        keys = sorted(buckets)
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
+    def _upsert_rollups_sqlite(self, cursor: Any, buckets: dict[RollupKey, Bucket]) -> None:
+        # A bucket with no numeric contribution (COUNT, UNIQUE_COUNT) only adds to `count`, which SQLite
+        # adds exactly itself; numeric buckets carry decimals SQLite cannot add, so those are merged here.
+        # The write lock is held since BEGIN IMMEDIATE, so nothing changes these rows between read and write.
+        counts = [key for key, bucket in buckets.items() if bucket.latest_ts_ms is None]
+        numeric = [key for key, bucket in buckets.items() if bucket.latest_ts_ms is not None]
+        count_row = "(?,?,?,?,?,'0',NULL,NULL,NULL,'',NULL,'0')"
+        for chunk in _shaped_chunks(counts):
             cursor.execute(
-                f"SELECT {','.join(_ROLLUP_COLUMNS)} FROM rollups "
+                f"INSERT INTO rollups ({','.join(_ROLLUP_COLUMNS)}) VALUES {','.join([count_row] * len(chunk))} "
+                "ON CONFLICT (meter_id, customer, group_key, hour_ms) DO UPDATE SET count = count + excluded.count",
+                [part for key in chunk for part in (*key, buckets[key].count)],
+            )
+        if not numeric:
+            return
+        numeric.sort()
+        for chunk in _shaped_chunks(numeric):
+            cursor.execute(
+                f"SELECT json_group_array(json_array({','.join(_ROLLUP_COLUMNS)})) FROM rollups "
                 f"WHERE (meter_id, customer, group_key, hour_ms) IN (VALUES {','.join(['(?,?,?,?)'] * len(chunk))})",
                 [part for key in chunk for part in key],
             )
-            for row in cursor.fetchall():
+            for row in json.loads(cursor.fetchone()[0]):
+                key = (row[0], row[1], row[2], row[3])
                 stored = Bucket(
                     count=row[4],
                     sum=Decimal(row[5]),
@@ -350,51 +465,51 @@ class UsageRecording:
                     latest_value=None if row[10] is None else Decimal(row[10]),
                     weighted_ts=Decimal(row[11]),
                 )
-                stored.merge(buckets[(row[0], row[1], row[2], row[3])])
-                buckets[(row[0], row[1], row[2], row[3])] = stored
-        cursor.executemany(
-            f"INSERT OR REPLACE INTO rollups ({','.join(_ROLLUP_COLUMNS)}) VALUES ({','.join(['?'] * 12)})",
-            [self._row(key, buckets[key], _decimal_text) for key in keys],
-        )
+                stored.merge(buckets[key])
+                buckets[key] = stored
+        placeholder = "(" + ",".join("?" * len(_ROLLUP_COLUMNS)) + ")"
+        for chunk in _shaped_chunks(numeric):
+            cursor.execute(
+                f"INSERT OR REPLACE INTO rollups ({','.join(_ROLLUP_COLUMNS)}) VALUES "
+                f"{','.join([placeholder] * len(chunk))}",
+                [value for key in chunk for value in self._row(key, buckets[key], _decimal_text)],
+            )
 
     # -- conflicts and late usage ----------------------------------------------------------------------
     @staticmethod
     def _closed_until(conn: Connection, customers: set[str]) -> dict[str, int]:
         if not customers:
             return {}
-        query = select(closed_periods).where(closed_periods.c.customer.in_(sorted(customers)))
-        return {row.customer: row.closed_until_ms for row in conn.execute(query)}
+        ordered = sorted(customers)
+        found: dict[str, int] = {}
+        for start in range(0, len(ordered), 5_000):
+            query = select(closed_periods).where(
+                closed_periods.c.customer.in_(ordered[start : start + 5_000])
+            )
+            found.update((row.customer, row.closed_until_ms) for row in conn.execute(query))
+        return found
 
     def _record_conflicts(
         self,
         conn: Connection,
         producer_id: str,
         batch_id: str,
-        repeats: list[tuple[IncomingEvent, str]],
+        repeats: list[tuple[FoldedEvent, str]],
+        existing: dict[tuple[str, str], str],
+        first_hashes: dict[tuple[str, str], str],
     ) -> int:
-        if not repeats:
-            return 0
-        cursor = _cursor(conn)
-        marker = "%s" if self._postgres else "?"
-        stored: dict[str, str] = {}
-        ids = sorted({event.event_id for event, _ in repeats})
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            cursor.execute(
-                f"SELECT event_id, payload_hash FROM events WHERE producer_id = {marker} "
-                f"AND event_id IN ({','.join([marker] * len(chunk))})",
-                [producer_id, *chunk],
-            )
-            stored.update(cursor.fetchall())
-        conflicting = [
-            (event, fingerprint)
-            for event, fingerprint in repeats
-            if stored.get(event.event_id) not in (None, fingerprint)
-        ]
+        # What is stored for an id now: what was there before this fetch, else its first occurrence in it.
+        conflicting = []
+        for event, fingerprint in repeats:
+            key = (producer_id, event.event_id)
+            stored = existing.get(key) or first_hashes[key]
+            if stored != fingerprint:
+                conflicting.append((event, stored))
         if not conflicting:
             return 0
+        marker = "%s" if self._postgres else "?"
         received_at_ms = max(event.timestamp_ms for event, _ in conflicting)
-        cursor.executemany(
+        _cursor(conn).executemany(
             "INSERT INTO event_conflicts (producer_id, event_id, batch_id, stored_hash, received_payload, detected_at_ms) "
             f"VALUES ({','.join([marker] * 6)})",
             [
@@ -402,19 +517,19 @@ class UsageRecording:
                     producer_id,
                     event.event_id,
                     batch_id,
-                    stored[event.event_id],
+                    stored,
                     json.dumps(
                         {
                             "customer": event.customer,
                             "event_type": event.event_type,
                             "timestamp_ms": event.timestamp_ms,
-                            "properties": event.properties,
+                            "properties": dict(event.properties),
                         },
                         sort_keys=True,
                     ),
                     received_at_ms,
                 )
-                for event, _ in conflicting
+                for event, stored in conflicting
             ],
         )
         _log.warning(
@@ -433,9 +548,9 @@ class UsageRecording:
         producer_id: str,
         batch_id: str,
         received_at_ms: int,
-        late: list[IncomingEvent],
+        late: list[FoldedEvent],
     ) -> None:
-        by_customer: dict[str, list[IncomingEvent]] = {}
+        by_customer: dict[str, list[FoldedEvent]] = {}
         for event in late:
             by_customer.setdefault(event.customer, []).append(event)
         for customer, events in sorted(by_customer.items()):
@@ -461,6 +576,30 @@ class UsageRecording:
                 message.SerializeToString(),
                 f"usage-late:{producer_id}:{batch_id}:{customer}",
             )
+
+
+def _settle_late_flags(prepared: PreparedUsage, closed: dict[str, int]) -> None:
+    """Flag the rows of events before their customer's closed period (read in the write transaction)."""
+    for batch in prepared.batches:
+        batch.rows = [
+            row if row[4] >= closed.get(row[2], 0) else (*row[:_LATE], True, *row[_LATE + 1 :])
+            for row in batch.rows
+        ]
+
+
+def _shaped_chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    """``items`` in chunks of _SQLITE_ROWS_PER_STATEMENT, then of the powers of two that make up the rest.
+
+    The sqlite3 module keeps each connection's last 128 statements prepared, and a prepared multi-row
+    statement is large: one text per possible length let the cache grow the process by hundreds of MB.
+    With these shapes there are only eleven lengths per statement.
+    """
+    start, size = 0, _SQLITE_ROWS_PER_STATEMENT
+    while start < len(items):
+        while size > len(items) - start:
+            size //= 2
+        yield items[start : start + size]
+        start += size
 
 
 def _decimal_text(value: Decimal) -> str:

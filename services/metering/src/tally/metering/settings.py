@@ -1,4 +1,4 @@
-"""Metering's settings beyond the mesh's: how many usage messages one fetch takes."""
+"""Metering's settings beyond the mesh's: how the usage consumer fetches."""
 
 from __future__ import annotations
 
@@ -12,6 +12,10 @@ class MeteringSettings:
     """Consumer tuning."""
 
     fetch_batch: int = setting(
-        "TALLY_METERING_FETCH_BATCH", default=16, parse=int, doc="usage messages per JetStream fetch"
+        "TALLY_METERING_FETCH_BATCH", default=64, parse=int, doc="usage messages per JetStream fetch"
     )
-    """Usage messages (each up to a whole ingest batch) taken per fetch."""
+    """Usage messages (each up to a whole ingest batch) taken per fetch and recorded in one transaction."""
+    fetch_loops: int = setting(
+        "TALLY_METERING_FETCH_LOOPS", default=2, parse=int, doc="concurrent fetch loops on the usage consumer"
+    )
+    """Fetch loops sharing the durable consumer: one prepares a fetch while another's is being written."""
