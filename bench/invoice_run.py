@@ -7,7 +7,8 @@ customer and meter last month. Timed: one `RunBilling` that drafts and finalizes
 catalog, usage from metering's batch query, pricing, tax, gapless numbers, the outbox).
 Baseline, measured in the same run: the pure drafting (`draft_invoice`) of the same N invoices in-process, so
 the ratio shows what the mesh, the databases and numbering cost on this machine.
-Target (issue 5): 10,000 subscriptions × 3 usage charges in ≤ 60 s.
+Target (issue 5): 10,000 subscriptions × 3 usage charges in ≤ 60 s. Afterwards it times PreviewInvoice (the
+open period's cost to date, computed on every call) one call at a time.
 """
 
 from __future__ import annotations
@@ -301,7 +302,27 @@ def timed_run(stack: Stack, period: Period) -> tuple[float, pb.RunBillingRespons
         return time.perf_counter() - started, reply
 
 
-def run_once(database: str, subscriptions: int) -> tuple[float, float, pb.RunBillingResponse]:
+def preview_latencies(stack: Stack, calls: int = 200) -> list[float]:
+    """Milliseconds per PreviewInvoice (the open period's cost to date), one call at a time."""
+    catalog, invoicing = stack.services["catalog"], stack.services["invoicing"]
+    with grpc.insecure_channel(catalog.target) as channel:
+        listed = cat_grpc.CatalogServiceStub(channel).ListSubscriptions(
+            cat.ListSubscriptionsRequest(), metadata=catalog.metadata()
+        )
+    ids = [subscription.id for subscription in listed.subscriptions]
+    took = []
+    with grpc.insecure_channel(invoicing.target) as channel:
+        stub = pb_grpc.InvoicingServiceStub(channel)
+        for n in range(calls):
+            started = time.perf_counter()
+            stub.PreviewInvoice(
+                pb.PreviewInvoiceRequest(subscription_id=ids[n % len(ids)]), metadata=invoicing.metadata()
+            )
+            took.append((time.perf_counter() - started) * 1000)
+    return took
+
+
+def run_once(database: str, subscriptions: int) -> tuple[float, float, pb.RunBillingResponse, list[float]]:
     period = last_month()
     with tempfile.TemporaryDirectory(prefix="tally-bench-invoices-") as tmp:
         workdir = Path(tmp)
@@ -314,6 +335,7 @@ def run_once(database: str, subscriptions: int) -> tuple[float, float, pb.RunBil
             with Stack(workdir, urls) as stack:
                 asyncio.run(setup(stack, subscriptions, period))
                 seconds, reply = timed_run(stack, period)
+                previews = preview_latencies(stack)
         else:
             with (
                 fresh_postgres_database() as c,
@@ -323,7 +345,8 @@ def run_once(database: str, subscriptions: int) -> tuple[float, float, pb.RunBil
             ):
                 asyncio.run(setup(stack, subscriptions, period))
                 seconds, reply = timed_run(stack, period)
-        return seconds, base, reply
+                previews = preview_latencies(stack)
+        return seconds, base, reply, previews
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -334,9 +357,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     args = parser.parse_args(argv)
-    runs, bases, finalized, failures = [], [], [], []
+    runs, bases, finalized, failures, previews = [], [], [], [], []
     for _ in range(args.runs):
-        seconds, base, reply = run_once(args.database, args.subscriptions)
+        seconds, base, reply, took = run_once(args.database, args.subscriptions)
+        previews.extend(took)
         runs.append(seconds)
         bases.append(base)
         finalized.append(reply.invoices_finalized)
@@ -354,12 +378,15 @@ def main(argv: list[str] | None = None) -> int:
         "invoices_finalized": int(statistics.median(finalized)),
         "failures": int(statistics.median(failures)),
         "baseline_pure_drafting_seconds": round(statistics.median(bases), 2),
+        "preview_p50_ms": round(statistics.median(previews), 1),
+        "preview_p99_ms": round(sorted(previews)[int(len(previews) * 0.99) - 1], 1),
         "target_seconds": 60,
     }
     print(json.dumps(summary), flush=True)
     print(
         f"invoice run: {args.subscriptions} subscriptions × 3 usage charges in {summary['run_seconds']} s "
-        f"({summary['invoices_per_s']}/s; pure drafting alone {summary['baseline_pure_drafting_seconds']} s); target ≤ 60 s",
+        f"({summary['invoices_per_s']}/s; pure drafting alone {summary['baseline_pure_drafting_seconds']} s); target ≤ 60 s; "
+        f"PreviewInvoice p50 {summary['preview_p50_ms']} ms, p99 {summary['preview_p99_ms']} ms",
         flush=True,
     )
     return 0 if summary["invoices_finalized"] == args.subscriptions else 1
