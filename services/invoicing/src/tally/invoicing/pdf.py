@@ -13,6 +13,7 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
@@ -82,6 +83,18 @@ def _p(text: str, style: ParagraphStyle = _BASE) -> Paragraph:
     return Paragraph(escape(text), style)
 
 
+_CELL_PADDING = 12  # a Table cell's default left + right padding
+
+
+def _cell(text: str, style: ParagraphStyle, width: float) -> Flowable | str:
+    """A Paragraph only when the text must wrap: a plain string costs a fraction to lay out and draw (the
+    table's FONT and TEXTCOLOR commands must then give it ``style``'s look)."""
+    room = width - _CELL_PADDING - style.leftIndent
+    if "\n" not in text and stringWidth(text, style.fontName, style.fontSize) <= room:
+        return text
+    return _p(text, style)
+
+
 def _party(party: Party, heading: str) -> list[Flowable]:
     rows: list[Flowable] = [_p(heading, _HEAD), _p(party.name, _BOLD)]
     rows.extend(_p(line) for line in party.address_lines)
@@ -134,9 +147,7 @@ def _explained(amount: Decimal, currency: str) -> str:
 def _lines_table(lines: tuple[LineView, ...], currency: str) -> Table:
     # Only descriptions can be long, so only they are Paragraphs (which wrap); the other cells are plain
     # strings sized to their columns, which costs a fraction of a Paragraph each.
-    rows: list[list[Flowable | str]] = [
-        [_p("Description", _HEAD), "Service period", "Quantity", "Unit price", "Amount"]
-    ]
+    rows: list[list[Flowable | str]] = [["Description", "Service period", "Quantity", "Unit price", "Amount"]]
     sub_rows: list[int] = []
     for line in lines:
         span = (
@@ -146,7 +157,7 @@ def _lines_table(lines: tuple[LineView, ...], currency: str) -> Table:
         )
         rows.append(
             [
-                _p(line.description),
+                _cell(line.description, _BASE, COLUMNS[0]),
                 span,
                 "" if line.quantity is None else format_quantity(line.quantity),
                 "" if line.unit_price is None else format_unit_price(line.unit_price, currency),
@@ -157,7 +168,7 @@ def _lines_table(lines: tuple[LineView, ...], currency: str) -> Table:
             sub_rows.append(len(rows))
             rows.append(
                 [
-                    _p(tier.description, _SUB),
+                    _cell(tier.description, _SUB, COLUMNS[0]),
                     "",
                     format_quantity(tier.units),
                     format_unit_price(tier.unit_price, currency),
@@ -167,13 +178,13 @@ def _lines_table(lines: tuple[LineView, ...], currency: str) -> Table:
     table = Table(rows, colWidths=COLUMNS, repeatRows=1)
     style: list[tuple[Any, ...]] = [
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("FONT", (1, 0), (-1, -1), "Helvetica", 9, 11.5),
+        ("FONT", (0, 0), (-1, -1), "Helvetica", 9, 11.5),
         ("TEXTCOLOR", (0, 0), (-1, -1), INK),
         ("FONT", (1, 0), (1, -1), "Helvetica", 8, 10),
         ("TEXTCOLOR", (1, 0), (1, -1), MUTED),
         ("ALIGN", (2, 0), (-1, -1), "RIGHT"),
-        ("FONT", (1, 0), (-1, 0), "Helvetica-Bold", 8, 10),
-        ("TEXTCOLOR", (1, 0), (-1, 0), MUTED),
+        ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8, 10),
+        ("TEXTCOLOR", (0, 0), (-1, 0), MUTED),
         ("BACKGROUND", (0, 0), (-1, 0), BAND),
         ("LINEBELOW", (0, 0), (-1, 0), 0.75, RULE),
         ("TOPPADDING", (0, 0), (-1, -1), 3),
@@ -183,9 +194,11 @@ def _lines_table(lines: tuple[LineView, ...], currency: str) -> Table:
     explained = set(sub_rows)
     for row in range(2, len(rows)):
         if row in explained:
-            style.append(("FONT", (2, row), (-1, row), "Helvetica", 8, 10))
-            style.append(("TEXTCOLOR", (2, row), (-1, row), MUTED))
+            style.append(("FONT", (0, row), (-1, row), "Helvetica", 8, 10))
+            style.append(("FONT", (1, row), (1, row), "Helvetica", 8, 10))
+            style.append(("TEXTCOLOR", (0, row), (-1, row), MUTED))
             style.append(("TOPPADDING", (0, row), (-1, row), 0))
+            style.append(("LEFTPADDING", (0, row), (0, row), 6 + _SUB.leftIndent))
         else:
             style.append(("LINEABOVE", (0, row), (-1, row), 0.25, RULE))
     table.setStyle(TableStyle(style))
@@ -193,24 +206,30 @@ def _lines_table(lines: tuple[LineView, ...], currency: str) -> Table:
 
 
 def _totals(rows: list[tuple[str, Money, bool]]) -> Table:
+    widths = (WIDTH * 0.3, WIDTH * 0.2)
     data = [
         [
-            _p(label, _RIGHT_BOLD if strong else _RIGHT),
-            _p(format_money(amount), _RIGHT_BOLD if strong else _RIGHT),
+            _cell(label, _RIGHT_BOLD if strong else _RIGHT, widths[0]),
+            _cell(format_money(amount), _RIGHT_BOLD if strong else _RIGHT, widths[1]),
         ]
         for label, amount, strong in rows
     ]
-    table = Table(data, colWidths=(WIDTH * 0.3, WIDTH * 0.2), hAlign="RIGHT")
+    table = Table(data, colWidths=widths, hAlign="RIGHT")
     last = len(data) - 1
-    table.setStyle(
-        TableStyle(
-            [
-                ("LINEABOVE", (0, 0), (-1, 0), 0.75, RULE),
-                ("LINEABOVE", (0, last), (-1, last), 0.75, INK),
-                ("BACKGROUND", (0, last), (-1, last), BAND),
-            ]
-        )
+    style: list[tuple[Any, ...]] = [
+        ("FONT", (0, 0), (-1, -1), "Helvetica", 9, 11.5),
+        ("TEXTCOLOR", (0, 0), (-1, -1), INK),
+        ("ALIGN", (0, 0), (-1, -1), "RIGHT"),
+        ("LINEABOVE", (0, 0), (-1, 0), 0.75, RULE),
+        ("LINEABOVE", (0, last), (-1, last), 0.75, INK),
+        ("BACKGROUND", (0, last), (-1, last), BAND),
+    ]
+    style.extend(
+        ("FONT", (0, row), (-1, row), "Helvetica-Bold", 9, 11.5)
+        for row, (*_, strong) in enumerate(rows)
+        if strong
     )
+    table.setStyle(TableStyle(style))
     return table
 
 
