@@ -1,7 +1,7 @@
 """Coalescing lookups into batch calls, and reading effective terms into the engine's plan and usage."""
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -26,7 +26,7 @@ async def test_concurrent_loads_become_one_batch_call_with_answers_in_order():
         calls.append(list(keys))
         return [key * 10 for key in keys]
 
-    batcher = Batcher(fetch, max_size=100, wait_s=0.01)
+    batcher = Batcher(fetch, max_size=100, wait=timedelta(milliseconds=10))
     answers = await asyncio.gather(*(batcher.load(n) for n in range(7)))
     assert answers == [0, 10, 20, 30, 40, 50, 60]
     assert calls == [list(range(7))]
@@ -39,7 +39,7 @@ async def test_a_full_batch_goes_at_once_and_the_rest_follows():
         calls.append(len(keys))
         return list(keys)
 
-    batcher = Batcher(fetch, max_size=3, wait_s=0.01)
+    batcher = Batcher(fetch, max_size=3, wait=timedelta(milliseconds=10))
     assert await asyncio.gather(*(batcher.load(n) for n in range(7))) == list(range(7))
     assert calls == [3, 3, 1]
 
@@ -50,7 +50,7 @@ async def test_a_failing_batch_is_retried_key_by_key_so_only_the_bad_key_fails()
             raise InvalidArgument.field("queries[1]", "unknown meter")
         return [key.upper() for key in keys]
 
-    batcher = Batcher(fetch, max_size=10, wait_s=0.01)
+    batcher = Batcher(fetch, max_size=10, wait=timedelta(milliseconds=10))
     results = await asyncio.gather(*(batcher.load(k) for k in ("a", "bad", "c")), return_exceptions=True)
     assert results[0] == "A" and results[2] == "C"
     assert isinstance(results[1], InvalidArgument)
@@ -60,7 +60,7 @@ async def test_per_key_errors_from_the_batch_reach_only_their_caller():
     async def fetch(keys):
         return [FailedPrecondition("no such subscription") if key == 2 else key for key in keys]
 
-    batcher = Batcher(fetch, wait_s=0.001)
+    batcher = Batcher(fetch, wait=timedelta(milliseconds=1))
     results = await asyncio.gather(*(batcher.load(k) for k in (1, 2, 3)), return_exceptions=True)
     assert results[0] == 1 and results[2] == 3
     assert isinstance(results[1], FailedPrecondition)

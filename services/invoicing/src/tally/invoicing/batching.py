@@ -1,6 +1,6 @@
 """Coalescing many concurrent lookups into few batch RPCs, so per-subscription code stays simple.
 
-``Batcher.load(key)`` waits until ``max_size`` keys are queued or ``wait_s`` has passed, then one ``fetch``
+``Batcher.load(key)`` waits until ``max_size`` keys are queued or ``wait`` has passed, then one ``fetch``
 answers them all. If the batch call fails as a whole, each key is fetched alone, so one bad key cannot fail the
 others.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from typing import Generic, TypeVar
 
 K = TypeVar("K")
@@ -21,11 +22,11 @@ class Batcher(Generic[K, V]):
         fetch: Callable[[Sequence[K]], Awaitable[Sequence[V | BaseException]]],
         *,
         max_size: int = 500,
-        wait_s: float = 0.005,
+        wait: timedelta = timedelta(milliseconds=5),
     ) -> None:
         self._fetch = fetch
         self._max_size = max_size
-        self._wait_s = wait_s
+        self._wait_s = wait.total_seconds()
         self._queued: list[tuple[K, asyncio.Future[V]]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._running: set[asyncio.Task[None]] = set()

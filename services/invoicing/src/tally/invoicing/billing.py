@@ -137,7 +137,7 @@ class Billing:
         # (SQLite would otherwise make concurrent writers poll for its lock, and numbering serialises them).
         self._writer = asyncio.Lock()
         self._write: Batcher[Save, tuple[Invoice, bool]] = Batcher(
-            self._write_many, max_size=200, wait_s=0.01
+            self._write_many, max_size=200, wait=timedelta(milliseconds=10)
         )
         # Per-subscription code asks for one thing at a time; these coalesce the asks into batch RPCs.
         self._terms_batch: Batcher[tuple[str, datetime], cat.EffectiveTerms] = Batcher(catalog.batch_terms)

@@ -93,20 +93,9 @@ class BillingStore:
 
     # ---- reads -------------------------------------------------------------------------------------------
 
-    def billed_through(self, subscription_id: str) -> datetime | None:
-        """End of the last period a REGULAR invoice was finalized for (paid and voided ones count: their
-        period was billed); a DRAFT does not count, it is re-rated until it is final."""
-        with self._engine.connect() as conn:
-            return conn.execute(
-                select(func.max(invoices.c.period_end)).where(
-                    invoices.c.subscription_id == subscription_id,
-                    invoices.c.billing_key.like("%|REGULAR"),
-                    invoices.c.status != InvoiceStatus.DRAFT.value,
-                )
-            ).scalar_one_or_none()
-
     def billed_through_all(self) -> dict[str, datetime]:
-        """``billed_through`` of every subscription billed so far, in one query."""
+        """Per subscription, the end of the last period a REGULAR invoice was finalized for (paid and voided
+        ones count: their period was billed; a DRAFT does not, it is re-rated until final), in one query."""
         with self._engine.connect() as conn:
             rows = conn.execute(
                 select(invoices.c.subscription_id, func.max(invoices.c.period_end))
@@ -117,12 +106,6 @@ class BillingStore:
                 .group_by(invoices.c.subscription_id)
             ).all()
         return {subscription_id: end for subscription_id, end in rows if end is not None}
-
-    def has_invoice(self, key: str) -> bool:
-        with self._engine.connect() as conn:
-            return (
-                conn.execute(select(invoices.c.id).where(invoices.c.billing_key == key)).first() is not None
-            )
 
     def threshold_invoices(self, subscription_id: str, period: Period) -> list[ThresholdInvoice]:
         with self._engine.connect() as conn:
@@ -281,61 +264,28 @@ class BillingStore:
                 assert found is not None
                 raise _Settled(found)  # rolls back the number taken above
             draft = make(ledger.usable_grants(conn, pending.customer_id, pending.currency, credits_at))
-            invoice_id = existing.id if existing is not None else f"inv_{uuid.uuid4().hex}"
-            created_at = existing.created_at if existing is not None else now
-            status = InvoiceStatus.FINALIZED if finalize else InvoiceStatus.DRAFT
-            values = {
-                "customer_id": pending.customer_id,
-                "subscription_id": pending.subscription_id,
-                "status": status.value,
-                "currency": draft.currency,
-                "period_start": draft.period.start,
-                "period_end": draft.period.end,
-                "subtotal": str(draft.subtotal.amount),
-                "tax": str(draft.tax.amount),
-                "credits_applied": str(draft.credits_applied.amount),
-                "total": str(draft.total.amount),
-                "amount_due": str(draft.amount_due.amount),
-                "number": number,
-                "issued_at": now if finalize else None,
-                "due_at": now + payment_terms if finalize else None,
-                "updated_at": now,
-                "kind": pending.kind.value,
-                "customer_snapshot": snapshot_to_json(pending.customer),
-            }
+            replaced = None if existing is None else (existing.id, existing.created_at)
+            invoice, values = _staged(pending, draft, replaced, number, now, payment_terms)
             if existing is None:
-                conn.execute(
-                    insert(invoices).values(
-                        id=invoice_id, billing_key=pending.key, created_at=created_at, **values
-                    )
-                )
+                conn.execute(insert(invoices).values(**values))
             else:
-                conn.execute(delete(invoice_lines).where(invoice_lines.c.invoice_id == invoice_id))
-                conn.execute(update(invoices).where(invoices.c.id == invoice_id).values(**values))
-            _insert_lines(conn, invoice_id, draft)
-            if finalize:
-                assert number is not None
+                conn.execute(delete(invoice_lines).where(invoice_lines.c.invoice_id == invoice.id))
+                conn.execute(update(invoices).where(invoices.c.id == invoice.id).values(**values))
+            _insert_lines(conn, invoice.id, draft)
+            if number is not None:
                 ledger.record_burns(
                     conn,
                     customer_id=pending.customer_id,
                     currency=draft.currency,
-                    invoice_id=invoice_id,
+                    invoice_id=invoice.id,
                     invoice_number=number,
                     entries=draft.credit_entries,
                     at=now,
                 )
-                if pending.late_usage_ids:
-                    conn.execute(
-                        update(late_usage)
-                        .where(late_usage.c.id.in_(pending.late_usage_ids))
-                        .values(applied_invoice_id=invoice_id)
-                    )
-            stored = load_invoice(conn, invoice_id)
-            assert stored is not None
-            if finalize:
-                message = event(stored)
+                _mark_applied(conn, pending.late_usage_ids, invoice.id)
+                message = event(invoice)
                 outbox.enqueue(conn, message.subject, message.payload, message.msg_id)
-            return stored
+            return invoice
 
     def save_many(
         self,
@@ -395,9 +345,8 @@ class BillingStore:
         answers: list[tuple[Invoice, bool] | Exception | None] = [None] * len(saves)
         series = series_for(INVOICE_PREFIX, now)
         with self._engine.begin() as conn:
-            take_values(
-                conn, series, 0
-            )  # first statement: the write lock (SQLite) / the series row (PostgreSQL)
+            # First statement: the write lock (SQLite) / the series row lock (PostgreSQL), before any read.
+            take_values(conn, series, 0)
             existing = {
                 row.billing_key: row
                 for row in conn.execute(
@@ -423,40 +372,22 @@ class BillingStore:
             for index, save, draft in made:
                 pending = save.pending
                 row = existing.get(pending.key)
-                invoice_id = row.id if row is not None else f"inv_{uuid.uuid4().hex}"
                 number = None
                 if save.finalize:
                     number = format_number(series, next_value)
                     next_value += 1
-                status = InvoiceStatus.FINALIZED if save.finalize else InvoiceStatus.DRAFT
-                invoice = invoice_from_draft(
-                    draft,
-                    invoice_id=invoice_id,
-                    subscription_id=pending.subscription_id,
-                    customer=pending.customer,
-                    status=status,
-                    created_at=row.created_at if row is not None else now,
-                    number=number,
-                    kind=pending.kind,
-                    issued_at=now if save.finalize else None,
-                    due_at=now + payment_terms if save.finalize else None,
-                )
-                values = _invoice_values(invoice, pending, now)
+                replaced = None if row is None else (row.id, row.created_at)
+                invoice, values = _staged(pending, draft, replaced, number, now, payment_terms)
                 if row is None:
                     invoice_rows.append(values)
                 else:
-                    conn.execute(delete(invoice_lines).where(invoice_lines.c.invoice_id == invoice_id))
-                    conn.execute(update(invoices).where(invoices.c.id == invoice_id).values(**values))
-                line_rows.extend(_line_rows(invoice_id, draft))
-                if save.finalize:
+                    conn.execute(delete(invoice_lines).where(invoice_lines.c.invoice_id == invoice.id))
+                    conn.execute(update(invoices).where(invoices.c.id == invoice.id).values(**values))
+                line_rows.extend(_line_rows(invoice.id, draft))
+                if number is not None:
                     message = event(invoice)
                     messages.append((message.subject, message.payload, message.msg_id))
-                    if pending.late_usage_ids:
-                        conn.execute(
-                            update(late_usage)
-                            .where(late_usage.c.id.in_(pending.late_usage_ids))
-                            .values(applied_invoice_id=invoice_id)
-                        )
+                    _mark_applied(conn, pending.late_usage_ids, invoice.id)
                 answers[index] = (invoice, True)
             if invoice_rows:
                 conn.execute(insert(invoices), invoice_rows)
@@ -483,6 +414,41 @@ class BillingStore:
                 )
             )
             return True
+
+
+def _staged(
+    pending: Pending,
+    draft: Draft,
+    existing: tuple[str, datetime] | None,
+    number: str | None,
+    now: datetime,
+    payment_terms: timedelta,
+) -> tuple[Invoice, dict[str, object]]:
+    """The invoice a draft becomes (finalized when it has a number) and its ``invoices`` row; ``existing`` is
+    the (id, created_at) of the DRAFT it replaces."""
+    invoice_id, created_at = existing if existing is not None else (f"inv_{uuid.uuid4().hex}", now)
+    invoice = invoice_from_draft(
+        draft,
+        invoice_id=invoice_id,
+        subscription_id=pending.subscription_id,
+        customer=pending.customer,
+        status=InvoiceStatus.DRAFT if number is None else InvoiceStatus.FINALIZED,
+        created_at=created_at,
+        number=number,
+        kind=pending.kind,
+        issued_at=None if number is None else now,
+        due_at=None if number is None else now + payment_terms,
+    )
+    return invoice, _invoice_values(invoice, pending, now)
+
+
+def _mark_applied(conn: Connection, late_usage_ids: Sequence[str], invoice_id: str) -> None:
+    if late_usage_ids:
+        conn.execute(
+            update(late_usage)
+            .where(late_usage.c.id.in_(late_usage_ids))
+            .values(applied_invoice_id=invoice_id)
+        )
 
 
 def _insert_lines(conn: Connection, invoice_id: str, draft: Draft) -> None:
