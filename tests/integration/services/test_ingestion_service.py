@@ -174,6 +174,25 @@ def test_a_repeated_event_id_in_one_batch_counts_once_or_is_rejected_when_it_dif
     assert sorted(stored) == ["e1", "e2"]
 
 
+def test_nul_characters_are_refused_and_the_refusal_is_listed_on_either_database(
+    ingestion, stub, nats_server
+):
+    events = [event(0), event(1, event_id="e\x001"), event(2, properties={"note": "a\x00b"})]
+    reply = stub.Ingest(pb.IngestRequest(batch_id="nul", events=events), metadata=ingestion.metadata())
+    assert reply.accepted_count == 1
+    assert [(r.index, r.code, r.field, r.event_id) for r in reply.rejected] == [
+        (1, "INVALID_CHARACTER", "events[1].event_id", "e\ufffd1"),
+        (2, "INVALID_CHARACTER", "events[2].properties['note']", "e2"),
+    ]
+    listed = stub.ListRejected(pb.ListRejectedRequest(), metadata=ingestion.metadata())
+    assert sorted(r.event.event_id for r in listed.rejected) == ["e\x001", "e2"]
+    assert [e.event_id for batch in stored_batches(nats_server.url) for e in batch.events] == ["e0"]
+    with pytest.raises(grpc.RpcError) as raised:
+        stub.Ingest(pb.IngestRequest(batch_id="b\x00", events=[event(3)]), metadata=ingestion.metadata())
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "batch_id" in raised.value.details()
+
+
 def test_calls_without_a_key_are_unauthenticated(ingestion, stub):
     with pytest.raises(grpc.RpcError) as raised:
         stub.Ingest(pb.IngestRequest(events=[event(1)]))

@@ -40,6 +40,11 @@ def test_a_good_event_is_accepted():
         (Event(properties={"bytes": "12kb"}), "VALUE_NOT_A_NUMBER", "events[4].properties['bytes']"),
         (Event(properties={"bytes": "NaN"}), "VALUE_NOT_A_NUMBER", "events[4].properties['bytes']"),
         (Event(properties={"note": "x" * 1025}), "PROPERTY_VALUE_TOO_LONG", "events[4].properties['note']"),
+        (Event(event_id="a\x00b"), "INVALID_CHARACTER", "events[4].event_id"),
+        (Event(customer="acme\x00"), "INVALID_CHARACTER", "events[4].customer"),
+        (Event(event_type="\x00call"), "INVALID_CHARACTER", "events[4].event_type"),
+        (Event(properties={"note": "a\x00"}), "INVALID_CHARACTER", "events[4].properties['note']"),
+        (Event(properties={"n\x00": "a"}), "INVALID_CHARACTER", "events[4].properties['n\\x00']"),
     ],
 )
 def test_each_bad_event_is_rejected_with_code_and_field(event, code, field):
@@ -87,3 +92,10 @@ def test_property_name_length_is_limited():
     rejection = validate_event(0, Event(properties={"n" * 129: "v"}), POLICY)
     assert rejection is not None and rejection.code == "PROPERTY_NAME_INVALID"
     assert validate_event(0, Event(properties={"n" * 128: "v" * 1024}), POLICY) is None
+
+
+def test_a_rejected_id_keeps_no_nul_so_the_rejection_itself_can_be_stored():
+    rejection = validate_event(0, Event(event_id="a\x00b"), POLICY)
+    assert rejection is not None
+    assert rejection.event_id == "a\ufffdb"
+    assert "NUL" in rejection.reason

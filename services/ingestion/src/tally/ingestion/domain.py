@@ -56,8 +56,20 @@ class ValidationPolicy:
     decimals when present (an event lacking one is ignored by that meter, not rejected)."""
 
 
+_NUL = "\x00"
+"""Not storable in PostgreSQL text: refused in every string an event carries."""
+
+
 def _reject(index: int, event: UsageEventLike, code: str, path: str, reason: str) -> Rejection:
-    return Rejection(index, event.event_id[:MAX_EVENT_ID_LENGTH], code, f"events[{index}].{path}", reason)
+    # The rejection itself is stored, so its copy of the id must be storable too.
+    event_id = event.event_id[:MAX_EVENT_ID_LENGTH].replace(_NUL, "\ufffd")
+    return Rejection(index, event_id, code, f"events[{index}].{path}", reason)
+
+
+def _nul_in(index: int, event: UsageEventLike, path: str) -> Rejection:
+    return _reject(
+        index, event, "INVALID_CHARACTER", path, f"{path} must not contain NUL (U+0000) characters"
+    )
 
 
 def validate_event(index: int, event: UsageEventLike, policy: ValidationPolicy) -> Rejection | None:
@@ -74,6 +86,8 @@ def validate_event(index: int, event: UsageEventLike, policy: ValidationPolicy) 
             "event_id",
             f"event_id is longer than {MAX_EVENT_ID_LENGTH} characters",
         )
+    if _NUL in event.event_id:
+        return _nul_in(index, event, "event_id")
     if not event.customer:
         return _reject(index, event, "MISSING_CUSTOMER", "customer", "customer is required")
     if len(event.customer) > MAX_CUSTOMER_LENGTH:
@@ -84,6 +98,8 @@ def validate_event(index: int, event: UsageEventLike, policy: ValidationPolicy) 
             "customer",
             f"customer is longer than {MAX_CUSTOMER_LENGTH} characters",
         )
+    if _NUL in event.customer:
+        return _nul_in(index, event, "customer")
     if not event.event_type:
         return _reject(index, event, "MISSING_EVENT_TYPE", "event_type", "event_type is required")
     if len(event.event_type) > MAX_EVENT_TYPE_LENGTH:
@@ -94,6 +110,8 @@ def validate_event(index: int, event: UsageEventLike, policy: ValidationPolicy) 
             "event_type",
             f"event_type is longer than {MAX_EVENT_TYPE_LENGTH} characters",
         )
+    if _NUL in event.event_type:
+        return _nul_in(index, event, "event_type")
     if event.timestamp_ms <= 0:
         return _reject(
             index, event, "MISSING_TIMESTAMP", "timestamp_ms", "timestamp_ms is required (Unix milliseconds)"
@@ -136,6 +154,8 @@ def validate_event(index: int, event: UsageEventLike, policy: ValidationPolicy) 
                 f"properties[{name!r}]",
                 f"property value is longer than {MAX_PROPERTY_VALUE_LENGTH} characters",
             )
+        if _NUL in name or _NUL in value:
+            return _nul_in(index, event, f"properties[{name!r}]")
     numeric = policy.numeric_properties.get(event.event_type)
     if numeric:
         for name in numeric:

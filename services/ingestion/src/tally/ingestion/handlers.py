@@ -93,6 +93,8 @@ class Ingestor:
             raise InvalidArgument.field("events", f"a batch is at most 4 MiB, got {size_bytes} bytes")
         if len(batch_id) > 255:
             raise InvalidArgument.field("batch_id", "must be at most 255 characters")
+        if "\x00" in batch_id:
+            raise InvalidArgument.field("batch_id", "must not contain NUL (U+0000) characters")
         batch_id = batch_id or str(uuid.uuid4())
         now_ms = int(self._clock() * 1000)
         policy = ValidationPolicy(
