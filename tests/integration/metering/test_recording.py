@@ -160,3 +160,109 @@ def test_repeats_across_the_batches_of_one_fetch_count_once_and_conflicts_are_ke
             select(event_conflicts.c.event_id, event_conflicts.c.batch_id).order_by(event_conflicts.c.id)
         )
         assert sorted(tuple(row) for row in rows) == [("e2", "b3"), ("stored", "b3")]
+
+
+def test_fetches_written_together_count_each_event_once_and_keep_their_own_outcomes(engine):
+    store = MeterStore(engine)
+    total = meter(store, "bytes", Aggregation.SUM, "bytes")
+    count = meter(store, "requests", Aggregation.COUNT)
+    recording = UsageRecording(engine)
+    recording.record("p1", "b0", T0, [event("stored", 0, bytes="5")])
+    # Prepared apart (as the consumer's fetch loops do), then committed in one transaction by the writer.
+    first = recording.prepare(
+        [IncomingBatch("p1", "b1", T0, [event("e1", 10, bytes="1"), event("e2", 20, bytes="2")])]
+    )
+    second = recording.prepare(
+        [
+            IncomingBatch("p1", "b2", T0, [event("e1", 10, bytes="1"), event("e3", 30, bytes="4")]),
+            IncomingBatch("p1", "b3", T0, [event("e2", 20, bytes="9"), event("stored", 0, bytes="5")]),
+        ]
+    )
+    outcomes = recording.write_many([first, second])
+    assert [[(o.inserted, o.duplicates, o.conflicts) for o in part] for part in outcomes] == [
+        [(2, 0, 0)],
+        [(1, 1, 0), (0, 2, 1)],
+    ]
+    assert [(r["count"], r["sum"]) for r in rollup_rows(engine, total.id)] == [(4, Decimal("12"))]
+    assert [r["count"] for r in rollup_rows(engine, count.id)] == [4]
+    with engine.connect() as conn:
+        assert sorted(conn.execute(select(events.c.event_id)).scalars()) == ["e1", "e2", "e3", "stored"]
+        conflicts = conn.execute(select(event_conflicts.c.event_id, event_conflicts.c.batch_id)).all()
+        assert [tuple(row) for row in conflicts] == [("e2", "b3")]
+    # The parts were left as prepared: written alone again, each is now wholly a repeat.
+    again = recording.write(first)
+    assert [(o.inserted, o.duplicates) for o in again] == [(0, 2)]
+
+
+def test_fetches_written_together_fold_rollups_as_if_written_apart(engine):
+    store = MeterStore(engine)
+    summed = meter(store, "bytes", Aggregation.SUM, "bytes", group_by=["region"])
+    distinct = meter(store, "users", Aggregation.UNIQUE_COUNT, "user")
+    together = UsageRecording(engine)
+    together.record(
+        "p1", "warm-up", T0, [event("w", 0, bytes="1", region="eu", user="u0")]
+    )  # meters in force
+    parts = [
+        together.prepare(
+            [
+                IncomingBatch(
+                    "p1",
+                    f"b{n}",
+                    T0,
+                    [
+                        event(
+                            f"e{n}-{i}",
+                            i * 60_000,
+                            bytes=f"{n}.{i}",
+                            region=("eu", "us")[i % 2],
+                            user=f"u{i % 3}",
+                        )
+                        for i in range(90)
+                    ],
+                )
+            ]
+        )
+        for n in range(3)
+    ]
+    together.write_many(parts)
+    rows = [(r["group_key"], r["hour_ms"], r["count"], r["sum"]) for r in rollup_rows(engine, summed.id)]
+    expected: dict[tuple[str, int], list] = {}
+    for n in range(3):
+        for i in range(90):
+            key = (group_key({"region": ("eu", "us")[i % 2]}), T0 + (i * 60_000) // HOUR_MS * HOUR_MS)
+            slot = expected.setdefault(key, [0, Decimal(0)])
+            slot[0] += 1
+            slot[1] += Decimal(f"{n}.{i}")
+    expected[(group_key({"region": "eu"}), T0)][0] += 1
+    expected[(group_key({"region": "eu"}), T0)][1] += 1
+    assert rows == [(g, h, c, s) for (g, h), (c, s) in sorted(expected.items())]
+    with engine.connect() as conn:
+        values = conn.execute(
+            select(unique_values.c.hour_ms, unique_values.c.value).where(
+                unique_values.c.meter_id == distinct.id
+            )
+        ).all()
+    assert sorted(values) == [
+        (T0, "u0"),
+        (T0, "u1"),
+        (T0, "u2"),
+        (T0 + HOUR_MS, "u0"),
+        (T0 + HOUR_MS, "u1"),
+        (T0 + HOUR_MS, "u2"),
+    ]
+
+
+def test_a_kept_writer_connection_sees_what_other_connections_wrote(engine):
+    count = meter(MeterStore(engine), "requests", Aggregation.COUNT)
+    kept = UsageRecording(engine, keep_connection=True)
+    pooled = UsageRecording(engine)
+    try:
+        assert kept.record("p1", "b1", T0, [event("e1", 0)]).inserted == 1
+        assert pooled.record("p1", "b2", T0, [event("e1", 0), event("e2", 0)]).inserted == 1
+        again = kept.record("p1", "b3", T0, [event("e1", 0), event("e2", 0), event("e3", 0)])
+        assert (again.inserted, again.duplicates) == (1, 2)
+    finally:
+        kept.close()
+    assert kept.record("p1", "b4", T0, [event("e4", 0)]).inserted == 1  # reopens after close
+    kept.close()
+    assert [r["count"] for r in rollup_rows(engine, count.id)] == [4]

@@ -30,7 +30,7 @@ async def wire(runtime: Runtime[MeteringSettings]) -> Wiring:
         EventListing(runtime.engine),
         EventCorrections(runtime.engine),
     )
-    recorder = UsageRecorder(UsageRecording(runtime.engine))
+    recorder = UsageRecorder(UsageRecording(runtime.engine, keep_connection=True))
 
     async def close_recorder() -> None:
         await asyncio.to_thread(recorder.close)

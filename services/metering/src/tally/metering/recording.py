@@ -8,6 +8,11 @@ sqlite3 module releases the GIL around each step and must win it back afterwards
 switch interval while the preparing thread runs, so a statement that steps once per row would crawl. On
 PostgreSQL all of a fetch's rows go through one COPY into a staging table and one INSERT … ON CONFLICT DO
 NOTHING RETURNING, which stays exact with other replicas writing beside it.
+
+The service's recorder keeps one SQLite connection for its writes (``keep_connection``) with a large page cache.
+SQLite drops a connection's cache whenever another connection wrote, so only a connection that does all the
+writing keeps the hot index pages between transactions; and the customer/time index takes each event at a
+random place, so a transaction that spills pages from a small cache writes them twice.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from json.encoder import encode_basestring_ascii
 from typing import Any, NamedTuple, TypeVar
@@ -47,6 +54,8 @@ EVENT_COLUMNS = (
 )
 _LATE = EVENT_COLUMNS.index("late")
 _HASH = EVENT_COLUMNS.index("payload_hash")
+_SQLITE_WRITER_CACHE_KIB = 64 * 1024
+"""Page cache of the kept SQLite writer connection (SQLite's default is 2 MiB)."""
 _SQLITE_ROWS_PER_STATEMENT = 1024
 """Multi-row statements on SQLite take this many rows, then halves for the rest (see ``_shaped_chunks``)."""
 _ROLLUP_COLUMNS = (
@@ -148,10 +157,21 @@ class PreparedUsage:
 class UsageRecording:
     """Records usage batches exactly once per (producer, event id), keeping rollups equal to raw events."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, keep_connection: bool = False) -> None:
         self._engine = engine
         self._postgres = engine.dialect.name == "postgresql"
         self._fold: RollupFold | None = None
+        # PostgreSQL keeps its cache in the server: pooled connections (with pre-ping) serve as well there.
+        self._keep = keep_connection and not self._postgres
+        self._kept: Connection | None = None
+        self._kept_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Return the kept writer connection, if any (the next write opens another)."""
+        with self._kept_lock:
+            if self._kept is not None:
+                self._kept.close()
+                self._kept = None
 
     def record(
         self,
@@ -223,9 +243,19 @@ class UsageRecording:
         return PreparedUsage(prepared, first, fold, delta, customers)
 
     # -- stage 2: one transaction ----------------------------------------------------------------------
+    def write_many(self, parts: Sequence[PreparedUsage]) -> list[list[RecordOutcome]]:
+        """Store several prepared fetches in one transaction (one commit); the outcomes of each, in order."""
+        outcomes = self.write(combine(parts))
+        split: list[list[RecordOutcome]] = []
+        start = 0
+        for part in parts:
+            split.append(outcomes[start : start + len(part.batches)])
+            start += len(part.batches)
+        return split
+
     def write(self, prepared: PreparedUsage) -> list[RecordOutcome]:
         """Store what ``prepare`` made ready, in one transaction; the caller acks only after this returns."""
-        with self._engine.begin() as conn:
+        with self._transaction() as conn:
             cursor = _cursor(conn)
             if self._postgres:
                 cursor.execute(_POSTGRES_STAGING)
@@ -259,6 +289,20 @@ class UsageRecording:
             if delta.uniques:
                 self._insert_unique_values(cursor, sorted(delta.uniques))
         return outcomes
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        if not self._keep:
+            with self._engine.begin() as conn:
+                yield conn
+            return
+        with self._kept_lock:
+            if self._kept is None:
+                self._kept = self._engine.connect()
+                self._kept.exec_driver_sql(f"PRAGMA cache_size=-{_SQLITE_WRITER_CACHE_KIB}")
+                self._kept.commit()
+            with self._kept.begin():
+                yield self._kept
 
     def _fold_for(self, defined: list[StoredMeter]) -> RollupFold:
         meters_in_force = tuple((meter.id, meter.definition) for meter in defined)
@@ -576,6 +620,55 @@ class UsageRecording:
                 message.SerializeToString(),
                 f"usage-late:{producer_id}:{batch_id}:{customer}",
             )
+
+
+def combine(parts: Sequence[PreparedUsage]) -> PreparedUsage:
+    """Fetches prepared apart, as one: an id first seen in an earlier fetch is a repeat in a later one.
+
+    The parts are left as they were (the batches are new wrappers), so each can still be written alone.
+    """
+    if len(parts) == 1:
+        return parts[0]
+    first: dict[tuple[str, str], str] = {}
+    batches: list[PreparedBatch] = []
+    customers: set[str] = set()
+    crossed = False
+    for part in parts:
+        for prepared in part.batches:
+            producer_id = prepared.batch.producer_id
+            if not first or not any((producer_id, row[1]) in first for row in prepared.rows):
+                batches.append(
+                    PreparedBatch(prepared.batch, prepared.distinct, prepared.rows, prepared.repeated)
+                )
+                continue
+            crossed = True
+            distinct: list[FoldedEvent] = []
+            rows: list[tuple[Any, ...]] = []
+            repeated = list(prepared.repeated)
+            for event, row in zip(prepared.distinct, prepared.rows, strict=True):
+                if (producer_id, row[1]) in first:
+                    repeated.append((event, row[_HASH]))
+                else:
+                    distinct.append(event)
+                    rows.append(row)
+            batches.append(PreparedBatch(prepared.batch, distinct, rows, repeated))
+        for key, fingerprint in part.first_hashes.items():
+            first.setdefault(key, fingerprint)
+        customers |= part.customers
+    fold = parts[0].fold
+    delta: RollupDelta | None = None
+    if not crossed and fold is not None and all(p.fold is fold and p.delta is not None for p in parts):
+        delta = RollupDelta()
+        for part in parts:
+            assert part.delta is not None
+            for rollup, bucket in part.delta.buckets.items():
+                mine = delta.buckets.get(rollup)
+                if mine is None:
+                    delta.buckets[rollup] = replace(bucket, uniques=set(bucket.uniques))
+                else:
+                    mine.merge(bucket)
+            delta.uniques |= part.delta.uniques
+    return PreparedUsage(batches, first, fold if delta is not None else None, delta, customers)
 
 
 def _settle_late_flags(prepared: PreparedUsage, closed: dict[str, int]) -> None:

@@ -12,10 +12,10 @@ class MeteringSettings:
     """Consumer tuning."""
 
     fetch_batch: int = setting(
-        "TALLY_METERING_FETCH_BATCH", default=64, parse=int, doc="usage messages per JetStream fetch"
+        "TALLY_METERING_FETCH_BATCH", default=256, parse=int, doc="usage messages per JetStream fetch"
     )
     """Usage messages (each up to a whole ingest batch) taken per fetch and recorded in one transaction."""
     fetch_loops: int = setting(
-        "TALLY_METERING_FETCH_LOOPS", default=2, parse=int, doc="concurrent fetch loops on the usage consumer"
+        "TALLY_METERING_FETCH_LOOPS", default=4, parse=int, doc="concurrent fetch loops on the usage consumer"
     )
     """Fetch loops sharing the durable consumer: one prepares a fetch while another's is being written."""
