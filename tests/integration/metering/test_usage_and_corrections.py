@@ -24,7 +24,7 @@ from tally.metering.aggregation import HOUR_MS
 from tally.metering.corrections import EventCorrections, MeterRevisions
 from tally.metering.domain import Aggregation, MeterChange, MeterDefinition
 from tally.metering.handlers import MeterCatalog
-from tally.metering.queries import EventListing, UsageFold, UsageQuery, UsageReader, Window
+from tally.metering.queries import EventListing, MeterValues, UsageFold, UsageQuery, UsageReader, Window
 from tally.metering.recording import IncomingEvent, UsageRecording
 from tally.metering.store import MeterStore, closed_periods, event_audit, rollups, unique_values
 from tally.persistence.engine import create_engine
@@ -392,3 +392,49 @@ def test_listing_hides_voided_events_unless_asked_and_shows_flags_in_event_time_
     first = listed(True, limit=2)
     assert [r.event.event_id for r in first] == ["c", "a"]
     assert [r.event.event_id for r in listed(True, after=first[-1].position)] == ["b"]
+
+
+def test_meter_values_are_the_events_the_meter_counts_in_event_order_after_corrections(engine):
+    total = define(engine, "total", Aggregation.SUM)
+    count = define(engine, "calls", Aggregation.COUNT)
+    record(
+        engine,
+        [
+            ev("c", T0 + 30, v="3"),
+            ev("a", T0 + 10, v="1"),
+            ev("b2", T0 + 20, v="2.5"),
+            ev("b1", T0 + 20, v="2"),  # same instant: event_id breaks the tie
+            ev("none", T0 + 40),  # no value: not counted by the meter, not a transaction
+            ev("bad", T0 + 50, v="NaN"),
+            ev("late", T0 + DAY_MS, v="9"),  # outside the period
+            ("other", {"v": "100"}, T0 + 15, "x"),  # another event type
+        ],
+    )
+    fixer = EventCorrections(engine)
+    asyncio.run(fixer.amend("p1", "c", {"v": "30"}, "fix", "ops"))
+    asyncio.run(fixer.void("p1", "a", "test traffic", "ops"))
+    values = MeterValues(engine)
+    stored = MeterStore(engine).get(total.id)
+
+    def page(after, limit):
+        return values.page("acme", stored, start_ms=T0, end_ms=T0 + DAY_MS, after=after, limit=limit)
+
+    whole = page(None, 100)
+    assert (whole.values, whole.next_position) == ([Decimal(2), Decimal("2.5"), Decimal(30)], None)
+    # The meter's own SUM over the same events agrees with the listed values.
+    assert read(engine, UsageQuery("acme", total.id, T0, T0 + DAY_MS)) == [[(T0, T0 + DAY_MS, {}, "34.5")]]
+    # Pages count events examined (an event without a value still takes its place on a page).
+    listed, after = [], None
+    while True:
+        found = page(after, 2)
+        listed.extend(found.values)
+        if found.next_position is None:
+            break
+        after = found.next_position
+    assert listed == whole.values
+    with pytest.raises(InvalidArgument, match="COUNT"):
+        values.page(
+            "acme", MeterStore(engine).get(count.id), start_ms=T0, end_ms=T0 + 1, after=None, limit=10
+        )
+    with pytest.raises(InvalidArgument, match=r"period\.end"):
+        values.page("acme", stored, start_ms=T0, end_ms=T0, after=None, limit=10)

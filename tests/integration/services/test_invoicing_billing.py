@@ -512,3 +512,166 @@ def invoices_of_one(invoicing, invoice_id):
             .GetInvoice(pb.GetInvoiceRequest(invoice_id=invoice_id), metadata=invoicing.metadata())
             .invoice
         )
+
+
+def test_a_percentage_charge_is_billed_event_by_event_from_the_meter_values(stack):
+    """PRICING.md: 2 %, fee 0.30, free first 2 events or first 100.00, captured payments 40, 70, 50, 0 → 2.10.
+    Only the events the SUM meter counts are rated: a refund (filtered out) and an event lacking the amount
+    are not transactions of this charge."""
+    catalog, metering, invoicing = stack
+    with grpc.insecure_channel(metering.target) as channel:
+        meter_id = (
+            met_grpc.MeteringServiceStub(channel)
+            .CreateMeter(
+                met.CreateMeterRequest(
+                    meter=met.Meter(
+                        key="payments",
+                        name="Captured payment volume",
+                        event_type="payment",
+                        aggregation=met.AGGREGATION_SUM,
+                        value_property="amount",
+                        filters=[
+                            met.PropertyFilter(
+                                property="status", operator=met.FILTER_OPERATOR_EQUALS, values=["captured"]
+                            )
+                        ],
+                    )
+                ),
+                metadata=metering.metadata(),
+            )
+            .meter.id
+        )
+    md = catalog.metadata()
+    with grpc.insecure_channel(catalog.target) as channel:
+        stub = cat_grpc.CatalogServiceStub(channel)
+        customer = stub.CreateCustomer(
+            cat.CreateCustomerRequest(
+                customer=cat.Customer(
+                    external_id="acme", name="Acme Inc.", currency="USD", tax_rate_percent="20"
+                )
+            ),
+            metadata=md,
+        ).customer
+        product = stub.CreateProduct(
+            cat.CreateProductRequest(product=cat.Product(name="Payments")), metadata=md
+        ).product
+        plan_id = stub.CreatePlan(cat.CreatePlanRequest(plan=cat.Plan(name="Payments")), metadata=md).plan.id
+        version = stub.PublishPlanVersion(
+            cat.PublishPlanVersionRequest(
+                plan_version=cat.PlanVersion(
+                    plan_id=plan_id,
+                    currency="USD",
+                    charges=[
+                        cat.Charge(
+                            id="processing",
+                            name="Payment processing",
+                            price=cat.Price(
+                                currency="USD",
+                                product_id=product.id,
+                                meter_id=meter_id,
+                                percentage=cat.PercentagePrice(
+                                    rate_percent="2", fixed_fee="0.30", free_events=2, free_amount="100.00"
+                                ),
+                            ),
+                        )
+                    ],
+                )
+            ),
+            metadata=md,
+        ).plan_version
+        subscription = stub.CreateSubscription(
+            cat.CreateSubscriptionRequest(
+                subscription=cat.Subscription(
+                    customer_id=customer.id,
+                    plan_version_id=version.id,
+                    start_at=stamp(MARCH),
+                    billing_cycle=cat.BILLING_CYCLE_MONTHLY,
+                    billing_anchor=cat.BILLING_ANCHOR_CALENDAR,
+                )
+            ),
+            metadata=md,
+        ).subscription
+
+    def payment(event_id, day, **properties):
+        return events_pb2.UsageEvent(
+            event_id=event_id,
+            customer="acme",
+            event_type="payment",
+            timestamp_ms=ms(datetime(2026, 3, day, 9, tzinfo=UTC)),
+            properties=properties,
+        )
+
+    # Sent out of order, in two batches: the charge rates them in event order.
+    asyncio.run(
+        _publish(
+            metering.nats_url,
+            "p-b1",
+            [
+                payment("pay-3", 12, amount="50", status="captured"),
+                payment("refund-1", 11, amount="500", status="refunded"),
+                payment("pay-1", 2, amount="40", status="captured"),
+            ],
+        )
+    )
+    asyncio.run(
+        _publish(
+            metering.nats_url,
+            "p-b2",
+            [
+                payment("pay-4", 20, amount="0", status="captured"),
+                payment("pay-2", 5, amount="70", status="captured"),
+                payment("no-amount", 6, status="captured"),
+                events_pb2.UsageEvent(  # the first instant of April: next month's
+                    event_id="april-1",
+                    customer="acme",
+                    event_type="payment",
+                    timestamp_ms=ms(APRIL),
+                    properties={"amount": "1000", "status": "captured"},
+                ),
+            ],
+        )
+    )
+    with grpc.insecure_channel(metering.target) as channel:
+        from tally.api.common.v1 import pagination_pb2, period_pb2
+
+        values = met_grpc.MeteringServiceStub(channel)
+        deadline = time.monotonic() + 20
+        while True:
+            reply = values.ListMeterValues(
+                met.ListMeterValuesRequest(
+                    customer="acme",
+                    meter_id=meter_id,
+                    period=period_pb2.Period(start=stamp(MARCH), end=stamp(APRIL)),
+                ),
+                metadata=metering.metadata(),
+            )
+            if len(reply.values) == 4 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert list(reply.values) == ["40", "70", "50", "0"]
+        # Pages count the events examined: two per page here, four counted events over the month.
+        paged, token = [], ""
+        while True:
+            page = values.ListMeterValues(
+                met.ListMeterValuesRequest(
+                    customer="acme",
+                    meter_id=meter_id,
+                    period=period_pb2.Period(start=stamp(MARCH), end=stamp(APRIL)),
+                    page=pagination_pb2.PageRequest(page_size=2, page_token=token),
+                ),
+                metadata=metering.metadata(),
+            )
+            paged.extend(page.values)
+            token = page.page.next_page_token
+            if not token:
+                break
+        assert paged == ["40", "70", "50", "0"]
+
+    reply = run_billing(invoicing, datetime(2026, 4, 1, 2, tzinfo=UTC))
+    assert list(reply.failures) == []
+    (invoice,) = invoices_of(invoicing, subscription.id)
+    assert invoice.status == pb.INVOICE_STATUS_FINALIZED
+    assert [(kind, amount, tax) for kind, _, amount, tax in lines(invoice)] == [
+        ("INVOICE_LINE_KIND_USAGE", "2.10", "0.42")
+    ]
+    assert invoice.total.amount == "2.52"

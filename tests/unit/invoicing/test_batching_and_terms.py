@@ -12,8 +12,8 @@ from tally.api.invoicing.v1 import invoicing_service_pb2 as pb
 from tally.domain.errors import FailedPrecondition, InvalidArgument
 from tally.invoicing.alerts import controls_from_wire
 from tally.invoicing.batching import Batcher
-from tally.invoicing.terms import terms_from_wire, usage_from_quantities, usage_queries
-from tally.pricing import MatrixUsage, MatrixUsageEntry, Period
+from tally.invoicing.terms import terms_from_wire, usage_from_quantities, usage_queries, value_queries
+from tally.pricing import EventValues, MatrixUsage, MatrixUsageEntry, Period
 
 MARCH = datetime(2026, 3, 1, tzinfo=UTC)
 APRIL = datetime(2026, 4, 1, tzinfo=UTC)
@@ -136,7 +136,7 @@ def test_unreadable_terms_name_every_bad_field():
     }
 
 
-def test_a_percentage_charge_cannot_be_billed_from_quantities():
+def test_a_percentage_charge_reads_event_values_not_a_quantity():
     message = effective_terms()
     message.usage_charges.append(
         cat.Charge(
@@ -148,8 +148,16 @@ def test_a_percentage_charge_cannot_be_billed_from_quantities():
         )
     )
     terms = terms_from_wire(message)
-    with pytest.raises(FailedPrecondition, match="percentage"):
-        usage_queries(terms, "acme", terms.period)
+    assert [q.meter_id for q in usage_queries(terms, "acme", terms.period)] == ["m-calls", "m-compute"]
+    asks = value_queries(terms, "acme", terms.period)
+    assert {charge: (q.customer, q.meter_id, q.period) for charge, q in asks.items()} == {
+        "payments": ("acme", "m-pay", terms.period)
+    }
+    quantities = [{(): Decimal(1)}, {}]
+    usage = usage_from_quantities(terms, quantities, {"payments": [Decimal(40), Decimal("70.5")]})
+    assert usage["payments"] == EventValues((Decimal(40), Decimal("70.5")))
+    with pytest.raises(FailedPrecondition, match="payments"):
+        usage_from_quantities(terms, quantities)
 
 
 def test_billing_controls_are_validated_field_by_field():

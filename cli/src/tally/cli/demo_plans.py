@@ -46,7 +46,7 @@ class DemoSubscription:
 
 
 def usage_charges(rates: Rates, meter_ids: dict[str, str]) -> list[pb.Charge]:
-    """One charge per demo meter plus a platform fee billed in arrears; no percentage price (runs cannot bill it)."""
+    """One charge per demo meter plus a platform fee billed in arrears."""
     return [
         pb.Charge(
             id="platform",

@@ -43,6 +43,7 @@ from tally.invoicing.terms import (
     terms_from_wire,
     usage_from_quantities,
     usage_queries,
+    value_queries,
 )
 from tally.pricing import BillingTiming, ChargeUsage, CreditGrant, FlatPrice, Period, PlanVersion
 
@@ -256,7 +257,20 @@ class Billing:
 
     async def _usage(self, terms: BillingTerms, party: BilledParty, period: Period) -> dict[str, ChargeUsage]:
         queries = usage_queries(terms, party.external_id, period)
-        return usage_from_quantities(terms, await self._usage_batch.load(tuple(queries)))
+        quantities, values = await asyncio.gather(
+            self._usage_batch.load(tuple(queries)), self._values(terms, party, period)
+        )
+        return usage_from_quantities(terms, quantities, values)
+
+    async def _values(
+        self, terms: BillingTerms, party: BilledParty, period: Period
+    ) -> dict[str, list[Decimal]]:
+        """Per percentage-priced charge, its meter's value of each event of the period, in event order."""
+        asks = value_queries(terms, party.external_id, period)
+        if not asks:
+            return {}
+        found = await asyncio.gather(*(self._metering.values(query) for query in asks.values()))
+        return dict(zip(asks, found, strict=True))
 
     async def _open(
         self,
@@ -497,12 +511,13 @@ class Billing:
         period = terms.period
         to_date = Period(period.start, min(now, period.end))
         queries = usage_queries(terms, party.external_id, to_date)
-        answers, thresholds, grants = await asyncio.gather(
+        answers, values, thresholds, grants = await asyncio.gather(
             self._metering.usage(queries),
+            self._values(terms, party, to_date),
             asyncio.to_thread(self._store.threshold_invoices, subscription_id, period),
             asyncio.to_thread(self._store.usable_grants, party.id, party.currency, now),
         )
-        usage = usage_from_quantities(terms, answers)
+        usage = usage_from_quantities(terms, answers, values)
         draft = draft_invoice(
             DraftInputs(
                 customer=_customer(party),

@@ -36,8 +36,12 @@ IDEMPOTENT = (
     (CATALOG, "GetCustomer"),
     (CATALOG, "ListCreditGrants"),
     (METERING, "BatchGetUsage"),
+    (METERING, "ListMeterValues"),
 )
 """Reads only: safe for the channel to retry on UNAVAILABLE."""
+
+VALUES_PAGE = 10_000
+"""Events examined per ListMeterValues page (metering's maximum)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,3 +224,23 @@ class Metering:
                 grouped[key] = grouped.get(key, Decimal(0)) + parse_decimal(bucket.quantity, field="quantity")
             results.append(grouped)
         return results
+
+    async def values(self, query: UsageQuery) -> list[Decimal]:
+        """The meter's value of each of the customer's events over the period, in event order (all pages)."""
+        found: list[Decimal] = []
+        token = ""
+        while True:
+            reply = await self._stub.ListMeterValues(
+                met.ListMeterValuesRequest(
+                    customer=query.customer,
+                    meter_id=query.meter_id,
+                    period=period_pb2.Period(
+                        start=timestamp_to_wire(query.period.start), end=timestamp_to_wire(query.period.end)
+                    ),
+                    page=pagination_pb2.PageRequest(page_size=VALUES_PAGE, page_token=token),
+                )
+            )
+            found.extend(parse_decimal(value, field="values") for value in reply.values)
+            token = reply.page.next_page_token
+            if not token:
+                return found

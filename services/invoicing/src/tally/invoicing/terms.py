@@ -1,7 +1,8 @@
 """A subscription's effective terms (catalog's wire message) as the pricing engine's plan, and its usage.
 
-The usage charges' meters become metering queries; their answers become the engine's usage: a quantity, or
-matrix usage for a matrix price (the meter grouped by the matrix's dimensions).
+The usage charges' meters become metering queries; their answers become the engine's usage: a quantity,
+matrix usage for a matrix price (the meter grouped by the matrix's dimensions), or for a percentage price the
+meter's value of each event in event order (each event is rated on its own).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from tally.mesh.wire import timestamp_from_wire
 from tally.pricing import (
     Charge,
     ChargeUsage,
+    EventValues,
     MatrixPrice,
     MatrixUsage,
     MatrixUsageEntry,
@@ -98,24 +100,45 @@ def terms_from_wire(message: cat.EffectiveTerms) -> BillingTerms:
     )
 
 
+def _quantity_charges(terms: BillingTerms) -> list[Charge]:
+    return [charge for charge in terms.usage_charges() if not isinstance(charge.price, PercentagePrice)]
+
+
 def usage_queries(terms: BillingTerms, customer: str, period: Period) -> list[UsageQuery]:
-    """One metering query per usage charge, in plan order; FailedPrecondition for usage billing cannot read."""
+    """One quantity query per usage charge priced on a quantity, in plan order."""
     queries = []
-    for charge in terms.usage_charges():
-        if isinstance(charge.price, PercentagePrice):
-            raise FailedPrecondition(
-                f"charge {charge.id!r} has a percentage price, which needs per-event values that billing runs "
-                "do not read yet"
-            )
+    for charge in _quantity_charges(terms):
         group_by = charge.price.dimensions if isinstance(charge.price, MatrixPrice) else ()
         queries.append(UsageQuery(customer, terms.meters[charge.id], period, tuple(group_by)))
     return queries
 
 
-def usage_from_quantities(terms: BillingTerms, answers: Sequence[GroupedQuantity]) -> dict[str, ChargeUsage]:
-    """The engine usage per usage charge from the answers to ``usage_queries`` (same order)."""
+def value_queries(terms: BillingTerms, customer: str, period: Period) -> dict[str, UsageQuery]:
+    """Per percentage-priced charge id: the query for its meter's values of each event of the period."""
+    return {
+        charge.id: UsageQuery(customer, terms.meters[charge.id], period)
+        for charge in terms.usage_charges()
+        if isinstance(charge.price, PercentagePrice)
+    }
+
+
+def usage_from_quantities(
+    terms: BillingTerms,
+    answers: Sequence[GroupedQuantity],
+    event_values: Mapping[str, Sequence[Decimal]] | None = None,
+) -> dict[str, ChargeUsage]:
+    """The engine usage per usage charge from the answers to ``usage_queries`` (same order) and the event
+    values of the percentage-priced charges (``value_queries``)."""
     usage: dict[str, ChargeUsage] = {}
-    for charge, grouped in zip(terms.usage_charges(), answers, strict=True):
+    event_values = event_values or {}
+    for charge in terms.usage_charges():
+        if isinstance(charge.price, PercentagePrice):
+            if charge.id not in event_values:
+                raise FailedPrecondition(
+                    f"charge {charge.id!r} is priced per event: its event values are missing"
+                )
+            usage[charge.id] = EventValues(tuple(event_values[charge.id]))
+    for charge, grouped in zip(_quantity_charges(terms), answers, strict=True):
         if isinstance(charge.price, MatrixPrice):
             dimensions = charge.price.dimensions
             entries = []

@@ -11,7 +11,7 @@ from tally.metering.closing import CLOSING_CONSUMER, PeriodClosing
 from tally.metering.corrections import EventCorrections, MeterRevisions
 from tally.metering.events import USAGE_CONSUMER
 from tally.metering.handlers import MeterCatalog, UsageRecorder
-from tally.metering.queries import EventListing, UsageReader
+from tally.metering.queries import EventListing, MeterValues, UsageReader
 from tally.metering.recording import UsageRecording
 from tally.metering.server import SCOPES, SERVICE, MeteringServicer
 from tally.metering.settings import MeteringSettings
@@ -29,6 +29,7 @@ async def wire(runtime: Runtime[MeteringSettings]) -> Wiring:
         UsageReader(runtime.engine),
         EventListing(runtime.engine),
         EventCorrections(runtime.engine),
+        MeterValues(runtime.engine),
     )
     recorder = UsageRecorder(UsageRecording(runtime.engine, keep_connection=True))
 

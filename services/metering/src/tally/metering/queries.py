@@ -514,3 +514,96 @@ class EventListing:
             )
         with self._engine.connect() as conn:
             return [event_record(row) for row in conn.execute(query)]
+
+
+VALUE_AGGREGATIONS = frozenset(
+    {
+        Aggregation.SUM,
+        Aggregation.MAX,
+        Aggregation.MIN,
+        Aggregation.AVG,
+        Aggregation.LATEST,
+        Aggregation.WEIGHTED_SUM,
+    }
+)
+"""Meters that read a decimal value from each event: the only ones with values to list."""
+
+
+@dataclass(frozen=True)
+class ValuePage:
+    """Values of the events examined on one page, and where the next page starts (None: no more)."""
+
+    values: list[Decimal]
+    next_position: tuple[int, str, int] | None
+
+
+class MeterValues:
+    """The values a numeric meter reads from one customer's events, in event order: what percentage prices
+    rate one event at a time. The same events and values as its rollups: live (not voided) events of its
+    type that pass its filters, with a finite decimal value (an event lacking one does not count)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def page(
+        self,
+        customer: str,
+        meter: StoredMeter,
+        *,
+        start_ms: int,
+        end_ms: int,
+        after: tuple[int, str, int] | None,
+        limit: int,
+    ) -> ValuePage:
+        definition = meter.definition
+        if definition.aggregation not in VALUE_AGGREGATIONS:
+            raise InvalidArgument.field(
+                "meter_id",
+                f"meter {definition.key!r} aggregates with {definition.aggregation.value}, which reads no "
+                "values; list values of a SUM, MAX, MIN, AVG, LATEST or WEIGHTED_SUM meter",
+            )
+        if end_ms <= start_ms:
+            raise InvalidArgument.field("period.end", "must be after period.start")
+        query = (
+            select(events.c.id, events.c.event_id, events.c.timestamp_ms, events.c.properties)
+            .where(
+                events.c.customer == customer,
+                events.c.event_type == definition.event_type,
+                events.c.timestamp_ms >= start_ms,
+                events.c.timestamp_ms < end_ms,
+                events.c.voided == false(),
+            )
+            .order_by(events.c.timestamp_ms, events.c.event_id, events.c.id)
+            .limit(limit)
+        )
+        if after is not None:
+            at, event_id, row_id = after
+            query = query.where(
+                or_(
+                    events.c.timestamp_ms > at,
+                    and_(events.c.timestamp_ms == at, events.c.event_id > event_id),
+                    and_(events.c.timestamp_ms == at, events.c.event_id == event_id, events.c.id > row_id),
+                )
+            )
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).all()
+        values = []
+        for row in rows:
+            properties = json.loads(row.properties)
+            if not definition.selects(definition.event_type, properties):
+                continue
+            value = _finite_decimal(properties.get(definition.value_property))
+            if value is not None:
+                values.append(value)
+        last = rows[-1] if len(rows) == limit else None
+        return ValuePage(values, None if last is None else (last.timestamp_ms, last.event_id, last.id))
+
+
+def _finite_decimal(raw: str | None) -> Decimal | None:
+    if raw is None:
+        return None
+    try:
+        value = Decimal(raw)
+    except ArithmeticError:
+        return None
+    return value if value.is_finite() else None

@@ -24,7 +24,15 @@ from tally.metering.domain import (
     update_fields,
 )
 from tally.metering.handlers import MeterCatalog
-from tally.metering.queries import EventListing, EventRecord, UsageBucket, UsageQuery, UsageReader, Window
+from tally.metering.queries import (
+    EventListing,
+    EventRecord,
+    MeterValues,
+    UsageBucket,
+    UsageQuery,
+    UsageReader,
+    Window,
+)
 from tally.metering.store import StoredMeter
 from tally.persistence.paging import decode_token, encode_token, page_size
 
@@ -38,9 +46,14 @@ SCOPES = {
     f"/{SERVICE}/GetUsage": "usage:read",
     f"/{SERVICE}/BatchGetUsage": "usage:read",
     f"/{SERVICE}/ListEvents": "usage:read",
+    f"/{SERVICE}/ListMeterValues": "usage:read",
     f"/{SERVICE}/AmendEvent": "usage:correct",
     f"/{SERVICE}/VoidEvent": "usage:correct",
 }
+
+VALUES_PAGE_DEFAULT = 1_000
+VALUES_PAGE_MAX = 10_000
+"""ListMeterValues pages: events examined per page (values are small, so pages are larger than elsewhere)."""
 
 _WINDOWS = {
     pb.WINDOW_UNSPECIFIED: Window.WHOLE,
@@ -183,12 +196,14 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
         usage: UsageReader,
         events: EventListing,
         corrections: EventCorrections,
+        values: MeterValues,
     ) -> None:
         self._meters = meters
         self._revisions = revisions
         self._usage = usage
         self._events = events
         self._corrections = corrections
+        self._values = values
 
     async def CreateMeter(
         self, request: pb.CreateMeterRequest, context: grpc.aio.ServicerContext
@@ -268,6 +283,39 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
         reply = pb.ListEventsResponse(events=[_event_to_wire(record) for record in found])
         if len(found) == limit:
             token = encode_token(json.dumps(list(found[-1].position)))
+            reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=token))
+        return reply
+
+    async def ListMeterValues(
+        self, request: pb.ListMeterValuesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListMeterValuesResponse:
+        missing = [
+            FieldViolation(name, "is required")
+            for name, given in (
+                ("customer", request.customer),
+                ("meter_id", request.meter_id),
+                ("period.start", request.period.HasField("start")),
+                ("period.end", request.period.HasField("end")),
+            )
+            if not given
+        ]
+        if missing:
+            raise InvalidArgument(missing)
+        if request.page.page_size < 0:
+            raise InvalidArgument.field("page.page_size", "must not be negative")
+        meter = await self._meters.get(request.meter_id)
+        found = await asyncio.to_thread(
+            self._values.page,
+            request.customer,
+            meter,
+            start_ms=_ms(request.period.start),
+            end_ms=_ms(request.period.end),
+            after=_event_position(request.page.page_token),
+            limit=min(request.page.page_size or VALUES_PAGE_DEFAULT, VALUES_PAGE_MAX),
+        )
+        reply = pb.ListMeterValuesResponse(values=[decimal_to_wire(value) for value in found.values])
+        if found.next_position is not None:
+            token = encode_token(json.dumps(list(found.next_position)))
             reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=token))
         return reply
 

@@ -240,6 +240,26 @@ class ListEventsResponse(_message.Message):
     page: _pagination_pb2.PageResponse
     def __init__(self, events: _Optional[_Iterable[_Union[StoredEvent, _Mapping]]] = ..., page: _Optional[_Union[_pagination_pb2.PageResponse, _Mapping]] = ...) -> None: ...
 
+class ListMeterValuesRequest(_message.Message):
+    __slots__ = ("customer", "meter_id", "period", "page")
+    CUSTOMER_FIELD_NUMBER: _ClassVar[int]
+    METER_ID_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    customer: str
+    meter_id: str
+    period: _period_pb2.Period
+    page: _pagination_pb2.PageRequest
+    def __init__(self, customer: _Optional[str] = ..., meter_id: _Optional[str] = ..., period: _Optional[_Union[_period_pb2.Period, _Mapping]] = ..., page: _Optional[_Union[_pagination_pb2.PageRequest, _Mapping]] = ...) -> None: ...
+
+class ListMeterValuesResponse(_message.Message):
+    __slots__ = ("values", "page")
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    values: _containers.RepeatedScalarFieldContainer[str]
+    page: _pagination_pb2.PageResponse
+    def __init__(self, values: _Optional[_Iterable[str]] = ..., page: _Optional[_Union[_pagination_pb2.PageResponse, _Mapping]] = ...) -> None: ...
+
 class StoredEvent(_message.Message):
     __slots__ = ("event", "producer_id", "batch_id", "received_at", "late", "amended", "voided")
     EVENT_FIELD_NUMBER: _ClassVar[int]

@@ -70,6 +70,11 @@ class MeteringServiceStub:
                 request_serializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListEventsRequest.SerializeToString,
                 response_deserializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListEventsResponse.FromString,
                 _registered_method=True)
+        self.ListMeterValues = channel.unary_unary(
+                '/tally.api.metering.v1.MeteringService/ListMeterValues',
+                request_serializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListMeterValuesRequest.SerializeToString,
+                response_deserializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListMeterValuesResponse.FromString,
+                _registered_method=True)
         self.AmendEvent = channel.unary_unary(
                 '/tally.api.metering.v1.MeteringService/AmendEvent',
                 request_serializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.AmendEventRequest.SerializeToString,
@@ -140,6 +145,14 @@ class MeteringServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListMeterValues(self, request, context):
+        """Lists the values a numeric meter reads from one customer's events over a period, in event order
+        (percentage prices rate each event on its own).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AmendEvent(self, request, context):
         """Replaces a stored event's properties, keeping an audit trail; publishes UsageLate for the affected period.
         """
@@ -198,6 +211,11 @@ def add_MeteringServiceServicer_to_server(servicer, server):
                     servicer.ListEvents,
                     request_deserializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListEventsRequest.FromString,
                     response_serializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListEventsResponse.SerializeToString,
+            ),
+            'ListMeterValues': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMeterValues,
+                    request_deserializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListMeterValuesRequest.FromString,
+                    response_serializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListMeterValuesResponse.SerializeToString,
             ),
             'AmendEvent': grpc.unary_unary_rpc_method_handler(
                     servicer.AmendEvent,
@@ -405,6 +423,33 @@ class MeteringService:
             '/tally.api.metering.v1.MeteringService/ListEvents',
             tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListEventsRequest.SerializeToString,
             tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMeterValues(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tally.api.metering.v1.MeteringService/ListMeterValues',
+            tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListMeterValuesRequest.SerializeToString,
+            tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListMeterValuesResponse.FromString,
             options,
             channel_credentials,
             insecure,
