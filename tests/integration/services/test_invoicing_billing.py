@@ -675,3 +675,56 @@ def test_a_percentage_charge_is_billed_event_by_event_from_the_meter_values(stac
         ("INVOICE_LINE_KIND_USAGE", "2.10", "0.42")
     ]
     assert invoice.total.amount == "2.52"
+
+
+def test_a_plan_change_at_the_period_end_bills_the_new_plans_in_advance_fee_on_the_closing_invoice(stack):
+    catalog, metering, invoicing = stack
+    meter_id = make_meter(metering)
+    _, _, subscription = make_catalog(catalog, meter_id)
+    md = catalog.metadata()
+    channel = grpc.insecure_channel(catalog.target)
+    stub = cat_grpc.CatalogServiceStub(channel)
+    plan_id = stub.GetPlanVersion(
+        cat.GetPlanVersionRequest(plan_version_id=subscription.plan_version_id), metadata=md
+    ).plan_version.plan_id
+    seats = stub.PublishPlanVersion(
+        cat.PublishPlanVersionRequest(
+            plan_version=cat.PlanVersion(
+                plan_id=plan_id,
+                currency="USD",
+                charges=[
+                    cat.Charge(
+                        id="seats",
+                        name="Seats",
+                        price=cat.Price(
+                            currency="USD",
+                            flat=cat.FlatPrice(amount="30.00", timing=cat.BILLING_TIMING_IN_ADVANCE),
+                        ),
+                    )
+                ],
+            )
+        ),
+        metadata=md,
+    ).plan_version
+    # From April: seats paid in advance, no more platform fee or metered calls.
+    stub.MigrateSubscription(
+        cat.MigrateSubscriptionRequest(
+            subscription_id=subscription.id, plan_version_id=seats.id, effective_at=stamp(APRIL)
+        ),
+        metadata=md,
+    )
+    channel.close()
+    send_calls(metering, "b1", [datetime(2026, 3, 3, 12, tzinfo=UTC)])
+    wait_for_usage(metering, meter_id, MARCH, APRIL, 1)
+
+    done = run_billing(invoicing, datetime(2026, 4, 1, 2, tzinfo=UTC))
+    assert list(done.failures) == []
+    [march] = [i for i in invoices_of(invoicing, subscription.id) if i.status == pb.INVOICE_STATUS_FINALIZED]
+    # March at March's plan; April's seats at April's plan, billed in advance on the invoice closing March.
+    assert lines(march) == [
+        ("INVOICE_LINE_KIND_RECURRING", "Platform fee", "49.00", "9.80"),
+        ("INVOICE_LINE_KIND_USAGE", "API calls", "10.00", "2.00"),
+        ("INVOICE_LINE_KIND_RECURRING", "Seats", "30.00", "6.00"),
+    ]
+    assert march.lines[2].service_period.start.ToDatetime(UTC) == APRIL
+    assert march.total.amount == "106.80"

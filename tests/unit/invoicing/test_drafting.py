@@ -11,6 +11,8 @@ from tally.pricing import (
     BillingTiming,
     Charge,
     CreditGrant,
+    Discount,
+    DiscountKind,
     FlatPrice,
     GraduatedPrice,
     Period,
@@ -134,6 +136,60 @@ def test_a_cancellation_prorates_the_arrears_fee_and_bills_no_advance_fee_after_
         ("Platform fee", usd("100.00"), JUNE),
         ("Seats (next month)", usd("30.00"), JULY),
     ]
+
+
+def test_a_plan_change_at_the_boundary_bills_the_next_period_fee_of_the_new_plan():
+    june_plan = PlanVersion(
+        "USD",
+        (
+            fee("platform", "100.00"),
+            fee("seats", "30.00", BillingTiming.IN_ADVANCE, name="Seats"),
+            unit("calls", "0.10"),
+        ),
+        discounts=(
+            Discount("seat-deal", DiscountKind.PERCENTAGE, D(50), "seats"),
+            Discount("loyal", DiscountKind.FIXED, D("1.00")),
+        ),
+    )
+    july_plan = PlanVersion(
+        "USD",
+        (fee("team", "80.00", BillingTiming.IN_ADVANCE, name="Team seats"), unit("calls", "0.05")),
+        discounts=(Discount("team-deal", DiscountKind.PERCENTAGE, D(25), "team"),),
+    )
+    draft = draft_invoice(
+        DraftInputs(
+            customer(None),
+            june_plan,
+            JUNE,
+            ALWAYS,
+            usage={"calls": D(100)},
+            advance_period=JULY,
+            advance_plan=july_plan,
+        )
+    )
+    # June's usage and arrears fee at June's prices and June's invoice discount; July's fee (and only its own
+    # discount) from July's plan. June's in-advance seats fee paid for June: it is not billed again for July.
+    assert [(line.kind, line.description, line.amount, line.service_period) for line in draft.lines] == [
+        (LineKind.RECURRING, "Platform fee", usd("100.00"), JUNE),
+        (LineKind.USAGE, "API calls", usd("10.00"), JUNE),
+        (LineKind.RECURRING, "Team seats", usd("80.00"), JULY),
+        (LineKind.DISCOUNT, "Discount 25 %", usd("-20.00"), JULY),
+        (LineKind.DISCOUNT, "Discount 1.00", usd("-1.00"), JUNE),
+    ]
+    assert draft.total == usd("169.00")
+
+    # Moving to a plan without in-advance fees bills none for July.
+    usage_only = PlanVersion("USD", (unit("calls", "0.05"),))
+    plain = draft_invoice(
+        DraftInputs(customer(None), june_plan, JUNE, ALWAYS, advance_period=JULY, advance_plan=usage_only)
+    )
+    assert [line.description for line in plain.lines] == ["Platform fee", "API calls", "Discount 1.00"]
+
+    clash = PlanVersion("USD", (fee("platform", "90.00", BillingTiming.IN_ADVANCE),))
+    with pytest.raises(InvalidArgument, match="platform"):
+        draft_invoice(
+            DraftInputs(customer(None), june_plan, JUNE, ALWAYS, advance_period=JULY, advance_plan=clash)
+        )
 
 
 def test_credits_span_two_grants_soonest_expiring_first_with_one_ledger_entry_each():

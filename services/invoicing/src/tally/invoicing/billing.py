@@ -32,6 +32,7 @@ from tally.invoicing.drafting import (
     Draft,
     DraftInputs,
     ThresholdInvoice,
+    advance_fees,
     draft_invoice,
     invoice_from_draft,
 )
@@ -45,7 +46,7 @@ from tally.invoicing.terms import (
     usage_queries,
     value_queries,
 )
-from tally.pricing import BillingTiming, ChargeUsage, CreditGrant, FlatPrice, Period, PlanVersion
+from tally.pricing import ChargeUsage, CreditGrant, FlatPrice, Period, PlanVersion
 
 _log = logging.getLogger(__name__)
 ZERO = Decimal(0)
@@ -80,17 +81,6 @@ class BillingPolicy:
 
 def _customer(party: BilledParty) -> BilledCustomer:
     return BilledCustomer(party.id, party.currency, party.tax_rate_percent)
-
-
-def _advance_only(plan: PlanVersion) -> PlanVersion:
-    """The in-advance fees of ``plan`` with the discounts on them: what an opening invoice bills."""
-    fees = tuple(
-        charge
-        for charge in plan.charges
-        if isinstance(charge.price, FlatPrice) and charge.price.timing is BillingTiming.IN_ADVANCE
-    )
-    ids = {charge.id for charge in fees}
-    return PlanVersion(plan.currency, fees, discounts=tuple(d for d in plan.discounts if d.charge_id in ids))
 
 
 def _usage_only(plan: PlanVersion) -> PlanVersion:
@@ -282,7 +272,7 @@ class Billing:
     ) -> None:
         """The opening invoice: the first period's in-advance fees, billed at the start."""
         terms = await self._terms(subscription.id, active.start)
-        plan = _advance_only(terms.plan)
+        plan = advance_fees(terms.plan)
         if not plan.charges:
             return
         inputs = DraftInputs(
@@ -315,9 +305,13 @@ class Billing:
         period = terms.period
         usage = await self._usage(terms, party, period)
         advance: Period | None = None
-        if period.end < active.end and _advance_only(terms.plan).charges:
+        advance_plan: PlanVersion | None = None
+        if period.end < active.end:
+            # The next period's in-advance fees are billed now, at the price of the plan in force then: a
+            # plan changed at the boundary (or one that starts charging in advance) bills its own fee.
             following = await self._terms(subscription.id, period.end)
-            advance = following.period
+            if advance_fees(following.plan).charges:
+                advance, advance_plan = following.period, following.plan
         thresholds = self._thresholds.get((subscription.id, period.start), [])
         adjustments, late_ids = await self._corrections(subscription, party, active, before=period)
         inputs = DraftInputs(
@@ -327,6 +321,7 @@ class Billing:
             active=active,
             usage=usage,
             advance_period=advance,
+            advance_plan=advance_plan,
             threshold_invoices=thresholds,
             adjustments=adjustments,
             meters=terms.meters,

@@ -3,7 +3,8 @@
 What goes on the invoice that closes ``period``:
 1. recurring fees: in arrears for ``period``, in advance for ``advance_period`` (the following period on a
    regular run, the current one on an opening invoice), each prorated by seconds to the subscription's
-   ``active`` interval (a mid-period start, a cancellation);
+   ``active`` interval (a mid-period start, a cancellation). In-advance fees for the following period are
+   those of the plan in force then (``advance_plan``), so a plan change at the boundary bills the new fee;
 2. usage charges for ``period``, then included usage, discounts, minimum commitment and maximum, in the order
    of ``tally.pricing.plan``;
 3. threshold invoices already issued in the period: each netted out by a negative ADJUSTMENT line carrying
@@ -17,7 +18,7 @@ What goes on the invoice that closes ``period``:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -36,6 +37,7 @@ from tally.money import Money, line_tax, round_line
 from tally.pricing import (
     BillingTiming,
     BreakdownLine,
+    Charge,
     ChargeUsage,
     CreditGrant,
     FlatPrice,
@@ -96,6 +98,9 @@ class DraftInputs:
     """Usage per usage charge id for ``period``; a missing charge used nothing."""
     advance_period: Period | None = None
     """The service period in-advance fees pay for on this invoice; None bills no in-advance fee."""
+    advance_plan: PlanVersion | None = None
+    """The plan in force for ``advance_period``, whose in-advance fees (and the discounts on them) this invoice
+    bills instead of ``plan``'s; None: ``plan``'s own."""
     grants: Sequence[CreditGrant] = ()
     """The customer's prepaid credit grants with what is left on each."""
     credits_as_of: datetime | None = None
@@ -167,11 +172,43 @@ class Draft:
     """Grants still usable after the burn."""
 
 
+def _in_advance(charge: Charge) -> bool:
+    return isinstance(charge.price, FlatPrice) and charge.price.timing is BillingTiming.IN_ADVANCE
+
+
+def advance_fees(plan: PlanVersion) -> PlanVersion:
+    """The in-advance fees of ``plan`` with the discounts on them: what an opening invoice bills."""
+    fees = tuple(charge for charge in plan.charges if _in_advance(charge))
+    ids = {charge.id for charge in fees}
+    return PlanVersion(plan.currency, fees, discounts=tuple(d for d in plan.discounts if d.charge_id in ids))
+
+
+def with_advance_fees_of(closing: PlanVersion, following: PlanVersion) -> PlanVersion:
+    """What the invoice closing a period prices: ``closing``'s usage charges, in-arrears fees, discounts,
+    minimum and maximum, with ``following``'s in-advance fees (and the discounts on them) in place of its own.
+    InvalidArgument if one charge id would be both (billed in arrears before and in advance after)."""
+    kept = tuple(charge for charge in closing.charges if not _in_advance(charge))
+    kept_ids = {charge.id for charge in kept}
+    fees = advance_fees(following)
+    clash = sorted(kept_ids & {charge.id for charge in fees.charges})
+    if clash:
+        raise InvalidArgument.field(
+            "advance_plan.charges",
+            f"charge {clash[0]!r} is billed in arrears for the closing period and in advance for the next one; "
+            "give the new fee its own charge id",
+        )
+    discounts = tuple(d for d in closing.discounts if d.charge_id is None or d.charge_id in kept_ids)
+    return replace(closing, charges=kept + fees.charges, discounts=discounts + fees.discounts)
+
+
 def draft_invoice(inputs: DraftInputs) -> Draft:
     """The invoice for ``inputs.period``; raises InvalidArgument on inconsistent inputs."""
-    customer, plan, period = inputs.customer, inputs.plan, inputs.period
+    customer, period = inputs.customer, inputs.period
     currency = customer.currency
     _check(inputs)
+    plan = (
+        inputs.plan if inputs.advance_plan is None else with_advance_fees_of(inputs.plan, inputs.advance_plan)
+    )
 
     def rate_of(charge_id: str, kind: LineKind) -> Decimal | None:
         found = inputs.tax.rate(customer, charge_id, kind)
@@ -267,12 +304,13 @@ def draft_invoice(inputs: DraftInputs) -> Draft:
 def _check(inputs: DraftInputs) -> None:
     wrong = []
     currency = inputs.customer.currency
-    if inputs.plan.currency != currency:
-        wrong.append(
-            FieldViolation(
-                "plan.currency", f"must be the customer's currency {currency}, got {inputs.plan.currency}"
+    for name, plan in (("plan", inputs.plan), ("advance_plan", inputs.advance_plan)):
+        if plan is not None and plan.currency != currency:
+            wrong.append(
+                FieldViolation(
+                    f"{name}.currency", f"must be the customer's currency {currency}, got {plan.currency}"
+                )
             )
-        )
     rate = inputs.customer.tax_rate_percent
     if rate is not None and (not rate.is_finite() or rate < 0):
         wrong.append(FieldViolation("customer.tax_rate_percent", f"must be ≥ 0, got {rate}"))
