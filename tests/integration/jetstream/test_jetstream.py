@@ -12,7 +12,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from tally.mesh import jetstream
+from tally.mesh import jetstream, streams
 from tally.mesh.jetstream import ConsumerSpec, Delivery, PullConsumer, StreamSpec
 from tally.testing.nats_server import NatsServer
 
@@ -48,6 +48,21 @@ async def test_ensure_stream_updates_a_changed_declaration(nc: NATS) -> None:
     await jetstream.ensure_stream(js, StreamSpec(name="ORDERS", subjects=("orders.>",), duplicate_window_s=5))
 
     assert (await js.stream_info("ORDERS")).config.duplicate_window == 5
+
+
+async def test_business_events_are_kept_90_days_and_usage_batches_a_week(nc: NATS) -> None:
+    js = nc.jetstream()
+    for spec in streams.ALL:
+        await jetstream.ensure_stream(js, spec)
+    kept = {spec.name: (await js.stream_info(spec.name)).config.max_age for spec in streams.ALL}
+    assert kept == {
+        "USAGE": 7 * 86400,
+        "METERING": 90 * 86400,
+        "CATALOG": 90 * 86400,
+        "QUOTING": 90 * 86400,
+        "INVOICING": 90 * 86400,
+        "ERP": 90 * 86400,
+    }
 
 
 async def test_a_message_above_the_limit_is_refused_with_a_clear_error(nc: NATS) -> None:

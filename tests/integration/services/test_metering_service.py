@@ -11,6 +11,8 @@ from google.protobuf.field_mask_pb2 import FieldMask
 
 from tally.api.common.v1 import period_pb2
 from tally.api.ingestion.v1 import events_pb2
+from tally.api.ingestion.v1 import ingestion_service_pb2 as ingest_pb
+from tally.api.ingestion.v1 import ingestion_service_pb2_grpc as ingest_grpc
 from tally.api.metering.v1 import events_pb2 as metering_events
 from tally.api.metering.v1 import metering_service_pb2 as pb
 from tally.api.metering.v1 import metering_service_pb2_grpc as pb_grpc
@@ -284,3 +286,66 @@ def test_voiding_invoiced_usage_publishes_usage_late(metering):
     assert (late.customer, list(late.meter_ids), list(late.event_ids)) == ("acme", [total.id], ["a"])
     assert late.cause == metering_events.LATE_CAUSE_VOIDED
     assert late.period.start.ToMilliseconds() == T0 + 10
+
+
+def test_each_start_restates_every_meter_so_ingestion_on_a_new_database_learns_old_ones(
+    metering, tmp_path, nats_server
+):
+    with grpc.insecure_channel(metering.target) as channel:
+        pb_grpc.MeteringServiceStub(channel).CreateMeter(
+            pb.CreateMeterRequest(meter=meter("tokens", pb.AGGREGATION_SUM, "tokens")),
+            metadata=metering.metadata(),
+        )
+
+    async def stored_meter_events() -> int:
+        nc = await jetstream.connect(nats_server.url, name="test")
+        try:
+            return (await nc.jetstream().stream_info("METERING")).state.messages
+        finally:
+            await nc.close()
+
+    async def purge() -> None:
+        nc = await jetstream.connect(nats_server.url, name="test")
+        try:
+            await nc.jetstream().purge_stream("METERING")
+        finally:
+            await nc.close()
+
+    deadline = time.monotonic() + 15
+    while asyncio.run(stored_meter_events()) < 1:
+        assert time.monotonic() < deadline, "the meter's MeterChanged was never published"
+        time.sleep(0.1)
+    # The original event is gone (as after the stream's retention), then metering restarts.
+    asyncio.run(purge())
+    metering.stop()
+    metering.start()
+
+    ingestion = ServiceProcess(
+        "ingestion",
+        "tally.ingestion",
+        f"sqlite:///{tmp_path / 'fresh-ingestion.db'}",
+        nats_server.url,
+        tmp_path / "ingestion",
+        env={"TALLY_INGEST_METER_REFRESH_SECONDS": "0.5"},
+    )
+    ingestion.start()
+    try:
+        with grpc.insecure_channel(ingestion.target) as channel:
+            stub = ingest_grpc.IngestionServiceStub(channel)
+            deadline = time.monotonic() + 15
+            attempt = 0
+            while True:
+                attempt += 1
+                bad = usage_event(f"e{attempt}", "acme", int(time.time() * 1000), tokens="lots")
+                reply = stub.Ingest(
+                    ingest_pb.IngestRequest(batch_id=f"b{attempt}", events=[bad]),
+                    metadata=ingestion.metadata(),
+                )
+                if reply.rejected or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
+        assert [(r.code, r.field) for r in reply.rejected] == [
+            ("VALUE_NOT_A_NUMBER", "events[0].properties['tokens']")
+        ]
+    finally:
+        ingestion.kill()

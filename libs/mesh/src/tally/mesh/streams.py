@@ -9,12 +9,16 @@ from tally.mesh.jetstream import StreamSpec
 USAGE_PARTITIONS = 16
 """Usage subjects carry a partition token (hash of the customer) so metering groups can split the work."""
 
+DOMAIN_EVENTS_MAX_AGE_S = 90 * 24 * 3600.0
+"""Business events (few and small) are kept 90 days, so a consumer down for weeks (invoicing, and the late
+usage it must bill) still finds every event it missed. Usage batches, the bulk, keep the default week."""
+
 USAGE = StreamSpec("USAGE", ("tally.usage.>",))
-METERING = StreamSpec("METERING", ("tally.metering.>",))
-CATALOG = StreamSpec("CATALOG", ("tally.catalog.>",))
-QUOTING = StreamSpec("QUOTING", ("tally.quoting.>",))
-INVOICING = StreamSpec("INVOICING", ("tally.invoicing.>",))
-ERP = StreamSpec("ERP", ("tally.erp.>",))
+METERING = StreamSpec("METERING", ("tally.metering.>",), max_age_s=DOMAIN_EVENTS_MAX_AGE_S)
+CATALOG = StreamSpec("CATALOG", ("tally.catalog.>",), max_age_s=DOMAIN_EVENTS_MAX_AGE_S)
+QUOTING = StreamSpec("QUOTING", ("tally.quoting.>",), max_age_s=DOMAIN_EVENTS_MAX_AGE_S)
+INVOICING = StreamSpec("INVOICING", ("tally.invoicing.>",), max_age_s=DOMAIN_EVENTS_MAX_AGE_S)
+ERP = StreamSpec("ERP", ("tally.erp.>",), max_age_s=DOMAIN_EVENTS_MAX_AGE_S)
 
 ALL = (USAGE, METERING, CATALOG, QUOTING, INVOICING, ERP)
 

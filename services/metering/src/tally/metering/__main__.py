@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 
 from tally.api.metering.v1 import metering_service_pb2_grpc as pb_grpc
@@ -22,7 +23,11 @@ MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
 
 
 async def wire(runtime: Runtime[MeteringSettings]) -> Wiring:
-    catalog = MeterCatalog(MeterStore(runtime.engine))
+    store = MeterStore(runtime.engine)
+    # Every start restates the meters, so a consumer's projection never depends on the stream still holding
+    # the events of meters defined long ago (ingestion on a new database, say).
+    await asyncio.to_thread(store.announce_all, uuid.uuid4().hex)
+    catalog = MeterCatalog(store)
     servicer = MeteringServicer(
         catalog,
         MeterRevisions(catalog, runtime.engine),

@@ -21,12 +21,18 @@ class OutboxMessage(NamedTuple):
 
 
 def meter_changed(
-    meter_id: str, definition: MeterDefinition, changed_at: datetime, *, deleted: bool = False
+    meter_id: str,
+    definition: MeterDefinition,
+    changed_at: datetime,
+    *,
+    deleted: bool = False,
+    announcement: str = "",
 ) -> OutboxMessage:
     """The event for one change of a meter; ``changed_at`` is the meter's new updated_at (or deletion time).
 
     The message id is derived from the change, so a retried transaction enqueues the same message and
-    consumers apply it once.
+    consumers apply it once. An ``announcement`` (metering's start-up restatement of every meter) gets its own
+    id, so a consumer that applied the change long ago takes it again: harmlessly, at the same ``changed_at``.
     """
     event = events_pb2.MeterChanged(
         meter_id=meter_id,
@@ -39,4 +45,6 @@ def meter_changed(
     )
     millis = int(changed_at.timestamp() * 1000)
     msg_id = f"meter-changed:{meter_id}:{millis}:{'deleted' if deleted else 'live'}"
+    if announcement:
+        msg_id += f":announced:{announcement}"
     return OutboxMessage(streams.METER_CHANGED, event.SerializeToString(), msg_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
@@ -188,6 +188,25 @@ class MeterStore:
         except IntegrityError:
             raise AlreadyExists("meter", definition.key, field="meter.key") from None
         return StoredMeter(meter_id, definition, now, now)
+
+    def announce_all(self, announcement: str) -> int:
+        """Restate every meter as a MeterChanged (at its own updated_at), in one transaction; how many.
+
+        Consumers that keep a projection of the meters (ingestion's numeric checks) may have started after
+        the original events left the stream, or on a new database: at each start metering tells them again.
+        """
+        with self._engine.begin() as conn:
+            stored = [
+                meter_from_row(row) for row in conn.execute(select(meters).order_by(meters.c.id)).mappings()
+            ]
+            for meter in stored:
+                changed_at = meter.updated_at
+                if changed_at.tzinfo is None:  # SQLite keeps naive UTC
+                    changed_at = changed_at.replace(tzinfo=UTC)
+                outbox.enqueue(
+                    conn, *meter_changed(meter.id, meter.definition, changed_at, announcement=announcement)
+                )
+        return len(stored)
 
     def get(self, meter_id: str) -> StoredMeter:
         with self._engine.connect() as conn:
