@@ -365,7 +365,9 @@ class Billing:
         self, subscription: cat.Subscription, party: BilledParty, active: Period, *, before: Period
     ) -> tuple[list[Adjustment], tuple[str, ...]]:
         """Adjustments for this subscription's finalized invoices whose usage changed since they were issued."""
-        pending = self._late.get(party.external_id, [])
+        pending = [
+            late for late in self._late.get(party.external_id, []) if subscription.id not in late.applied_by
+        ]
         if not pending:
             return [], ()
         by_invoice: dict[str, tuple[Invoice, list[LateUsage]]] = {}

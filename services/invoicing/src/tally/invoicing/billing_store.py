@@ -23,7 +23,14 @@ from tally.invoicing.domain import CustomerSnapshot, Invoice, InvoiceKind, Invoi
 from tally.invoicing.drafting import Draft, ThresholdInvoice, invoice_from_draft
 from tally.invoicing.numbering import INVOICE_PREFIX, format_number, series_for, take_number, take_values
 from tally.invoicing.store import OutboxMessage, breakdown_to_json, load_invoice, snapshot_to_json
-from tally.invoicing.tables import billing_controls, credit_grants, invoice_lines, invoices, late_usage
+from tally.invoicing.tables import (
+    billing_controls,
+    credit_grants,
+    invoice_lines,
+    invoices,
+    late_usage,
+    late_usage_applied,
+)
 from tally.persistence import outbox
 from tally.pricing import CreditGrant, Period
 
@@ -43,6 +50,8 @@ class LateUsage:
     meter_ids: tuple[str, ...]
     event_ids: tuple[str, ...]
     period: Period
+    applied_by: frozenset[str] = frozenset()
+    """Subscriptions whose invoices already account for it (it stays pending for the customer's others)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,8 +172,16 @@ class BillingStore:
                 .where(late_usage.c.applied_invoice_id.is_(None))
                 .order_by(late_usage.c.detected_at, late_usage.c.id)
             ).mappings()
+            pending = list(rows)
+            applied: dict[str, set[str]] = {}
+            for late_id, subscription_id in conn.execute(
+                select(late_usage_applied.c.late_usage_id, late_usage_applied.c.subscription_id)
+                .join(late_usage, late_usage.c.id == late_usage_applied.c.late_usage_id)
+                .where(late_usage.c.applied_invoice_id.is_(None))
+            ):
+                applied.setdefault(late_id, set()).add(subscription_id)
             found: dict[str, list[LateUsage]] = {}
-            for row in rows:
+            for row in pending:
                 found.setdefault(row["customer_id"], []).append(
                     LateUsage(
                         row["id"],
@@ -172,6 +189,7 @@ class BillingStore:
                         tuple(json.loads(row["meter_ids"])),
                         tuple(json.loads(row["event_ids"])),
                         Period(row["period_start"], row["period_end"]),
+                        frozenset(applied.get(row["id"], ())),
                     )
                 )
             return found
@@ -282,7 +300,7 @@ class BillingStore:
                     entries=draft.credit_entries,
                     at=now,
                 )
-                _mark_applied(conn, pending.late_usage_ids, invoice.id)
+                _mark_applied(conn, pending, invoice.id)
                 message = event(invoice)
                 outbox.enqueue(conn, message.subject, message.payload, message.msg_id)
             return invoice
@@ -387,7 +405,7 @@ class BillingStore:
                 if number is not None:
                     message = event(invoice)
                     messages.append((message.subject, message.payload, message.msg_id))
-                    _mark_applied(conn, pending.late_usage_ids, invoice.id)
+                    _mark_applied(conn, pending, invoice.id)
                 answers[index] = (invoice, True)
             if invoice_rows:
                 conn.execute(insert(invoices), invoice_rows)
@@ -442,13 +460,48 @@ def _staged(
     return invoice, _invoice_values(invoice, pending, now)
 
 
-def _mark_applied(conn: Connection, late_usage_ids: Sequence[str], invoice_id: str) -> None:
-    if late_usage_ids:
-        conn.execute(
-            update(late_usage)
-            .where(late_usage.c.id.in_(late_usage_ids))
-            .values(applied_invoice_id=invoice_id)
+def _mark_applied(conn: Connection, pending: Pending, invoice_id: str) -> None:
+    """Record that ``pending``'s subscription accounted for its late usage; a late-usage row is done once every
+    subscription of the customer with a billed invoice overlapping its period has."""
+    if not pending.late_usage_ids:
+        return
+    conn.execute(
+        insert(late_usage_applied),
+        [
+            {"late_usage_id": late_id, "subscription_id": pending.subscription_id, "invoice_id": invoice_id}
+            for late_id in pending.late_usage_ids
+        ],
+    )
+    rows = conn.execute(
+        select(late_usage.c.id, late_usage.c.period_start, late_usage.c.period_end).where(
+            late_usage.c.id.in_(pending.late_usage_ids)
         )
+    ).all()
+    for late_id, start, end in rows:
+        concerned = set(
+            conn.execute(
+                select(invoices.c.subscription_id)
+                .distinct()
+                .where(
+                    invoices.c.customer_id == pending.customer_id,
+                    invoices.c.kind == InvoiceKind.REGULAR.value,
+                    invoices.c.status.in_(BILLED),
+                    invoices.c.period_start < end,
+                    invoices.c.period_end > start,
+                )
+            ).scalars()
+        )
+        accounted = set(
+            conn.execute(
+                select(late_usage_applied.c.subscription_id).where(
+                    late_usage_applied.c.late_usage_id == late_id
+                )
+            ).scalars()
+        )
+        if concerned <= accounted:
+            conn.execute(
+                update(late_usage).where(late_usage.c.id == late_id).values(applied_invoice_id=invoice_id)
+            )
 
 
 def _insert_lines(conn: Connection, invoice_id: str, draft: Draft) -> None:

@@ -153,7 +153,17 @@ late_usage = Table(
     Column("detected_at", UtcDateTime(), nullable=False),
     Column("applied_invoice_id", Text, nullable=True),
 )
-"""UsageLate messages waiting to become adjustment lines on a customer's next invoice."""
+"""UsageLate messages waiting to become adjustment lines on a customer's next invoice; ``applied_invoice_id``
+is set once every subscription it concerns has accounted for it."""
+
+late_usage_applied = Table(
+    "late_usage_applied",
+    metadata,
+    Column("late_usage_id", Text, primary_key=True),
+    Column("subscription_id", Text, primary_key=True),
+    Column("invoice_id", Text, nullable=False),
+)
+"""Which subscription's invoice accounted for a late-usage row (one customer may have several subscriptions)."""
 
 billing_controls = Table(
     "billing_controls",
