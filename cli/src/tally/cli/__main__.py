@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -57,17 +58,19 @@ def _up(args: argparse.Namespace) -> int:
     stack = Stack(_config(args))
     print(f"starting Tally in {args.data_dir} ...", flush=True)
     stack.start()
-    print("Tally is up:")
-    for name, endpoint in stack.endpoints():
-        print(f"  {name:<16} {endpoint}")
-    print(f"admin API key: {args.data_dir / 'secrets' / 'admin.key'}")
-    print("Ctrl-C stops everything.", flush=True)
-    try:
+    try:  # however this ends (Ctrl-C, a closed stdout), the services are stopped
+        print("Tally is up:")
+        for name, endpoint in stack.endpoints():
+            print(f"  {name:<16} {endpoint}")
+        print(f"admin API key: {args.data_dir / 'secrets' / 'admin.key'}")
+        print("Ctrl-C stops everything.", flush=True)
         stack.watch()
     finally:
-        print("stopping ...", flush=True)
+        with contextlib.suppress(OSError):
+            print("stopping ...", flush=True)
         stack.stop()
-        print("stopped.")
+        with contextlib.suppress(OSError):
+            print("stopped.")
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import time
 from datetime import UTC, datetime
@@ -32,13 +33,14 @@ def run_demo(config: StackConfig, events: int = 1_000_000) -> int:
     print(f"starting Tally (nats-server + 6 services) in {config.data_dir} ...", flush=True)
     started = time.monotonic()
     stack.start()
-    print(f"all six services SERVING after {time.monotonic() - started:.1f}s:")
-    for name, endpoint in stack.endpoints():
-        print(f"  {name:<16} {endpoint}")
-    try:
+    try:  # from here on, however the demo ends (a closed stdout included), the services are stopped
+        print(f"all six services SERVING after {time.monotonic() - started:.1f}s:")
+        for name, endpoint in stack.endpoints():
+            print(f"  {name:<16} {endpoint}")
         trace_id, billed = asyncio.run(_main_job(config, stack.admin_key, events))
     finally:
-        print("\nstopping Tally ...", flush=True)
+        with contextlib.suppress(OSError):
+            print("\nstopping Tally ...", flush=True)
         stack.stop()
     files = sorted((config.data_dir / "traces").glob("*.jsonl"))
     print()
