@@ -5,6 +5,7 @@ terms and usage over the mesh with its own service key, which catalog and meteri
 """
 
 import asyncio
+import json
 import time
 from datetime import UTC, datetime
 
@@ -132,19 +133,28 @@ def make_catalog(catalog, meter_id, *, currency="USD", tax="20"):
             ),
             metadata=md,
         ).plan_version
-        subscription = stub.CreateSubscription(
-            cat.CreateSubscriptionRequest(
-                subscription=cat.Subscription(
-                    customer_id=customer.id,
-                    plan_version_id=version.id,
-                    start_at=stamp(MARCH),
-                    billing_cycle=cat.BILLING_CYCLE_MONTHLY,
-                    billing_anchor=cat.BILLING_ANCHOR_CALENDAR,
-                )
-            ),
-            metadata=md,
-        ).subscription
-        return stub, customer, subscription
+    return stub, customer, subscribe(catalog, customer.id, version.id)
+
+
+def subscribe(catalog, customer_id, plan_version_id, start=MARCH, anchor=cat.BILLING_ANCHOR_CALENDAR):
+    """A monthly subscription of the customer to the plan version."""
+    with grpc.insecure_channel(catalog.target) as channel:
+        return (
+            cat_grpc.CatalogServiceStub(channel)
+            .CreateSubscription(
+                cat.CreateSubscriptionRequest(
+                    subscription=cat.Subscription(
+                        customer_id=customer_id,
+                        plan_version_id=plan_version_id,
+                        start_at=stamp(start),
+                        billing_cycle=cat.BILLING_CYCLE_MONTHLY,
+                        billing_anchor=anchor,
+                    )
+                ),
+                metadata=catalog.metadata(),
+            )
+            .subscription
+        )
 
 
 def grant_credit(catalog, customer_id, amount, currency="USD", expires=None):
@@ -470,6 +480,36 @@ def late_usage_rows(database_url):
         engine.dispose()
 
 
+def send_late_call(metering, invoicing_database_url, moment, timeout_s=20.0):
+    """One call at ``moment`` once metering knows acme's March is invoiced (it consumed InvoiceFinalized), so
+    the call is late; returns its event ids once invoicing has recorded the UsageLate."""
+    import sqlalchemy
+
+    from tally.persistence.engine import create_engine
+
+    engine = create_engine(metering.database_url)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while True:
+            with engine.connect() as conn:
+                closed = conn.execute(
+                    sqlalchemy.text("SELECT closed_until_ms FROM closed_periods WHERE customer = 'acme'")
+                ).scalar()
+            if closed is not None and closed >= ms(APRIL):
+                break
+            assert time.monotonic() < deadline, "metering never learned that March was invoiced"
+            time.sleep(0.1)
+    finally:
+        engine.dispose()
+    sent = set(send_calls(metering, "late", [moment]))
+    while not late_usage_rows(invoicing_database_url):
+        assert time.monotonic() < deadline, "no UsageLate reached invoicing"
+        time.sleep(0.1)
+    recorded = {e for event_ids, _ in late_usage_rows(invoicing_database_url) for e in json.loads(event_ids)}
+    assert recorded == sent
+    return sent
+
+
 def test_usage_arriving_after_finalization_lands_on_the_next_invoice_with_its_event_ids(stack, database_url):
     catalog, metering, invoicing = stack
     meter_id = make_meter(metering)
@@ -481,14 +521,7 @@ def test_usage_arriving_after_finalization_lands_on_the_next_invoice_with_its_ev
     assert march.status == pb.INVOICE_STATUS_FINALIZED
 
     # Metering learns from InvoiceFinalized that March is closed; a March event now is late.
-    deadline = time.monotonic() + 20
-    late_ids: list[str] = []
-    while not late_usage_rows(database_url) and time.monotonic() < deadline:
-        late_ids = send_calls(metering, f"late-{len(late_ids)}", [datetime(2026, 3, 30, tzinfo=UTC)])
-        time.sleep(1.0)
-    rows = late_usage_rows(database_url)
-    assert rows, "no UsageLate reached invoicing"
-    sent = {event for event_ids, _ in rows for event in __import__("json").loads(event_ids)}
+    sent = send_late_call(metering, database_url, datetime(2026, 3, 30, tzinfo=UTC))
     calls = 13 + len(sent)
 
     run_billing(invoicing, datetime(2026, 5, 2, tzinfo=UTC))
@@ -516,37 +549,20 @@ def test_late_usage_corrects_every_subscription_whose_invoice_it_changes_even_wh
     catalog, metering, invoicing = stack
     meter_id = make_meter(metering)
     _, customer, first = make_catalog(catalog, meter_id)  # calendar months
-    with grpc.insecure_channel(catalog.target) as channel:
-        second = (  # months from the 10th
-            cat_grpc.CatalogServiceStub(channel)
-            .CreateSubscription(
-                cat.CreateSubscriptionRequest(
-                    subscription=cat.Subscription(
-                        customer_id=customer.id,
-                        plan_version_id=first.plan_version_id,
-                        start_at=stamp(datetime(2026, 3, 10, tzinfo=UTC)),
-                        billing_cycle=cat.BILLING_CYCLE_MONTHLY,
-                        billing_anchor=cat.BILLING_ANCHOR_ANNIVERSARY,
-                    )
-                ),
-                metadata=catalog.metadata(),
-            )
-            .subscription
-        )
+    second = subscribe(  # months from the 10th
+        catalog,
+        customer.id,
+        first.plan_version_id,
+        start=datetime(2026, 3, 10, tzinfo=UTC),
+        anchor=cat.BILLING_ANCHOR_ANNIVERSARY,
+    )
     send_calls(metering, "b1", [datetime(2026, 3, day, tzinfo=UTC) for day in range(1, 14)])  # 13 calls
     wait_for_usage(metering, meter_id, MARCH, APRIL, 13)
     run_billing(invoicing, datetime(2026, 4, 11, tzinfo=UTC))  # March (first) and Mar 10-Apr 10 (second)
     before = {sub.id: invoices_of(invoicing, sub.id) for sub in (first, second)}
     assert [len(found) for found in before.values()] == [1, 1]
 
-    deadline = time.monotonic() + 20
-    late_ids: list[str] = []
-    while not late_usage_rows(database_url) and time.monotonic() < deadline:
-        late_ids = send_calls(metering, f"late-{len(late_ids)}", [datetime(2026, 3, 30, tzinfo=UTC)])
-        time.sleep(1.0)
-    rows = late_usage_rows(database_url)
-    assert rows, "no UsageLate reached invoicing"
-    sent = {event for event_ids, _ in rows for event in __import__("json").loads(event_ids)}
+    sent = send_late_call(metering, database_url, datetime(2026, 3, 30, tzinfo=UTC))
 
     def correction(sub, invoice):
         [adjustment] = [line for line in invoice.lines if line.kind == pb.INVOICE_LINE_KIND_ADJUSTMENT]
@@ -641,18 +657,7 @@ def test_a_percentage_charge_is_billed_event_by_event_from_the_meter_values(stac
             ),
             metadata=md,
         ).plan_version
-        subscription = stub.CreateSubscription(
-            cat.CreateSubscriptionRequest(
-                subscription=cat.Subscription(
-                    customer_id=customer.id,
-                    plan_version_id=version.id,
-                    start_at=stamp(MARCH),
-                    billing_cycle=cat.BILLING_CYCLE_MONTHLY,
-                    billing_anchor=cat.BILLING_ANCHOR_CALENDAR,
-                )
-            ),
-            metadata=md,
-        ).subscription
+    subscription = subscribe(catalog, customer.id, version.id)
 
     def payment(event_id, day, **properties):
         return events_pb2.UsageEvent(

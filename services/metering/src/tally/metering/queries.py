@@ -30,7 +30,7 @@ from sqlalchemy import (
     select,
     values,
 )
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import ColumnElement, Select
 
 from tally.domain.errors import FieldViolation, InvalidArgument, NotFound
 from tally.metering.aggregation import (
@@ -472,6 +472,20 @@ def event_record(row: Any) -> EventRecord:
     )
 
 
+EVENT_ORDER = (events.c.timestamp_ms, events.c.event_id, events.c.id)
+"""Event-time order (ties: smaller event_id, then arrival): how events are listed and paged."""
+
+
+def _after(position: tuple[int, str, int]) -> ColumnElement[bool]:
+    """Events after ``position`` in EVENT_ORDER (keyset paging)."""
+    at, event_id, row_id = position
+    return or_(
+        events.c.timestamp_ms > at,
+        and_(events.c.timestamp_ms == at, events.c.event_id > event_id),
+        and_(events.c.timestamp_ms == at, events.c.event_id == event_id, events.c.id > row_id),
+    )
+
+
 class EventListing:
     """A customer's stored events in event-time order, voided ones only on request."""
 
@@ -489,12 +503,7 @@ class EventListing:
         after: tuple[int, str, int] | None,
         limit: int,
     ) -> list[EventRecord]:
-        query = (
-            select(events)
-            .where(events.c.customer == customer)
-            .order_by(events.c.timestamp_ms, events.c.event_id, events.c.id)
-            .limit(limit)
-        )
+        query = select(events).where(events.c.customer == customer).order_by(*EVENT_ORDER).limit(limit)
         if start_ms is not None:
             query = query.where(events.c.timestamp_ms >= start_ms)
         if end_ms is not None:
@@ -504,14 +513,7 @@ class EventListing:
         if not include_voided:
             query = query.where(events.c.voided == false())
         if after is not None:
-            at, event_id, row_id = after
-            query = query.where(
-                or_(
-                    events.c.timestamp_ms > at,
-                    and_(events.c.timestamp_ms == at, events.c.event_id > event_id),
-                    and_(events.c.timestamp_ms == at, events.c.event_id == event_id, events.c.id > row_id),
-                )
-            )
+            query = query.where(_after(after))
         with self._engine.connect() as conn:
             return [event_record(row) for row in conn.execute(query)]
 
@@ -573,18 +575,11 @@ class MeterValues:
                 events.c.timestamp_ms < end_ms,
                 events.c.voided == false(),
             )
-            .order_by(events.c.timestamp_ms, events.c.event_id, events.c.id)
+            .order_by(*EVENT_ORDER)
             .limit(limit)
         )
         if after is not None:
-            at, event_id, row_id = after
-            query = query.where(
-                or_(
-                    events.c.timestamp_ms > at,
-                    and_(events.c.timestamp_ms == at, events.c.event_id > event_id),
-                    and_(events.c.timestamp_ms == at, events.c.event_id == event_id, events.c.id > row_id),
-                )
-            )
+            query = query.where(_after(after))
         with self._engine.connect() as conn:
             rows = conn.execute(query).all()
         values = []
