@@ -9,6 +9,7 @@ from sqlalchemy import insert, select
 
 import tally.metering
 from tally.metering.aggregation import HOUR_MS, group_key
+from tally.metering.closing import DEFAULT_CLOSE_MARGIN, Closing, PeriodClosing
 from tally.metering.domain import Aggregation, MeterDefinition
 from tally.metering.recording import IncomingBatch, IncomingEvent, UsageRecording
 from tally.metering.store import MeterStore, closed_periods, event_conflicts, events, rollups, unique_values
@@ -266,3 +267,51 @@ def test_a_kept_writer_connection_sees_what_other_connections_wrote(engine):
     assert kept.record("p1", "b4", T0, [event("e4", 0)]).inserted == 1  # reopens after close
     kept.close()
     assert [r["count"] for r in rollup_rows(engine, count.id)] == [4]
+
+
+def test_closing_a_period_sweeps_its_events_stored_after_the_invoice_read_usage(engine):
+    count = meter(MeterStore(engine), "requests", Aggregation.COUNT)
+    read_ms = T0 + 40 * 24 * HOUR_MS  # the invoice for the 30 days from T0 read usage ten days after
+    margin_ms = int(DEFAULT_CLOSE_MARGIN.total_seconds() * 1000)
+    # Stored long before the invoice read usage (it billed them) and around or after the read (maybe not).
+    UsageRecording(engine, clock=lambda: (read_ms - margin_ms - 60_000) / 1000).record(
+        "p1", "early", T0, [event("billed", 10)]
+    )
+    UsageRecording(engine, clock=lambda: (read_ms - 5_000) / 1000).record(
+        "p1", "racing", T0, [event("racing", 20), event("next-period", 31 * 24 * HOUR_MS)]
+    )
+    UsageRecording(engine, clock=lambda: (read_ms + 4_000) / 1000).record(
+        "p2", "other-producer", T0, [event("racing-2", 30), event("other-customer", 30, customer="globex")]
+    )
+    closing = PeriodClosing(engine, clock=lambda: (read_ms + 9_000) / 1000)
+    period = Closing("inv-1", "acme", T0, T0 + 30 * 24 * HOUR_MS, read_ms)
+    assert closing.close(period) == 2
+    again = closing.close(period)  # a redelivered InvoiceFinalized finds nothing new
+    assert again == 0
+    with engine.connect() as conn:
+        flags = dict(conn.execute(select(events.c.event_id, events.c.late)).all())
+        box = outbox_table(type(events.metadata)())
+        late_messages = conn.execute(
+            select(box.c.msg_id).where(box.c.subject == "tally.metering.usage_late")
+        ).scalars()
+        closed = conn.execute(select(closed_periods.c.closed_until_ms)).scalar_one()
+    assert flags == {
+        "billed": False,
+        "racing": True,
+        "next-period": False,
+        "racing-2": True,
+        "other-customer": False,
+    }
+    assert sorted(late_messages) == ["usage-late:p1:close:inv-1:acme", "usage-late:p2:close:inv-1:acme"]
+    assert closed == T0 + 30 * 24 * HOUR_MS
+    # Rollups are untouched: the events were counted once; the flag only tells invoicing to re-price.
+    assert sum(r["count"] for r in rollup_rows(engine, count.id)) == 5
+
+    # Stored after the close: flagged by the recording itself.
+    outcome = UsageRecording(engine).record(
+        "p1", "after", T0, [event("after", 40), event("fresh", 31 * 24 * HOUR_MS)]
+    )
+    assert (outcome.inserted, outcome.late) == (2, 1)
+    with engine.connect() as conn:
+        flags = dict(conn.execute(select(events.c.event_id, events.c.late)).all())
+    assert (flags["after"], flags["fresh"]) == (True, False)

@@ -49,7 +49,14 @@ def stack(tmp_path, nats_server, database_url):
         "catalog", "tally.catalog", sqlite_url(tmp_path / "c"), nats_server.url, tmp_path / "catalog"
     )
     metering = ServiceProcess(
-        "metering", "tally.metering", sqlite_url(tmp_path / "m"), nats_server.url, tmp_path / "metering"
+        "metering",
+        "tally.metering",
+        sqlite_url(tmp_path / "m"),
+        nats_server.url,
+        tmp_path / "metering",
+        # One host, one clock, usage read only after it is visible: no margin needed, so each test's late
+        # usage is exactly the events it sent late.
+        env={"TALLY_METERING_CLOSE_MARGIN_SECONDS": "0"},
     )
     for peer, folder in ((catalog, "c"), (metering, "m")):
         (tmp_path / folder).mkdir()
@@ -795,3 +802,71 @@ def test_a_plan_change_at_the_period_end_bills_the_new_plans_in_advance_fee_on_t
     ]
     assert march.lines[2].service_period.start.ToDatetime(UTC) == APRIL
     assert march.total.amount == "106.80"
+
+
+def test_an_opening_invoice_closes_no_usage_so_the_periods_usage_is_billed_once(stack, database_url):
+    """The opening invoice bills the first period's in-advance fee at its start and reads no usage: it must
+    neither make that period's usage late nor be 'corrected' with it later."""
+    catalog, metering, invoicing = stack
+    meter_id = make_meter(metering)
+    _, customer, base = make_catalog(catalog, meter_id)
+    with grpc.insecure_channel(catalog.target) as channel:
+        stub = cat_grpc.CatalogServiceStub(channel)
+        md = catalog.metadata()
+        plan_id = stub.GetPlanVersion(
+            cat.GetPlanVersionRequest(plan_version_id=base.plan_version_id), metadata=md
+        ).plan_version.plan_id
+        version = stub.PublishPlanVersion(
+            cat.PublishPlanVersionRequest(
+                plan_version=cat.PlanVersion(
+                    plan_id=plan_id,
+                    currency="USD",
+                    charges=[
+                        cat.Charge(
+                            id="seats",
+                            name="Seats",
+                            price=cat.Price(
+                                currency="USD",
+                                flat=cat.FlatPrice(amount="30.00", timing=cat.BILLING_TIMING_IN_ADVANCE),
+                            ),
+                        ),
+                        cat.Charge(
+                            id="calls",
+                            name="API calls",
+                            price=cat.Price(
+                                currency="USD", meter_id=meter_id, unit=cat.UnitPrice(unit_price="1.00")
+                            ),
+                        ),
+                    ],
+                )
+            ),
+            metadata=md,
+        ).plan_version
+        stub.CancelSubscription(cat.CancelSubscriptionRequest(subscription_id=base.id), metadata=md)
+    subscription = subscribe(catalog, customer.id, version.id)
+
+    opened = run_billing(invoicing, datetime(2026, 3, 1, 0, 30, tzinfo=UTC))
+    assert list(opened.failures) == []
+    [opening] = invoices_of(invoicing, subscription.id)
+    assert lines(opening) == [("INVOICE_LINE_KIND_RECURRING", "Seats", "30.00", "6.00")]
+    time.sleep(1.0)  # metering consumes the opening invoice's InvoiceFinalized
+    send_calls(metering, "march", [datetime(2026, 3, day, tzinfo=UTC) for day in range(2, 9)])  # 7 calls
+    wait_for_usage(metering, meter_id, MARCH, APRIL, 7)
+
+    run_billing(invoicing, datetime(2026, 4, 2, tzinfo=UTC))
+    run_billing(invoicing, datetime(2026, 5, 2, tzinfo=UTC))
+    found = {
+        i.period.start.ToDatetime(UTC).month: i
+        for i in invoices_of(invoicing, subscription.id)
+        if i.id != opening.id
+    }
+    assert lines(found[3]) == [
+        ("INVOICE_LINE_KIND_USAGE", "API calls", "7.00", "1.40"),
+        ("INVOICE_LINE_KIND_RECURRING", "Seats", "30.00", "6.00"),
+    ]
+    # April: the seats for May and no usage; above all no second charge for March's calls.
+    assert lines(found[4]) == [
+        ("INVOICE_LINE_KIND_USAGE", "API calls", "0.00", "0.00"),
+        ("INVOICE_LINE_KIND_RECURRING", "Seats", "30.00", "6.00"),
+    ]
+    assert late_usage_rows(database_url) == []

@@ -303,6 +303,7 @@ class Billing:
         result: RunResult,
     ) -> None:
         period = terms.period
+        usage_read_at = self._clock()  # metering treats the period's usage stored after this as late
         usage = await self._usage(terms, party, period)
         advance: Period | None = None
         advance_plan: PlanVersion | None = None
@@ -334,6 +335,7 @@ class Billing:
             customer_id=party.id,
             currency=party.currency,
             late_usage_ids=late_ids,
+            usage_read_at=usage_read_at,
         )
         await self._save(
             pending, inputs, period.end - timedelta(microseconds=1), finalize=finalize, result=result

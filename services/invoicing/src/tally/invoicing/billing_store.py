@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -78,6 +78,8 @@ class Pending:
     currency: str
     late_usage_ids: tuple[str, ...] = ()
     """Late-usage messages this invoice's adjustments account for (marked applied when it is finalized)."""
+    usage_read_at: datetime | None = None
+    """When the draft's usage was read from metering."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,6 +459,7 @@ def _staged(
         issued_at=None if number is None else now,
         due_at=None if number is None else now + payment_terms,
     )
+    invoice = replace(invoice, usage_read_at=pending.usage_read_at)
     return invoice, _invoice_values(invoice, pending, now)
 
 
@@ -534,6 +537,7 @@ def _invoice_values(invoice: Invoice, pending: Pending, now: datetime) -> dict[s
         "updated_at": now,
         "kind": invoice.kind.value,
         "customer_snapshot": snapshot_to_json(pending.customer),
+        "usage_read_at": invoice.usage_read_at,
     }
 
 

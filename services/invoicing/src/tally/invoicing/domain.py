@@ -109,6 +109,8 @@ class Invoice:
     kind: InvoiceKind = InvoiceKind.REGULAR
     customer: CustomerSnapshot | None = None
     """Who is billed, as printed; None on invoices drafted before snapshots were kept."""
+    usage_read_at: datetime | None = None
+    """When the usage on the invoice was read from metering (later usage of the period is late)."""
 
 
 @dataclass(frozen=True)

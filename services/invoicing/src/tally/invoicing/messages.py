@@ -105,6 +105,7 @@ def invoice_to_wire(invoice: Invoice) -> pb.Invoice:
         customer_external_id="" if invoice.customer is None else invoice.customer.external_id,
         customer_name="" if invoice.customer is None else invoice.customer.name,
         kind=f"INVOICE_KIND_{invoice.kind.value}",
+        usage_read_at=_stamp(invoice.usage_read_at),
     )
 
 

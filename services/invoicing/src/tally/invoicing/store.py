@@ -177,6 +177,7 @@ def _invoice(row: RowMapping, lines: Sequence[InvoiceLine] = ()) -> Invoice:
         lines=tuple(lines),
         kind=InvoiceKind(row["kind"]),
         customer=_snapshot(row["customer_snapshot"]),
+        usage_read_at=None if row["usage_read_at"] is None else _at(row["usage_read_at"]),
     )
 
 

@@ -34,6 +34,7 @@ invoices = Table(
     Column("kind", Text, nullable=False, server_default="REGULAR"),
     Column("billing_key", Text, nullable=True),
     Column("customer_snapshot", Text, nullable=True),
+    Column("usage_read_at", UtcDateTime(), nullable=True),
     UniqueConstraint("number", name="uq_invoices_number"),
     UniqueConstraint("billing_key", name="uq_invoices_billing_key"),
 )

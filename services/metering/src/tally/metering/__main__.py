@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 from tally.api.metering.v1 import metering_service_pb2_grpc as pb_grpc
@@ -52,7 +53,12 @@ async def wire(runtime: Runtime[MeteringSettings]) -> Wiring:
                 Consumer(USAGE_CONSUMER, together=recorder.handle, batch=runtime.settings.fetch_batch)
                 for _ in range(runtime.settings.fetch_loops)
             ),
-            Consumer(CLOSING_CONSUMER, PeriodClosing(runtime.engine).handle),
+            Consumer(
+                CLOSING_CONSUMER,
+                PeriodClosing(
+                    runtime.engine, margin=timedelta(seconds=runtime.settings.close_margin_s)
+                ).handle,
+            ),
         ],
         on_shutdown=[close_recorder],
     )

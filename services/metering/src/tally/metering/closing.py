@@ -2,22 +2,42 @@
 
 Consumes InvoiceFinalized: a REGULAR invoice moves the customer's ``closed_until_ms`` up to its period end
 (never back: invoices may be finalized out of order). Threshold invoices bill an open period early and close
-nothing. The update is idempotent, so redeliveries need no inbox.
+nothing.
+
+An invoice that read no usage (``usage_read_at`` unset: an opening invoice of in-advance fees) closes nothing.
+
+Usage is read for an invoice before it is finalized (moments before in a billing run, possibly days before for
+a draft finalized by hand), and metering hears of the finalization after: an event of the period stored in
+between would be on neither the invoice nor a later correction. So the close also sweeps the period's events
+stored (``recorded_at_ms``, this service's clock) since ``margin`` before the invoice's ``usage_read_at``, and
+flags those not yet late as late (UsageLate, as for any late event). The margin covers the gap between an
+event's recorded_at (taken when its fetch is prepared) and its commit, and clock skew; an event it sweeps that
+the invoice did bill is harmless: invoicing re-prices the invoice and finds nothing to add. The close takes the
+usage lock, so a recording transaction either committed before the sweep (and is swept) or reads the new close
+after its insert. Idempotent: a redelivered close finds nothing new (the flags are set).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
 
 from opentelemetry import trace
-from sqlalchemy import Engine, func
+from sqlalchemy import Connection, Engine, false, func, select, update
 
 from tally.api.invoicing.v1 import events_pb2 as invoicing_events
 from tally.api.invoicing.v1 import invoicing_service_pb2 as invoicing_pb
 from tally.mesh import streams
 from tally.mesh.jetstream import ConsumerSpec, Delivery
-from tally.metering.store import closed_periods
+from tally.metering.corrections import lock_usage
+from tally.metering.late_usage import announce_late
+from tally.metering.recording import IncomingEvent
+from tally.metering.store import closed_periods, events, meter_from_row, meters
 from tally.persistence.dialects import upsert_insert
 
 _log = logging.getLogger(__name__)
@@ -28,45 +48,124 @@ CLOSING_CONSUMER = ConsumerSpec(
     filter_subject=streams.INVOICE_FINALIZED,
 )
 
+DEFAULT_CLOSE_MARGIN = timedelta(seconds=30)
 
-def closed_until(data: bytes) -> tuple[str, int] | None:
-    """(customer as usage names it, period end in ms) that an InvoiceFinalized closes; None if it closes nothing."""
+_IDS_PER_UPDATE = 500
+
+
+@dataclass(frozen=True)
+class Closing:
+    """What one finalized invoice closes: a customer's usage up to ``until_ms``."""
+
+    invoice_id: str
+    customer: str
+    """The customer as usage names it (the external id)."""
+    start_ms: int
+    until_ms: int
+    usage_read_at_ms: int
+
+
+def closing_of(data: bytes) -> Closing | None:
+    """What an InvoiceFinalized closes; None if it closes nothing (a threshold invoice, an invoice that read no
+    usage, no customer)."""
     invoice = invoicing_events.InvoiceFinalized.FromString(data).invoice
-    if invoice.kind == invoicing_pb.INVOICE_KIND_THRESHOLD or not invoice.customer_external_id:
+    if (
+        invoice.kind == invoicing_pb.INVOICE_KIND_THRESHOLD
+        or not invoice.customer_external_id
+        or not invoice.HasField("usage_read_at")
+    ):
         return None
-    return invoice.customer_external_id, invoice.period.end.ToMilliseconds()
+    return Closing(
+        invoice.id,
+        invoice.customer_external_id,
+        invoice.period.start.ToMilliseconds(),
+        invoice.period.end.ToMilliseconds(),
+        invoice.usage_read_at.ToMilliseconds(),
+    )
 
 
 class PeriodClosing:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        margin: timedelta = DEFAULT_CLOSE_MARGIN,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._engine = engine
+        self._margin_ms = int(margin.total_seconds() * 1000)
+        self._clock = clock
 
-    def close(self, customer: str, until_ms: int) -> None:
-        statement = upsert_insert(closed_periods, self._engine.dialect.name).values(
-            customer=customer, closed_until_ms=until_ms
-        )
+    def close(self, closing: Closing) -> int:
+        """Move the customer's closed period up and sweep it; how many events were found late."""
+        with self._engine.begin() as conn:
+            lock_usage(conn)
+            self._move_close(conn, closing.customer, closing.until_ms)
+            return self._sweep(conn, closing)
+
+    def _move_close(self, conn: Connection, customer: str, until_ms: int) -> None:
+        dialect = self._engine.dialect.name
+        statement = upsert_insert(closed_periods, dialect).values(customer=customer, closed_until_ms=until_ms)
+        larger = func.max if dialect == "sqlite" else func.greatest
         statement = statement.on_conflict_do_update(
             index_elements=[closed_periods.c.customer],
             set_={
-                "closed_until_ms": func.max(
-                    closed_periods.c.closed_until_ms, statement.excluded.closed_until_ms
-                )
-            }
-            if self._engine.dialect.name == "sqlite"
-            else {
-                "closed_until_ms": func.greatest(
+                "closed_until_ms": larger(
                     closed_periods.c.closed_until_ms, statement.excluded.closed_until_ms
                 )
             },
         )
-        with self._engine.begin() as conn:
-            conn.execute(statement)
+        conn.execute(statement)
+
+    def _sweep(self, conn: Connection, closing: Closing) -> int:
+        since_ms = closing.usage_read_at_ms - self._margin_ms
+        rows = conn.execute(
+            select(
+                events.c.id,
+                events.c.producer_id,
+                events.c.event_id,
+                events.c.customer,
+                events.c.event_type,
+                events.c.timestamp_ms,
+                events.c.properties,
+            ).where(
+                events.c.customer == closing.customer,
+                events.c.timestamp_ms >= closing.start_ms,
+                events.c.timestamp_ms < closing.until_ms,
+                events.c.recorded_at_ms >= since_ms,
+                events.c.late == false(),
+                events.c.voided == false(),
+            )
+        ).all()
+        if not rows:
+            return 0
+        ids = [row.id for row in rows]
+        for start in range(0, len(ids), _IDS_PER_UPDATE):
+            conn.execute(
+                update(events).where(events.c.id.in_(ids[start : start + _IDS_PER_UPDATE])).values(late=True)
+            )
+        defined = [meter_from_row(row) for row in conn.execute(select(meters)).mappings()]
+        by_producer: dict[str, list[IncomingEvent]] = {}
+        for row in rows:
+            by_producer.setdefault(row.producer_id, []).append(
+                IncomingEvent(
+                    row.event_id, row.customer, row.event_type, row.timestamp_ms, json.loads(row.properties)
+                )
+            )
+        now_ms = int(self._clock() * 1000)
+        for producer_id, found in sorted(by_producer.items()):
+            announce_late(conn, defined, producer_id, f"close:{closing.invoice_id}", now_ms, found)
+        return len(rows)
 
     async def handle(self, delivery: Delivery) -> None:
-        closing = closed_until(delivery.data)
+        closing = closing_of(delivery.data)
         if closing is None:
             return
-        customer, until_ms = closing
-        trace.get_current_span().set_attribute("tally.customer", customer)
-        await asyncio.to_thread(self.close, customer, until_ms)
-        _log.info("usage of %s before %d is now late", customer, until_ms)
+        trace.get_current_span().set_attribute("tally.customer", closing.customer)
+        swept = await asyncio.to_thread(self.close, closing)
+        _log.info(
+            "usage of %s before %d is now late (%d stored while the invoice was issued)",
+            closing.customer,
+            closing.until_ms,
+            swept,
+        )

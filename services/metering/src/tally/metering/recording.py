@@ -21,7 +21,8 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -30,12 +31,10 @@ from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Connection, Engine, select
 
-from tally.api.metering.v1 import events_pb2 as metering_events
-from tally.mesh import streams
 from tally.metering.aggregation import Bucket
+from tally.metering.late_usage import announce_late
 from tally.metering.rollup_fold import FoldedEvent, RollupDelta, RollupFold, RollupKey
 from tally.metering.store import StoredMeter, closed_periods, meter_from_row, meters
-from tally.persistence import outbox
 
 _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -51,8 +50,8 @@ EVENT_COLUMNS = (
     "received_at_ms",
     "payload_hash",
     "late",
+    "recorded_at_ms",
 )
-_LATE = EVENT_COLUMNS.index("late")
 _HASH = EVENT_COLUMNS.index("payload_hash")
 _SQLITE_WRITER_CACHE_KIB = 64 * 1024
 """Page cache of the kept SQLite writer connection (SQLite's default is 2 MiB)."""
@@ -75,7 +74,7 @@ _ROLLUP_COLUMNS = (
 _POSTGRES_STAGING = (
     "CREATE TEMP TABLE IF NOT EXISTS events_staging (producer_id text, event_id text, customer text, "
     "event_type text, timestamp_ms bigint, properties text, batch_id text, received_at_ms bigint, "
-    "payload_hash text, late boolean) ON COMMIT DELETE ROWS;"
+    "payload_hash text, late boolean, recorded_at_ms bigint) ON COMMIT DELETE ROWS;"
     "CREATE TEMP TABLE IF NOT EXISTS rollups_staging (meter_id text, customer text, group_key text, "
     "hour_ms bigint, count bigint, sum numeric, min numeric, max numeric, latest_ts_ms bigint, "
     "latest_event_id text, latest_value numeric, weighted_ts numeric) ON COMMIT DELETE ROWS;"
@@ -157,8 +156,11 @@ class PreparedUsage:
 class UsageRecording:
     """Records usage batches exactly once per (producer, event id), keeping rollups equal to raw events."""
 
-    def __init__(self, engine: Engine, *, keep_connection: bool = False) -> None:
+    def __init__(
+        self, engine: Engine, *, keep_connection: bool = False, clock: Callable[[], float] = time.time
+    ) -> None:
         self._engine = engine
+        self._clock = clock
         self._postgres = engine.dialect.name == "postgresql"
         self._fold: RollupFold | None = None
         # PostgreSQL keeps its cache in the server: pooled connections (with pre-ping) serve as well there.
@@ -196,6 +198,7 @@ class UsageRecording:
         first: dict[tuple[str, str], str] = {}
         prepared: list[PreparedBatch] = []
         customers: set[str] = set()
+        recorded_at_ms = int(self._clock() * 1000)  # commits follow within the fetch's write
         seen_by_producer: dict[str, dict[str, str]] = {}
         for batch in batches:
             producer_id, batch_id, received_at_ms = batch.producer_id, batch.batch_id, batch.received_at_ms
@@ -226,6 +229,7 @@ class UsageRecording:
                         received_at_ms,
                         fingerprint,
                         False,
+                        recorded_at_ms,
                     )
                 )
             for row in rows:
@@ -264,13 +268,16 @@ class UsageRecording:
                 cursor.execute("BEGIN IMMEDIATE")
             defined = self._meters(conn)
             fold = self._fold_for(defined)
-            closed = self._closed_until(conn, prepared.customers)
-            if closed:
-                _settle_late_flags(prepared, closed)
             if self._postgres:
                 existing = self._store_events_postgres(cursor, prepared)
             else:
                 existing = self._store_events_sqlite(cursor, prepared)
+            # Closed periods are read only now, with the events inserted: on PostgreSQL the insert holds the
+            # lock a closing waits for (closing.py), so either that closing sweeps these events or this read
+            # sees it. On SQLite the write lock, taken first, orders the two anyway.
+            closed = self._closed_until(conn, prepared.customers)
+            if closed:
+                self._flag_late(cursor, prepared, closed, existing)
             outcomes = []
             new_events: list[FoldedEvent] = []
             for batch in prepared.batches:
@@ -342,9 +349,7 @@ class UsageRecording:
             else []
         )
         if late:
-            self._announce_late(
-                conn, defined, producer_id, batch.batch.batch_id, batch.batch.received_at_ms, late
-            )
+            announce_late(conn, defined, producer_id, batch.batch.batch_id, batch.batch.received_at_ms, late)
         outcome = RecordOutcome(
             inserted=len(new_events),
             duplicates=len(batch.batch.events) - len(new_events),
@@ -413,6 +418,35 @@ class UsageRecording:
             for event_id, fingerprint in cursor.fetchall():
                 existing[(producer_id, event_id)] = fingerprint
         return existing
+
+    def _flag_late(
+        self,
+        cursor: Any,
+        prepared: PreparedUsage,
+        closed: dict[str, int],
+        existing: dict[tuple[str, str], str],
+    ) -> None:
+        """Flag the events just stored whose time is before their customer's closed period (rare: one UPDATE
+        per producer, only when there are such events)."""
+        late: dict[str, list[str]] = {}
+        for batch in prepared.batches:
+            for row in batch.rows:
+                if row[4] < closed.get(row[2], 0) and (row[0], row[1]) not in existing:
+                    late.setdefault(row[0], []).append(row[1])
+        marker = "%s" if self._postgres else "?"
+        for producer_id, event_ids in late.items():
+            if self._postgres:
+                cursor.execute(
+                    "UPDATE events SET late = true WHERE producer_id = %s AND event_id = ANY(%s)",
+                    (producer_id, event_ids),
+                )
+                continue
+            for chunk in _shaped_chunks(event_ids):
+                cursor.execute(
+                    f"UPDATE events SET late = 1 WHERE producer_id = {marker} "
+                    f"AND event_id IN ({','.join([marker] * len(chunk))})",
+                    [producer_id, *chunk],
+                )
 
     # -- rollups ---------------------------------------------------------------------------------------
     @staticmethod
@@ -585,42 +619,6 @@ class UsageRecording:
         )
         return len(conflicting)
 
-    @staticmethod
-    def _announce_late(
-        conn: Connection,
-        defined: list[StoredMeter],
-        producer_id: str,
-        batch_id: str,
-        received_at_ms: int,
-        late: list[FoldedEvent],
-    ) -> None:
-        by_customer: dict[str, list[FoldedEvent]] = {}
-        for event in late:
-            by_customer.setdefault(event.customer, []).append(event)
-        for customer, events in sorted(by_customer.items()):
-            touched = {
-                meter.id
-                for meter in defined
-                for event in events
-                if meter.definition.selects(event.event_type, event.properties)
-            }
-            message = metering_events.UsageLate(
-                customer=customer,
-                meter_ids=sorted(touched),
-                producer_id=producer_id,
-                event_ids=sorted(event.event_id for event in events),
-                cause=metering_events.LATE_CAUSE_ARRIVED,
-            )
-            message.detected_at.FromMilliseconds(received_at_ms)
-            message.period.start.FromMilliseconds(min(event.timestamp_ms for event in events))
-            message.period.end.FromMilliseconds(max(event.timestamp_ms for event in events) + 1)
-            outbox.enqueue(
-                conn,
-                streams.USAGE_LATE,
-                message.SerializeToString(),
-                f"usage-late:{producer_id}:{batch_id}:{customer}",
-            )
-
 
 def combine(parts: Sequence[PreparedUsage]) -> PreparedUsage:
     """Fetches prepared apart, as one: an id first seen in an earlier fetch is a repeat in a later one.
@@ -669,15 +667,6 @@ def combine(parts: Sequence[PreparedUsage]) -> PreparedUsage:
                     mine.merge(bucket)
             delta.uniques |= part.delta.uniques
     return PreparedUsage(batches, first, fold if delta is not None else None, delta, customers)
-
-
-def _settle_late_flags(prepared: PreparedUsage, closed: dict[str, int]) -> None:
-    """Flag the rows of events before their customer's closed period (read in the write transaction)."""
-    for batch in prepared.batches:
-        batch.rows = [
-            row if row[4] >= closed.get(row[2], 0) else (*row[:_LATE], True, *row[_LATE + 1 :])
-            for row in batch.rows
-        ]
 
 
 def _shaped_chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:

@@ -19,3 +19,11 @@ class MeteringSettings:
         "TALLY_METERING_FETCH_LOOPS", default=4, parse=int, doc="concurrent fetch loops on the usage consumer"
     )
     """Fetch loops sharing the durable consumer: one prepares a fetch while another's is being written."""
+    close_margin_s: float = setting(
+        "TALLY_METERING_CLOSE_MARGIN_SECONDS",
+        default=30.0,
+        parse=float,
+        doc="how long before an invoice's usage read a closing sweeps stored events",
+    )
+    """When an invoice closes a period, events of the period stored since this long before its usage was read
+    are reported late (covers prepare-to-commit time and clock skew; over-reporting costs only a re-price)."""

@@ -47,6 +47,7 @@ events = Table(
     Column("late", Boolean, nullable=False, server_default=false()),
     Column("amended", Boolean, nullable=False, server_default=false()),
     Column("voided", Boolean, nullable=False, server_default=false()),
+    Column("recorded_at_ms", BigInteger, nullable=False, server_default="0"),
     UniqueConstraint("producer_id", "event_id", name="uq_events_producer_event"),
 )
 

@@ -121,7 +121,7 @@ class InvoiceLine(_message.Message):
     def __init__(self, id: _Optional[str] = ..., kind: _Optional[_Union[InvoiceLineKind, str]] = ..., description: _Optional[str] = ..., charge_id: _Optional[str] = ..., meter_id: _Optional[str] = ..., service_period: _Optional[_Union[_period_pb2.Period, _Mapping]] = ..., quantity: _Optional[str] = ..., unit_price: _Optional[str] = ..., breakdown: _Optional[_Iterable[_Union[_catalog_service_pb2.BreakdownLine, _Mapping]]] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., tax: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., tax_rate_percent: _Optional[str] = ..., event_ids: _Optional[_Iterable[str]] = ..., group: _Optional[_Mapping[str, str]] = ..., corrects_invoice_id: _Optional[str] = ...) -> None: ...
 
 class Invoice(_message.Message):
-    __slots__ = ("id", "number", "customer_id", "subscription_id", "status", "currency", "period", "lines", "subtotal", "tax", "credits_applied", "total", "amount_due", "issued_at", "due_at", "paid_at", "voided_at", "customer_external_id", "kind", "customer_name")
+    __slots__ = ("id", "number", "customer_id", "subscription_id", "status", "currency", "period", "lines", "subtotal", "tax", "credits_applied", "total", "amount_due", "issued_at", "due_at", "paid_at", "voided_at", "customer_external_id", "kind", "customer_name", "usage_read_at")
     ID_FIELD_NUMBER: _ClassVar[int]
     NUMBER_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -142,6 +142,7 @@ class Invoice(_message.Message):
     CUSTOMER_EXTERNAL_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_NAME_FIELD_NUMBER: _ClassVar[int]
+    USAGE_READ_AT_FIELD_NUMBER: _ClassVar[int]
     id: str
     number: str
     customer_id: str
@@ -162,7 +163,8 @@ class Invoice(_message.Message):
     customer_external_id: str
     kind: InvoiceKind
     customer_name: str
-    def __init__(self, id: _Optional[str] = ..., number: _Optional[str] = ..., customer_id: _Optional[str] = ..., subscription_id: _Optional[str] = ..., status: _Optional[_Union[InvoiceStatus, str]] = ..., currency: _Optional[str] = ..., period: _Optional[_Union[_period_pb2.Period, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[InvoiceLine, _Mapping]]] = ..., subtotal: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., tax: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., credits_applied: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., amount_due: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., voided_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., customer_external_id: _Optional[str] = ..., kind: _Optional[_Union[InvoiceKind, str]] = ..., customer_name: _Optional[str] = ...) -> None: ...
+    usage_read_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., number: _Optional[str] = ..., customer_id: _Optional[str] = ..., subscription_id: _Optional[str] = ..., status: _Optional[_Union[InvoiceStatus, str]] = ..., currency: _Optional[str] = ..., period: _Optional[_Union[_period_pb2.Period, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[InvoiceLine, _Mapping]]] = ..., subtotal: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., tax: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., credits_applied: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., total: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., amount_due: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., paid_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., voided_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., customer_external_id: _Optional[str] = ..., kind: _Optional[_Union[InvoiceKind, str]] = ..., customer_name: _Optional[str] = ..., usage_read_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CreditNoteLine(_message.Message):
     __slots__ = ("id", "invoice_line_id", "description", "quantity", "amount", "tax", "event_ids")
