@@ -854,6 +854,10 @@ def test_an_opening_invoice_closes_no_usage_so_the_periods_usage_is_billed_once(
     wait_for_usage(metering, meter_id, MARCH, APRIL, 7)
 
     run_billing(invoicing, datetime(2026, 4, 2, tzinfo=UTC))
+    assert late_usage_rows(database_url) == []  # the opening invoice made none of March's usage late
+    # One March call arrives after March was invoiced: late, and corrected once, against the invoice that
+    # billed March's usage (the opening invoice billed none, so it has nothing to correct).
+    [late] = send_late_call(metering, database_url, datetime(2026, 3, 20, tzinfo=UTC))
     run_billing(invoicing, datetime(2026, 5, 2, tzinfo=UTC))
     found = {
         i.period.start.ToDatetime(UTC).month: i
@@ -864,9 +868,11 @@ def test_an_opening_invoice_closes_no_usage_so_the_periods_usage_is_billed_once(
         ("INVOICE_LINE_KIND_USAGE", "API calls", "7.00", "1.40"),
         ("INVOICE_LINE_KIND_RECURRING", "Seats", "30.00", "6.00"),
     ]
-    # April: the seats for May and no usage; above all no second charge for March's calls.
-    assert lines(found[4]) == [
-        ("INVOICE_LINE_KIND_USAGE", "API calls", "0.00", "0.00"),
-        ("INVOICE_LINE_KIND_RECURRING", "Seats", "30.00", "6.00"),
+    # April: the seats for May, no usage, and March's late call once; no second charge for March's calls.
+    assert [(kind, amount, tax) for kind, _, amount, tax in lines(found[4])] == [
+        ("INVOICE_LINE_KIND_USAGE", "0.00", "0.00"),
+        ("INVOICE_LINE_KIND_RECURRING", "30.00", "6.00"),
+        ("INVOICE_LINE_KIND_ADJUSTMENT", "1.00", "0.20"),
     ]
-    assert late_usage_rows(database_url) == []
+    assert found[4].lines[2].corrects_invoice_id == found[3].id
+    assert list(found[4].lines[2].event_ids) == [late]

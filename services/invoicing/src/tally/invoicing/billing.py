@@ -24,7 +24,15 @@ from tally.api.catalog.v1 import catalog_service_pb2 as cat
 from tally.domain.errors import DomainError, InvalidArgument
 from tally.invoicing.alerts import AlertOutbox
 from tally.invoicing.batching import Batcher
-from tally.invoicing.billing_store import BillingStore, Controls, LateUsage, Pending, Save, billing_key
+from tally.invoicing.billing_store import (
+    OPENING,
+    BillingStore,
+    Controls,
+    LateUsage,
+    Pending,
+    Save,
+    billing_key,
+)
 from tally.invoicing.domain import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
 from tally.invoicing.drafting import (
     Adjustment,
@@ -284,7 +292,7 @@ class Billing:
             credits_as_of=as_of,
         )
         pending = Pending(
-            key=billing_key(subscription.id, terms.period.start, "OPENING"),
+            key=billing_key(subscription.id, terms.period.start, OPENING),
             subscription_id=subscription.id,
             kind=InvoiceKind.REGULAR,
             customer=party.snapshot,

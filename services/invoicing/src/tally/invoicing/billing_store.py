@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Engine, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
 from tally.invoicing import ledger
@@ -39,6 +39,16 @@ BILLED = (InvoiceStatus.FINALIZED.value, InvoiceStatus.PAID.value)
 
 def billing_key(subscription_id: str, period_start: datetime, kind: str) -> str:
     return f"{subscription_id}|{period_start.isoformat()}|{kind}"
+
+
+OPENING = "OPENING"
+"""The billing-key kind of an opening invoice: in-advance fees at the start, no usage billed."""
+
+
+def _billed_usage() -> ColumnElement[bool]:
+    """Invoices whose usage can be corrected: not opening invoices, which bill fees only (re-pricing their
+    period's usage against them would bill that usage a second time)."""
+    return or_(invoices.c.billing_key.is_(None), ~invoices.c.billing_key.like(f"%|{OPENING}"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +207,8 @@ class BillingStore:
             return found
 
     def billed_invoices_overlapping(self, subscription_id: str, period: Period) -> list[Invoice]:
-        """REGULAR invoices finalized (or paid) for the subscription whose period overlaps ``period``."""
+        """REGULAR invoices finalized (or paid) for the subscription whose period overlaps ``period`` and that
+        billed usage (not opening invoices)."""
         with self._engine.connect() as conn:
             ids = conn.execute(
                 select(invoices.c.id)
@@ -207,6 +218,7 @@ class BillingStore:
                     invoices.c.status.in_(BILLED),
                     invoices.c.period_start < period.end,
                     invoices.c.period_end > period.start,
+                    _billed_usage(),
                 )
                 .order_by(invoices.c.period_start)
             ).scalars()
@@ -491,6 +503,7 @@ def _mark_applied(conn: Connection, pending: Pending, invoice_id: str) -> None:
                     invoices.c.status.in_(BILLED),
                     invoices.c.period_start < end,
                     invoices.c.period_end > start,
+                    _billed_usage(),
                 )
             ).scalars()
         )
