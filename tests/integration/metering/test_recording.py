@@ -315,3 +315,23 @@ def test_closing_a_period_sweeps_its_events_stored_after_the_invoice_read_usage(
     with engine.connect() as conn:
         flags = dict(conn.execute(select(events.c.event_id, events.c.late)).all())
     assert (flags["after"], flags["fresh"]) == (True, False)
+
+
+def test_closes_of_one_fetch_share_a_transaction_and_each_sweeps_its_own_customer(engine):
+    read_ms = T0 + 40 * 24 * HOUR_MS
+    UsageRecording(engine, clock=lambda: (read_ms + 1_000) / 1000).record(
+        "p1",
+        "b",
+        T0,
+        [event("a1", 10), event("g1", 10, customer="globex"), event("w1", 10, customer="wonka")],
+    )
+    month = T0 + 30 * 24 * HOUR_MS
+    swept = PeriodClosing(engine).close_many(
+        [Closing("inv-a", "acme", T0, month, read_ms), Closing("inv-g", "globex", T0, month, read_ms)]
+    )
+    assert swept == [1, 1]
+    with engine.connect() as conn:
+        flags = dict(conn.execute(select(events.c.event_id, events.c.late)).all())
+        closed = dict(conn.execute(select(closed_periods.c.customer, closed_periods.c.closed_until_ms)).all())
+    assert flags == {"a1": True, "g1": True, "w1": False}
+    assert closed == {"acme": month, "globex": month}

@@ -53,11 +53,13 @@ async def wire(runtime: Runtime[MeteringSettings]) -> Wiring:
                 Consumer(USAGE_CONSUMER, together=recorder.handle, batch=runtime.settings.fetch_batch)
                 for _ in range(runtime.settings.fetch_loops)
             ),
+            # A billing run finalizes many invoices at once: their closes share a transaction (one usage lock).
             Consumer(
                 CLOSING_CONSUMER,
-                PeriodClosing(
+                together=PeriodClosing(
                     runtime.engine, margin=timedelta(seconds=runtime.settings.close_margin_s)
                 ).handle,
+                batch=100,
             ),
         ],
         on_shutdown=[close_recorder],

@@ -23,17 +23,17 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from opentelemetry import trace
 from sqlalchemy import Connection, Engine, false, func, select, update
 
 from tally.api.invoicing.v1 import events_pb2 as invoicing_events
 from tally.api.invoicing.v1 import invoicing_service_pb2 as invoicing_pb
+from tally.mesh import attributes as attr
 from tally.mesh import streams
-from tally.mesh.jetstream import ConsumerSpec, Delivery
+from tally.mesh.jetstream import ConsumerSpec, Delivery, SpanAttributes
 from tally.metering.corrections import lock_usage
 from tally.metering.late_usage import announce_late
 from tally.metering.recording import IncomingEvent
@@ -98,10 +98,18 @@ class PeriodClosing:
 
     def close(self, closing: Closing) -> int:
         """Move the customer's closed period up and sweep it; how many events were found late."""
+        return self.close_many([closing])[0]
+
+    def close_many(self, closings: Sequence[Closing]) -> list[int]:
+        """``close`` for a fetch of closings in one transaction: one usage lock, however many invoices a
+        billing run finalized at once."""
         with self._engine.begin() as conn:
             lock_usage(conn)
-            self._move_close(conn, closing.customer, closing.until_ms)
-            return self._sweep(conn, closing)
+            swept = []
+            for closing in closings:
+                self._move_close(conn, closing.customer, closing.until_ms)
+                swept.append(self._sweep(conn, closing))
+            return swept
 
     def _move_close(self, conn: Connection, customer: str, until_ms: int) -> None:
         dialect = self._engine.dialect.name
@@ -157,15 +165,22 @@ class PeriodClosing:
             announce_late(conn, defined, producer_id, f"close:{closing.invoice_id}", now_ms, found)
         return len(rows)
 
-    async def handle(self, delivery: Delivery) -> None:
-        closing = closing_of(delivery.data)
-        if closing is None:
-            return
-        trace.get_current_span().set_attribute("tally.customer", closing.customer)
-        swept = await asyncio.to_thread(self.close, closing)
-        _log.info(
-            "usage of %s before %d is now late (%d stored while the invoice was issued)",
-            closing.customer,
-            closing.until_ms,
-            swept,
-        )
+    async def handle(self, deliveries: Sequence[Delivery]) -> list[SpanAttributes]:
+        """A fetch of InvoiceFinalized messages, closed together; span attributes per message."""
+        closings = [closing_of(delivery.data) for delivery in deliveries]
+        wanted = [closing for closing in closings if closing is not None]
+        swept = iter(await asyncio.to_thread(self.close_many, wanted) if wanted else [])
+        attributes: list[SpanAttributes] = []
+        for closing in closings:
+            if closing is None:
+                attributes.append({})
+                continue
+            found = next(swept)
+            attributes.append({attr.CUSTOMER: closing.customer, attr.EVENTS_LATE: found})
+            _log.info(
+                "usage of %s before %d is now late (%d stored after the invoice read usage)",
+                closing.customer,
+                closing.until_ms,
+                found,
+            )
+        return attributes
