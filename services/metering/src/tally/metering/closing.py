@@ -37,7 +37,7 @@ from tally.mesh.jetstream import ConsumerSpec, Delivery, SpanAttributes
 from tally.metering.corrections import lock_usage
 from tally.metering.late_usage import announce_late
 from tally.metering.recording import IncomingEvent
-from tally.metering.store import closed_periods, events, meter_from_row, meters
+from tally.metering.store import closed_periods, events, meters_in_force
 from tally.persistence.dialects import upsert_insert
 
 _log = logging.getLogger(__name__)
@@ -152,7 +152,7 @@ class PeriodClosing:
             conn.execute(
                 update(events).where(events.c.id.in_(ids[start : start + _IDS_PER_UPDATE])).values(late=True)
             )
-        defined = [meter_from_row(row) for row in conn.execute(select(meters)).mappings()]
+        defined = meters_in_force(conn)
         by_producer: dict[str, list[IncomingEvent]] = {}
         for row in rows:
             by_producer.setdefault(row.producer_id, []).append(

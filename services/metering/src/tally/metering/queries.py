@@ -584,21 +584,11 @@ class MeterValues:
             rows = conn.execute(query).all()
         values = []
         for row in rows:
-            properties = json.loads(row.properties)
-            if not definition.selects(definition.event_type, properties):
-                continue
-            value = _finite_decimal(properties.get(definition.value_property))
-            if value is not None:
-                values.append(value)
+            # The meter's own reading of an event, as its rollups take it.
+            item = contribution(
+                definition, definition.event_type, json.loads(row.properties), row.timestamp_ms, row.event_id
+            )
+            if item is not None and item.value is not None:
+                values.append(item.value)
         last = rows[-1] if len(rows) == limit else None
         return ValuePage(values, None if last is None else (last.timestamp_ms, last.event_id, last.id))
-
-
-def _finite_decimal(raw: str | None) -> Decimal | None:
-    if raw is None:
-        return None
-    try:
-        value = Decimal(raw)
-    except ArithmeticError:
-        return None
-    return value if value.is_finite() else None

@@ -34,7 +34,7 @@ from sqlalchemy import Connection, Engine, select
 from tally.metering.aggregation import Bucket
 from tally.metering.late_usage import announce_late
 from tally.metering.rollup_fold import FoldedEvent, RollupDelta, RollupFold, RollupKey
-from tally.metering.store import StoredMeter, closed_periods, meter_from_row, meters
+from tally.metering.store import StoredMeter, closed_periods, meters_in_force
 
 _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -433,7 +433,6 @@ class UsageRecording:
             for row in batch.rows:
                 if row[4] < closed.get(row[2], 0) and (row[0], row[1]) not in existing:
                     late.setdefault(row[0], []).append(row[1])
-        marker = "%s" if self._postgres else "?"
         for producer_id, event_ids in late.items():
             if self._postgres:
                 cursor.execute(
@@ -443,8 +442,7 @@ class UsageRecording:
                 continue
             for chunk in _shaped_chunks(event_ids):
                 cursor.execute(
-                    f"UPDATE events SET late = 1 WHERE producer_id = {marker} "
-                    f"AND event_id IN ({','.join([marker] * len(chunk))})",
+                    f"UPDATE events SET late = 1 WHERE producer_id = ? AND event_id IN ({','.join('?' * len(chunk))})",
                     [producer_id, *chunk],
                 )
 
@@ -453,7 +451,7 @@ class UsageRecording:
     def _meters(conn: Connection) -> list[StoredMeter]:
         # Read in the recording transaction, so a meter created concurrently is either seen here or its
         # backfill sees these events: never neither.
-        return [meter_from_row(row) for row in conn.execute(select(meters)).mappings()]
+        return meters_in_force(conn)
 
     def _insert_unique_values(self, cursor: Any, rows: list[tuple[str, str, str, int, str]]) -> None:
         columns = "meter_id, customer, group_key, hour_ms, value"

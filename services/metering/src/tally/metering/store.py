@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Connection,
     Engine,
     Integer,
     MetaData,
@@ -157,6 +158,11 @@ class StoredMeter:
     updated_at: datetime
 
 
+def meters_in_force(conn: Connection) -> list[StoredMeter]:
+    """Every meter, in id order, read in ``conn``'s transaction."""
+    return [meter_from_row(row) for row in conn.execute(select(meters).order_by(meters.c.id)).mappings()]
+
+
 class MeterStore:
     """Meter definitions, unique by key."""
 
@@ -197,9 +203,7 @@ class MeterStore:
         the original events left the stream, or on a new database: at each start metering tells them again.
         """
         with self._engine.begin() as conn:
-            stored = [
-                meter_from_row(row) for row in conn.execute(select(meters).order_by(meters.c.id)).mappings()
-            ]
+            stored = meters_in_force(conn)
             for meter in stored:
                 changed_at = meter.updated_at
                 if changed_at.tzinfo is None:  # SQLite keeps naive UTC
