@@ -164,6 +164,30 @@ def subscribe(catalog, customer_id, plan_version_id, start=MARCH, anchor=cat.BIL
         )
 
 
+SEATS = cat.Charge(
+    id="seats",
+    name="Seats",
+    price=cat.Price(currency="USD", flat=cat.FlatPrice(amount="30.00", timing=cat.BILLING_TIMING_IN_ADVANCE)),
+)
+"""30.00 a month, billed in advance."""
+
+
+def publish_version(catalog, beside_version_id, charges):
+    """A new USD version of the plan that ``beside_version_id`` belongs to, with ``charges``."""
+    md = catalog.metadata()
+    with grpc.insecure_channel(catalog.target) as channel:
+        stub = cat_grpc.CatalogServiceStub(channel)
+        plan_id = stub.GetPlanVersion(
+            cat.GetPlanVersionRequest(plan_version_id=beside_version_id), metadata=md
+        ).plan_version.plan_id
+        return stub.PublishPlanVersion(
+            cat.PublishPlanVersionRequest(
+                plan_version=cat.PlanVersion(plan_id=plan_id, currency="USD", charges=charges)
+            ),
+            metadata=md,
+        ).plan_version
+
+
 def grant_credit(catalog, customer_id, amount, currency="USD", expires=None):
     with grpc.insecure_channel(catalog.target) as channel:
         grant = cat.CreditGrant(
@@ -755,39 +779,15 @@ def test_a_plan_change_at_the_period_end_bills_the_new_plans_in_advance_fee_on_t
     catalog, metering, invoicing = stack
     meter_id = make_meter(metering)
     _, _, subscription = make_catalog(catalog, meter_id)
-    md = catalog.metadata()
-    channel = grpc.insecure_channel(catalog.target)
-    stub = cat_grpc.CatalogServiceStub(channel)
-    plan_id = stub.GetPlanVersion(
-        cat.GetPlanVersionRequest(plan_version_id=subscription.plan_version_id), metadata=md
-    ).plan_version.plan_id
-    seats = stub.PublishPlanVersion(
-        cat.PublishPlanVersionRequest(
-            plan_version=cat.PlanVersion(
-                plan_id=plan_id,
-                currency="USD",
-                charges=[
-                    cat.Charge(
-                        id="seats",
-                        name="Seats",
-                        price=cat.Price(
-                            currency="USD",
-                            flat=cat.FlatPrice(amount="30.00", timing=cat.BILLING_TIMING_IN_ADVANCE),
-                        ),
-                    )
-                ],
-            )
-        ),
-        metadata=md,
-    ).plan_version
+    seats = publish_version(catalog, subscription.plan_version_id, [SEATS])
     # From April: seats paid in advance, no more platform fee or metered calls.
-    stub.MigrateSubscription(
-        cat.MigrateSubscriptionRequest(
-            subscription_id=subscription.id, plan_version_id=seats.id, effective_at=stamp(APRIL)
-        ),
-        metadata=md,
-    )
-    channel.close()
+    with grpc.insecure_channel(catalog.target) as channel:
+        cat_grpc.CatalogServiceStub(channel).MigrateSubscription(
+            cat.MigrateSubscriptionRequest(
+                subscription_id=subscription.id, plan_version_id=seats.id, effective_at=stamp(APRIL)
+            ),
+            metadata=catalog.metadata(),
+        )
     send_calls(metering, "b1", [datetime(2026, 3, 3, 12, tzinfo=UTC)])
     wait_for_usage(metering, meter_id, MARCH, APRIL, 1)
 
@@ -810,39 +810,16 @@ def test_an_opening_invoice_closes_no_usage_so_the_periods_usage_is_billed_once(
     catalog, metering, invoicing = stack
     meter_id = make_meter(metering)
     _, customer, base = make_catalog(catalog, meter_id)
+    calls = cat.Charge(
+        id="calls",
+        name="API calls",
+        price=cat.Price(currency="USD", meter_id=meter_id, unit=cat.UnitPrice(unit_price="1.00")),
+    )
+    version = publish_version(catalog, base.plan_version_id, [SEATS, calls])
     with grpc.insecure_channel(catalog.target) as channel:
-        stub = cat_grpc.CatalogServiceStub(channel)
-        md = catalog.metadata()
-        plan_id = stub.GetPlanVersion(
-            cat.GetPlanVersionRequest(plan_version_id=base.plan_version_id), metadata=md
-        ).plan_version.plan_id
-        version = stub.PublishPlanVersion(
-            cat.PublishPlanVersionRequest(
-                plan_version=cat.PlanVersion(
-                    plan_id=plan_id,
-                    currency="USD",
-                    charges=[
-                        cat.Charge(
-                            id="seats",
-                            name="Seats",
-                            price=cat.Price(
-                                currency="USD",
-                                flat=cat.FlatPrice(amount="30.00", timing=cat.BILLING_TIMING_IN_ADVANCE),
-                            ),
-                        ),
-                        cat.Charge(
-                            id="calls",
-                            name="API calls",
-                            price=cat.Price(
-                                currency="USD", meter_id=meter_id, unit=cat.UnitPrice(unit_price="1.00")
-                            ),
-                        ),
-                    ],
-                )
-            ),
-            metadata=md,
-        ).plan_version
-        stub.CancelSubscription(cat.CancelSubscriptionRequest(subscription_id=base.id), metadata=md)
+        cat_grpc.CatalogServiceStub(channel).CancelSubscription(
+            cat.CancelSubscriptionRequest(subscription_id=base.id), metadata=catalog.metadata()
+        )
     subscription = subscribe(catalog, customer.id, version.id)
 
     opened = run_billing(invoicing, datetime(2026, 3, 1, 0, 30, tzinfo=UTC))
