@@ -349,3 +349,36 @@ def test_each_start_restates_every_meter_so_ingestion_on_a_new_database_learns_o
         ]
     finally:
         ingestion.kill()
+
+
+def test_list_meter_values_names_each_missing_field_and_refuses_a_counting_meter(metering):
+    md = metering.metadata()
+    with grpc.insecure_channel(metering.target) as channel:
+        stub = pb_grpc.MeteringServiceStub(channel)
+        calls = stub.CreateMeter(
+            pb.CreateMeterRequest(meter=meter("calls", pb.AGGREGATION_COUNT, "")), metadata=md
+        )
+        with pytest.raises(grpc.RpcError) as missing:
+            stub.ListMeterValues(pb.ListMeterValuesRequest(), metadata=md)
+        assert missing.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert [v.field for v in field_violations(missing.value)] == [
+            "customer",
+            "meter_id",
+            "period.start",
+            "period.end",
+        ]
+        with pytest.raises(grpc.RpcError) as counting:
+            stub.ListMeterValues(
+                pb.ListMeterValuesRequest(
+                    customer="acme", meter_id=calls.meter.id, period=period(T0, T0 + DAY_MS)
+                ),
+                metadata=md,
+            )
+        assert counting.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert [v.field for v in field_violations(counting.value)] == ["meter_id"]
+        with pytest.raises(grpc.RpcError) as unknown:
+            stub.ListMeterValues(
+                pb.ListMeterValuesRequest(customer="acme", meter_id="nope", period=period(T0, T0 + DAY_MS)),
+                metadata=md,
+            )
+        assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
