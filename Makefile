@@ -9,11 +9,12 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install proto proto-check test test-unit test-integration lint demo up status bench k8s-check clean
+.PHONY: help install proto proto-check test test-slow test-unit test-integration lint demo up status bench k8s-check clean
 
 help:
 	@echo "make demo        run Tally locally (embedded default) and show the main job"
-	@echo "make test        install what is needed, then run every check and test"
+	@echo "make test        install what is needed, then run every check and test (but the slow ones)"
+	@echo "make test-slow   the slow fault-injection tests (CI runs them too)"
 	@echo "make up          start nats-server and all six services; Ctrl-C stops them"
 	@echo "make lint        ruff, mypy and the import-linter contracts"
 	@echo "make proto       regenerate libs/proto from proto/"
@@ -48,7 +49,10 @@ test-integration: install
 	$(PY) -m pytest tests/integration tests/e2e
 
 test: install proto-check lint k8s-check
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests -m "not slow"
+
+test-slow: install
+	$(PY) -m pytest tests -m slow; status=$$?; [ $$status -eq 5 ] || exit $$status  # 5: none marked yet
 
 k8s-check: install
 	$(PY) scripts/k8s_check.py
