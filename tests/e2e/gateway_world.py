@@ -159,7 +159,7 @@ class World:
                                     unit=cat.UnitPrice(unit_price="0.25"),
                                 ),
                             ),
-                        ],  # fmt: skip
+                        ],
                     )
                 ),
                 metadata=md,
@@ -238,7 +238,7 @@ class World:
                     customer=customer,
                     meter_id=self.meter_id,
                     period={"start": stamp(start), "end": stamp(end)},
-                ),  # fmt: skip
+                ),
                 metadata=self.metadata(),
             )
         return reply.buckets[0].quantity if reply.buckets else "0"

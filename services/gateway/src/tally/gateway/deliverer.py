@@ -53,13 +53,11 @@ class Deliverer:
     async def run_forever(self) -> None:
         while True:
             try:
-                sent = await self.deliver_due()
+                if not await self.deliver_due():
+                    await self._sleep_until_due()
             except Exception:
                 _log.exception("webhook delivery round failed; retrying")
-                sent = 0
-            if sent:
-                continue
-            await self._sleep_until_due()
+                await asyncio.sleep(1.0)
 
     async def _sleep_until_due(self) -> None:
         next_at = await asyncio.to_thread(self._store.next_due_at)

@@ -6,7 +6,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -19,6 +18,7 @@ from sqlalchemy import (
 
 from tally.persistence.inbox import inbox_table
 from tally.persistence.outbox import outbox_table
+from tally.persistence.types import UtcDateTime
 
 metadata = MetaData()
 
@@ -36,8 +36,8 @@ customer_keys = Table(
     Column("customer_external_id", Text, nullable=False),
     Column("name", Text, nullable=False),
     Column("secret_sha256", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
     Index("ix_customer_keys_customer", "customer_id", "key_id"),
 )
 
@@ -46,7 +46,7 @@ signing_keys = Table(
     metadata,
     Column("kid", Text, primary_key=True),
     Column("secret", LargeBinary, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 webhook_endpoints = Table(
@@ -61,8 +61,8 @@ webhook_endpoints = Table(
     Column("enabled", Boolean, nullable=False),
     Column("disabled_reason", Text, nullable=False),
     Column("consecutive_failures", Integer, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 webhook_messages = Table(
@@ -72,7 +72,7 @@ webhook_messages = Table(
     Column("event_type", Text, nullable=False),
     Column("customer_id", Text, nullable=True),
     Column("body", LargeBinary, nullable=False),
-    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
     Index("ix_webhook_messages_customer", "customer_id", "event_type", "occurred_at"),
 )
 
@@ -84,13 +84,13 @@ webhook_deliveries = Table(
     Column("endpoint_id", Text, ForeignKey("webhook_endpoints.id"), nullable=False),
     Column("state", Text, nullable=False),
     Column("attempts", Integer, nullable=False),
-    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
-    Column("leased_until", DateTime(timezone=True), nullable=True),
+    Column("next_attempt_at", UtcDateTime(), nullable=True),
+    Column("leased_until", UtcDateTime(), nullable=True),
     Column("replay_requested", Boolean, nullable=False),
     Column("last_status", Integer, nullable=True),
     Column("last_error", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
     UniqueConstraint("message_id", "endpoint_id", name="uq_webhook_deliveries_message_endpoint"),
     Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
     Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
@@ -106,7 +106,7 @@ webhook_attempts = Table(
         ForeignKey("webhook_deliveries.id"),
         nullable=False,
     ),
-    Column("attempted_at", DateTime(timezone=True), nullable=False),
+    Column("attempted_at", UtcDateTime(), nullable=False),
     Column("status_code", Integer, nullable=True),
     Column("error", Text, nullable=False),
     Column("duration_ms", Integer, nullable=False),
