@@ -189,3 +189,36 @@ def test_http_ingest_answers_each_event_as_grpc_ingest_does(world):
         "events[0].timestamp_ms",
     }
     assert httpx.post(f"{world.url}/v1/usage/batches", json={"events": []}).status_code == 401
+
+
+@pytest.mark.slow
+def test_the_cli_issues_customer_keys_and_portal_links(world):
+    import subprocess
+    import sys
+
+    def tally(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "tally.cli", *args, "--data-dir", str(world.config.data_dir)],
+            capture_output=True, text=True, check=False, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    key = tally("keys", "create", "--customer", "globex").strip().splitlines()[-1]
+    reply = httpx.get(f"{world.url}/v1/customers/me/invoices", headers={"authorization": f"Bearer {key}"})
+    assert reply.status_code == 200
+    assert {i["customer_id"] for i in reply.json()["invoices"]} == {world.customers["globex"].id}
+    key_id = key.split("_")[1]
+    assert key_id in tally("keys", "list", "--customer", "globex")
+    tally("keys", "revoke", key_id, "--customer")
+    time.sleep(2.5)  # the key cache lets a revoked key through for at most 2 s on other replicas
+    assert (
+        httpx.get(f"{world.url}/v1/customers/me", headers={"authorization": f"Bearer {key}"}).status_code
+        == 401
+    )
+
+    link = tally("portal-link", "globex").splitlines()[0]
+    with httpx.Client(follow_redirects=True) as browser:
+        page = browser.get(link)
+    assert page.status_code == 200
+    assert "Globex Corp" in page.text
