@@ -382,7 +382,7 @@ class Console:
                 page=pagination_pb2.PageRequest(page_size=50, page_token=query.get("page_token", "")),
             )
         )
-        filters = [("customer", "Customer", [], query.get("customer", ""))]
+        filters: list[tuple[str, str, list[str], str]] = [("customer", "Customer", [], query.get("customer", ""))]
         return self._page(
             request,
             "Credit notes",
