@@ -222,3 +222,34 @@ def test_the_cli_issues_customer_keys_and_portal_links(world):
         page = browser.get(link)
     assert page.status_code == 200
     assert "Globex Corp" in page.text
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_the_finance_console_needs_an_operator_login_and_links_each_row_to_its_detail(world, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    invoice = next(i for i in world.invoices("acme") if i.number)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{world.url}/console")
+        assert page.url.endswith("/console/login")
+        page.fill("input[name=key]", world.customer_key("acme"))
+        page.click("button.primary")
+        assert "not an operator" in page.inner_text("main")
+        page.fill("input[name=key]", world.admin_key)
+        page.click("button.primary")
+        page.wait_for_url(f"{world.url}/console")
+        assert "Acme Ltd" in page.inner_text("main") and "Globex Corp" in page.inner_text("main")
+        assert "USD 49.00" in page.inner_text("main")  # MRR: the monthly platform fee
+        page.screenshot(path=str(tmp_path / "console.png"), full_page=True)
+        page.goto(f"{world.url}/console/invoices?status=FINALIZED")
+        page.click(f"text={invoice.number}")
+        assert f"Invoice {invoice.number}" in page.inner_text("h1")
+        assert "Platform fee" in page.inner_text("main")
+        page.screenshot(path=str(tmp_path / "console-invoice.png"), full_page=True)
+        browser.close()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for name in ("console.png", "console-invoice.png"):
+        shutil.copy(tmp_path / name, SCREENSHOTS / name)
