@@ -8,6 +8,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -20,6 +21,7 @@ from tally.gateway.web.console import Console
 from tally.gateway.web.openapi import document
 from tally.gateway.web.portal import Portal
 from tally.gateway.web.problems import json_problem, problem, problem_response
+from tally.gateway.web.tracing import TracingMiddleware
 
 HERE = Path(__file__).resolve().parent
 
@@ -100,5 +102,7 @@ def create_app(api: Api, portal: Portal, console: Console, found_templates: Jinj
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     return Starlette(
-        routes=routes, exception_handlers={DomainError: errors, HTTPException: http_errors, Exception: errors}
+        routes=routes,
+        middleware=[Middleware(TracingMiddleware)],
+        exception_handlers={DomainError: errors, HTTPException: http_errors, Exception: errors},
     )
