@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install proto proto-check test test-slow test-unit test-integration lint demo up status bench k8s-check clean
+.PHONY: help install browsers proto proto-check test test-slow test-unit test-integration lint demo up status bench k8s-check clean
 
 help:
 	@echo "make demo        run Tally locally (embedded default) and show the main job"
@@ -30,6 +30,10 @@ $(VENV)/.installed: $(UV) uv.lock pyproject.toml $(wildcard libs/*/pyproject.tom
 
 install: $(VENV)/.installed
 
+# The portal's browser tests drive Debian's Chromium (Playwright's own browser download cannot run here).
+browsers:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
 proto: install
 	$(PY) scripts/proto.py
 
@@ -45,13 +49,13 @@ lint: install
 test-unit: install
 	$(PY) -m pytest tests/unit
 
-test-integration: install
+test-integration: install browsers
 	$(PY) -m pytest tests/integration tests/e2e
 
-test: install proto-check lint k8s-check
+test: install browsers proto-check lint k8s-check
 	$(PY) -m pytest tests -m "not slow"
 
-test-slow: install
+test-slow: install browsers
 	$(PY) -m pytest tests -m slow; status=$$?; [ $$status -eq 5 ] || exit $$status  # 5: none marked yet
 
 k8s-check: install

@@ -51,7 +51,7 @@ def test_up_status_and_graceful_stop(tmp_path):
             check=False,
         )
         assert status.returncode == 0, status.stdout + status.stderr
-        assert status.stdout.count("SERVING") == 6
+        assert status.stdout.count("SERVING") == len(SERVICES)
         processes = dict(stack.processes)
     finally:
         stack.stop()

@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from tally.cli import admin, rate
+from tally.cli import admin, portal, rate
 from tally.cli.settings import CliSettings
 from tally.cli.stack import Stack, StackConfig, StackError, check_health
 from tally.mesh.settings import SettingsError, load
@@ -40,8 +40,10 @@ def _parser(defaults: CliSettings) -> argparse.ArgumentParser:
     demo.add_argument(
         "--events", type=int, default=1_000_000, help="synthetic usage events to stream (default 1,000,000)"
     )
+    demo.add_argument("--keep", action="store_true", help="keep the stack up afterwards (Ctrl-C stops it)")
     admin.add_commands(commands, defaults.data_dir)
     rate.add_command(commands)
+    portal.add_command(commands, defaults.data_dir)
     return parser
 
 
@@ -104,9 +106,11 @@ def main(argv: list[str] | None = None) -> int:
             return rate.run(args)
         if args.command in ("producers", "keys"):
             return admin.run(args)
+        if args.command == "portal-link":
+            return portal.run_portal_link(args)
         from tally.cli.demo import run_demo
 
-        return run_demo(_config(args), args.events)
+        return run_demo(_config(args), args.events, keep=args.keep)
     except (StackError, admin.AdminError) as exc:
         print(f"tally: {exc}", file=sys.stderr)
         return 1

@@ -74,22 +74,35 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser], 
     keys = commands.add_parser("keys", help="issue, list and revoke producers' API keys")
     key_commands = keys.add_subparsers(dest="action", required=True)
     create = key_commands.add_parser("create", help="issue an API key (printed once, never shown again)")
-    create.add_argument("--producer", required=True, help="producer id")
+    owner = create.add_mutually_exclusive_group(required=True)
+    owner.add_argument("--producer", help="producer id")
+    owner.add_argument("--customer", help="customer (external id or catalog id): a key reading only its data")
     create.add_argument(
         "--scope", action="append", default=[], help="scope to grant; repeatable (default usage:write)"
     )
     create.add_argument("--name", default="", help="label of the key")
     endpoint_options(create)
-    listing = key_commands.add_parser("list", help="list a producer's keys (never their secrets)")
-    listing.add_argument("--producer", required=True, help="producer id")
+    listing = key_commands.add_parser(
+        "list", help="list a producer's or a customer's keys (never their secrets)"
+    )
+    owner = listing.add_mutually_exclusive_group(required=True)
+    owner.add_argument("--producer", help="producer id")
+    owner.add_argument("--customer", help="customer (external id or catalog id)")
     endpoint_options(listing)
     revoke = key_commands.add_parser("revoke", help="revoke a key; calls made with it are refused at once")
     revoke.add_argument("key_id")
+    revoke.add_argument(
+        "--customer", action="store_true", help="the key is a customer's (kept by the gateway)"
+    )
     endpoint_options(revoke)
 
 
 def run(args: argparse.Namespace, out: Output = print) -> int:
     """Run a ``producers`` or ``keys`` command; errors become AdminError with a one-line message."""
+    if getattr(args, "customer", None):
+        from tally.cli.portal import run_customer_keys
+
+        return run_customer_keys(args, out)
     endpoint = resolve_endpoint(args.data_dir, args.target, args.key)
     with grpc.insecure_channel(endpoint.target) as channel:
         stub = pb_grpc.IngestionAdminServiceStub(channel)

@@ -18,6 +18,7 @@ from tally.cli.demo_billing import BilledMonth, bill_month, last_month, render_b
 from tally.cli.demo_catalog import create_demo_catalog
 from tally.cli.demo_plans import subscribe_customers
 from tally.cli.demo_usage import CUSTOMERS, create_meters, demo_period, stream_usage, usage_table
+from tally.cli.portal import demo_links
 from tally.cli.stack import Stack, StackConfig, StackError
 from tally.cli.topology import BY_NAME
 from tally.cli.traces import read_spans, render_tree
@@ -26,7 +27,7 @@ from tally.mesh.channel import open_channel
 from tally.mesh.settings import MeshSettings
 
 
-def run_demo(config: StackConfig, events: int = 1_000_000) -> int:
+def run_demo(config: StackConfig, events: int = 1_000_000, *, keep: bool = False) -> int:
     if config.data_dir.exists():
         shutil.rmtree(config.data_dir)  # the demo always starts from an empty Tally
     stack = Stack(config)
@@ -38,6 +39,10 @@ def run_demo(config: StackConfig, events: int = 1_000_000) -> int:
         for name, endpoint in stack.endpoints():
             print(f"  {name:<16} {endpoint}")
         trace_id, billed = asyncio.run(_main_job(config, stack.admin_key, events))
+        demo_links(config, stack.admin_key, "acme")
+        if keep:
+            print("the stack stays up (--keep); Ctrl-C stops it.", flush=True)
+            stack.watch()
     finally:
         with contextlib.suppress(OSError):
             print("\nstopping Tally ...", flush=True)

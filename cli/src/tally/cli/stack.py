@@ -19,7 +19,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tally.cli.credentials import ensure_credentials
-from tally.cli.topology import SERVICES, ServiceSpec
+from tally.cli.topology import HTTP_PORT_SHIFT, SERVICES, ServiceSpec
 
 
 class StackError(Exception):
@@ -47,6 +47,9 @@ class StackConfig:
 
     def target(self, spec: ServiceSpec) -> str:
         return f"{self.host}:{self.port(spec)}"
+
+    def http_url(self, spec: ServiceSpec) -> str:
+        return f"http://{self.host}:{self.port(spec) + HTTP_PORT_SHIFT}"
 
     @property
     def nats_url(self) -> str:
@@ -115,6 +118,8 @@ class Stack:
         ensure_port_free(cfg.host, cfg.nats_monitor_port, "nats-server monitoring")
         for spec in SERVICES:
             ensure_port_free(cfg.host, cfg.port(spec), spec.name)
+            if spec.http:
+                ensure_port_free(cfg.host, cfg.port(spec) + HTTP_PORT_SHIFT, f"{spec.name} HTTP")
         for sub in ("db", "logs", "traces", "nats"):
             (cfg.data_dir / sub).mkdir(parents=True, exist_ok=True)
         credentials = ensure_credentials(cfg.data_dir / "secrets", [spec.name for spec in SERVICES])
@@ -168,6 +173,8 @@ class Stack:
             env["TALLY_TRACE_EXPORT"] = f"file:{cfg.trace_file(spec).resolve()}"
         for peer in SERVICES:
             env[peer.target_variable()] = cfg.target(peer)
+        if spec.http:
+            env.update(TALLY_HTTP_HOST=cfg.host, TALLY_HTTP_PORT=str(cfg.port(spec) + HTTP_PORT_SHIFT))
         env.update(cfg.extra_env)
         return env
 
@@ -209,6 +216,7 @@ class Stack:
         state = {
             "nats": self.config.nats_url,
             "services": {spec.name: self.config.target(spec) for spec in SERVICES},
+            "http": {spec.name: self.config.http_url(spec) for spec in SERVICES if spec.http},
             "pids": {name: process.pid for name, process in self.processes.items()},
         }
         (self.config.data_dir / "stack.json").write_text(json.dumps(state, indent=2))
@@ -216,6 +224,7 @@ class Stack:
     # -- run and stop ------------------------------------------------------------------------------------
     def endpoints(self) -> list[tuple[str, str]]:
         rows = [(spec.name, self.config.target(spec)) for spec in SERVICES]
+        rows += [(f"{spec.name} HTTP", self.config.http_url(spec)) for spec in SERVICES if spec.http]
         rows.append(("nats", self.config.nats_url))
         rows.append(("nats monitoring", f"http://{self.config.host}:{self.config.nats_monitor_port}"))
         return rows

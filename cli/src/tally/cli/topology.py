@@ -14,6 +14,8 @@ class ServiceSpec:
     offset: int
     calls: tuple[str, ...] = ()
     grpc_services: tuple[str, ...] = ()
+    http: bool = False
+    """Also serves HTTP, on its gRPC port + HTTP_PORT_SHIFT."""
 
     def target_variable(self) -> str:
         """The variable a caller reads this service's address from, e.g. TALLY_CATALOG_TARGET."""
@@ -47,6 +49,17 @@ SERVICES: tuple[ServiceSpec, ...] = (
         grpc_services=("tally.api.invoicing.v1.InvoicingService",),
     ),
     ServiceSpec("erp_sync", "tally.erp_sync", 5, grpc_services=("tally.api.erp_sync.v1.ErpSyncService",)),
+    ServiceSpec(
+        "gateway",
+        "tally.gateway",
+        6,
+        calls=("ingestion", "metering", "catalog", "quoting", "invoicing", "erp_sync"),
+        grpc_services=("tally.api.gateway.v1.GatewayAdminService",),
+        http=True,
+    ),
 )
+
+HTTP_PORT_SHIFT = 1000
+"""A service's HTTP port is its gRPC port + 1000 (the gateway: 51067 by default)."""
 
 BY_NAME = {spec.name: spec for spec in SERVICES}

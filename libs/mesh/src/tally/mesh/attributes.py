@@ -30,3 +30,9 @@ MESSAGING_MESSAGE_ID = "messaging.message.id"
 MESSAGING_CONSUMER_GROUP = "messaging.consumer.group.name"
 MESSAGING_DELIVERY_COUNT = "messaging.nats.delivery_count"
 MESSAGING_BODY_SIZE = "messaging.message.body.size"
+
+# OpenTelemetry semantic conventions (HTTP server: the gateway).
+HTTP_REQUEST_METHOD = "http.request.method"
+HTTP_ROUTE = "http.route"
+HTTP_RESPONSE_STATUS_CODE = "http.response.status_code"
+URL_PATH = "url.path"

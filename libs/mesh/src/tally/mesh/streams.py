@@ -19,6 +19,8 @@ CATALOG = StreamSpec("CATALOG", ("tally.catalog.>",), max_age_s=DOMAIN_EVENTS_MA
 QUOTING = StreamSpec("QUOTING", ("tally.quoting.>",), max_age_s=DOMAIN_EVENTS_MAX_AGE_S)
 INVOICING = StreamSpec("INVOICING", ("tally.invoicing.>",), max_age_s=DOMAIN_EVENTS_MAX_AGE_S)
 ERP = StreamSpec("ERP", ("tally.erp.>",), max_age_s=DOMAIN_EVENTS_MAX_AGE_S)
+GATEWAY = StreamSpec("GATEWAY", ("tally.gateway.>",), max_age_s=DOMAIN_EVENTS_MAX_AGE_S)
+"""Declared by the gateway only (not in ALL): what it publishes about webhook delivery itself."""
 
 ALL = (USAGE, METERING, CATALOG, QUOTING, INVOICING, ERP)
 
@@ -34,6 +36,7 @@ INVOICE_FINALIZED = "tally.invoicing.invoice_finalized"
 CREDIT_NOTE_ISSUED = "tally.invoicing.credit_note_issued"
 ALERT_TRIGGERED = "tally.invoicing.alert_triggered"
 PAYMENT_RECORDED = "tally.erp.payment_recorded"
+WEBHOOK_ENDPOINT_DISABLED = "tally.gateway.webhook_endpoint_disabled"
 
 
 def usage_partition(customer: str) -> int:

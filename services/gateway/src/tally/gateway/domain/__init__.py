@@ -1,0 +1,1 @@
+"""The gateway's pure rules: who may read what, signed links, webhook event types, retries and signatures."""
