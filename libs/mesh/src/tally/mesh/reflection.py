@@ -3,11 +3,14 @@
 grpcio-reflection serves v1alpha only, while grpcurl and current clients ask v1 first. The two protocols are
 the same messages under another package (field for field, so byte for byte on the wire): one servicer answers
 both, and the v1 file is added to the descriptor pool so reflection can describe itself under either name.
+`grpcurl describe pkg.Service.Method` asks for the file of a method, which Python's descriptor pool cannot
+find by name: the pool is wrapped to answer with the file of the method's service.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import grpc
 import grpc.aio
@@ -49,12 +52,31 @@ def _ensure_v1_descriptor(pool: descriptor_pool.DescriptorPool) -> None:
         pool.AddSerializedFile(_v1_file().SerializeToString())
 
 
+class _MethodAwarePool:
+    """The descriptor pool, also finding the file that defines a method (``pkg.Service.Method``)."""
+
+    def __init__(self, pool: descriptor_pool.DescriptorPool) -> None:
+        self._pool = pool
+
+    def FindFileContainingSymbol(self, symbol: str) -> Any:
+        try:
+            return self._pool.FindFileContainingSymbol(symbol)
+        except KeyError:
+            service, _, method = symbol.rpartition(".")
+            if service and method in self._pool.FindServiceByName(service).methods_by_name:
+                return self._pool.FindFileContainingSymbol(service)
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pool, name)
+
+
 def enable(service_names: Sequence[str], server: grpc.aio.Server) -> None:
     """Serve reflection for ``service_names`` (plus health and reflection itself) as v1 and v1alpha."""
     pool = descriptor_pool.Default()
     _ensure_v1_descriptor(pool)
     servicer = reflection.aio.ReflectionServicer(
-        [*service_names, V1_SERVICE_NAME, V1ALPHA_SERVICE_NAME], pool=pool
+        [*service_names, V1_SERVICE_NAME, V1ALPHA_SERVICE_NAME], pool=_MethodAwarePool(pool)
     )
     for name in (V1_SERVICE_NAME, V1ALPHA_SERVICE_NAME):
         server.add_generic_rpc_handlers(

@@ -76,8 +76,10 @@ class MeshServer:
         scopes: Mapping[str, str],
         verifier: KeyVerifier,
         readiness: Sequence[ReadinessCheck] = (),
+        readiness_interval_s: float = 2.0,
     ) -> None:
-        """``readiness``: what must be reachable for this server to report SERVING (its broker, database)."""
+        """``readiness``: what must be reachable for this server to report SERVING (its broker, database),
+        checked every ``readiness_interval_s``."""
         self.service = service
         self._settings = settings
         self._registrations = tuple(registrations)
@@ -85,7 +87,9 @@ class MeshServer:
         self._auth = ServerAuthInterceptor(verifier, scopes)
         self.health = health_aio.HealthServicer()
         """Readiness (``""`` and each service name) follows ``readiness``; LIVENESS_SERVICE stays SERVING."""
-        self._readiness = ReadinessWatch(self.health, ("", *self._service_names), readiness)
+        self._readiness = ReadinessWatch(
+            self.health, ("", *self._service_names), readiness, interval_s=readiness_interval_s
+        )
         self._server: grpc.aio.Server | None = None
         self._port: int | None = None
 

@@ -9,7 +9,6 @@ import os
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -57,8 +56,6 @@ if TYPE_CHECKING:
     from tally.mesh.settings import MeshSettings
 
 NAMESPACE = "tally"
-INSTANCE_ID = str(uuid.uuid4())
-"""``service.instance.id`` of this process: tells replicas of one service apart in every signal."""
 EXPORTS = ("otlp", "console", "memory", "none")
 """Where metrics and logs can go (spans also take ``file:<path>``)."""
 
@@ -320,8 +317,9 @@ def service_version(service: str) -> str:
 def resource(service_name: str) -> Resource:
     """What every span, metric and log record of this process says about where it comes from.
 
-    Ours first, then OTEL_RESOURCE_ATTRIBUTES over it, then OTEL_SERVICE_NAME over ``service.name`` (the SDK
-    reads both variables); ``service.version`` is always set.
+    Ours first, then what the SDK detects over it: its own attributes (``telemetry.sdk.*``, a per-process
+    ``service.instance.id`` that tells replicas apart), OTEL_RESOURCE_ATTRIBUTES, and OTEL_SERVICE_NAME over
+    ``service.name``. ``service.version`` is always set.
     """
     detected = dict(Resource.create({}).attributes)
     if str(detected.get(SERVICE_NAME, "")).startswith("unknown_service"):
@@ -331,7 +329,6 @@ def resource(service_name: str) -> Resource:
             SERVICE_NAME: service_name,
             "service.namespace": NAMESPACE,
             "service.version": service_version(service_name),
-            "service.instance.id": INSTANCE_ID,
         }
     )
     return own.merge(Resource(detected))
