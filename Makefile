@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install proto proto-check test test-slow test-unit test-integration lint demo up status bench k8s-check clean
+.PHONY: help install proto proto-check test test-slow test-unit test-integration lint demo up status bench k8s-check k8s-check-release pin-images clean
 
 help:
 	@echo "make demo        run Tally locally (embedded default) and show the main job"
@@ -56,6 +56,12 @@ test-slow: install
 
 k8s-check: install
 	$(PY) scripts/k8s_check.py
+
+k8s-check-release: install  # also refuses the placeholder digests make pin-images has not filled yet
+	$(PY) scripts/k8s_check.py --release
+
+pin-images: install  # TAG=x.y.z moves Tally's images to a release first; needs crane, skopeo or docker buildx
+	$(PY) scripts/pin_images.py $(if $(TAG),--tag $(TAG))
 
 DEMO_EVENTS ?= 1000000
 
