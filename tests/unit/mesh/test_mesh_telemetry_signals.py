@@ -182,3 +182,36 @@ def test_sql_statements_are_spans_inside_traced_work_only(tmp_path: Path) -> Non
     assert statement.attributes["db.statement"] == "SELECT 2"
     assert statement.parent is not None and statement.parent.span_id == parent.get_span_context().span_id
     handle.shutdown()
+
+
+def test_work_on_another_thread_carries_the_message_trace_it_was_given(tmp_path: Path) -> None:
+    """What metering needs for UsageLate: the delivery's context, passed to the outbox from its writer thread."""
+    import threading
+
+    from opentelemetry import propagate
+    from sqlalchemy import MetaData
+
+    from tally.persistence import outbox
+
+    handle = telemetry.configure("metering", "memory")
+    engine = create_engine(f"sqlite:///{tmp_path}/metering.db")
+    table = outbox.outbox_table(MetaData())
+    table.metadata.create_all(engine)
+    headers: dict[str, str] = {}
+    with telemetry.tracer("test").start_as_current_span("tally.usage.batches.3 publish") as producer:
+        propagate.inject(headers)
+
+    def writer() -> None:  # no span is current on this thread
+        with engine.begin() as conn:
+            outbox.enqueue(
+                conn, "tally.metering.usage_late", b"x", "late-1", context=telemetry.context_of(headers)
+            )
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    thread.join()
+    with engine.connect() as conn:
+        stored = json.loads(conn.execute(table.select()).one().headers)
+    engine.dispose()
+    handle.shutdown()
+    assert stored["traceparent"].split("-")[1] == f"{producer.get_span_context().trace_id:032x}"

@@ -56,9 +56,9 @@ class _Instrument:
         self._delegate: Any = None
 
     def _current(self) -> Any:
-        generation, meter = telemetry.current_meter()
-        if generation != self._generation:
+        if telemetry.meter_generation() != self._generation:
             with self._lock:
+                generation, meter = telemetry.current_meter()
                 if generation != self._generation:
                     self._delegate = self._create(meter)
                     self._generation = generation

@@ -9,7 +9,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -269,18 +269,22 @@ class _MeterSwitch:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._generation = 0
+        self.generation = 0
+        """Read without the lock on every measurement: an int read is atomic, and a stale one only means the
+        instrument asks ``current`` once more."""
         self._provider: otel_metrics.MeterProvider = otel_metrics.NoOpMeterProvider()
+        self._meter = self._provider.get_meter(NAMESPACE)
         self._hooks: list[Callable[[], None]] = []
 
     def current(self) -> tuple[int, otel_metrics.Meter]:
         with self._lock:
-            return self._generation, self._provider.get_meter(NAMESPACE)
+            return self.generation, self._meter
 
     def swap(self, provider: otel_metrics.MeterProvider) -> otel_metrics.MeterProvider:
         with self._lock:
             previous, self._provider = self._provider, provider
-            self._generation += 1
+            self._meter = provider.get_meter(NAMESPACE)
+            self.generation += 1
             hooks = list(self._hooks)
         for hook in hooks:
             hook()
@@ -297,6 +301,11 @@ _meters = _MeterSwitch()
 def current_meter() -> tuple[int, otel_metrics.Meter]:
     """(generation, meter) of the provider configured now; the generation changes at every ``configure``."""
     return _meters.current()
+
+
+def meter_generation() -> int:
+    """The generation of the meter provider configured now, cheaply (instruments check it per measurement)."""
+    return _meters.generation
 
 
 def on_meter_provider_change(hook: Callable[[], None]) -> None:
@@ -622,6 +631,12 @@ def configure_logging(service: str, log_format: str = "json", level: int = loggi
         root.addHandler(handler)
         _stdout_handler = handler
     root.setLevel(level)
+
+
+def context_of(headers: Mapping[str, str]) -> otel_context.Context:
+    """The trace context a message's W3C headers carry: what work done for that message (on a thread of its
+    own, where no span is current) passes on, e.g. to ``outbox.enqueue(..., context=...)``."""
+    return propagate.extract(headers)
 
 
 def tracer(name: str) -> trace.Tracer:
