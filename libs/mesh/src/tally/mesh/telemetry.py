@@ -218,52 +218,6 @@ def _install_switch() -> None:
                 )
 
 
-class _NestedOnlyTracer(trace.Tracer):
-    """Starts spans only inside a span already in progress; alone, they are dropped (a non-recording span).
-
-    Library instrumentation (SQL statements) also runs outside any request: the outbox relay polls its
-    backlog every second, the WAL checkpointer runs on a timer. Those statements are not worth a trace each.
-    """
-
-    def __init__(self, delegate: trace.Tracer) -> None:
-        self._delegate = delegate
-
-    def start_span(
-        self, name: str, context: otel_context.Context | None = None, *args: Any, **kwargs: Any
-    ) -> trace.Span:
-        if not trace.get_current_span(context).get_span_context().is_valid:
-            return trace.INVALID_SPAN
-        return self._delegate.start_span(name, context, *args, **kwargs)
-
-    @contextmanager
-    def start_as_current_span(  # type: ignore[override]
-        self, name: str, context: otel_context.Context | None = None, *args: Any, **kwargs: Any
-    ) -> Iterator[trace.Span]:
-        if not trace.get_current_span(context).get_span_context().is_valid:
-            yield trace.INVALID_SPAN
-            return
-        with self._delegate.start_as_current_span(name, context, *args, **kwargs) as span:
-            yield span
-
-
-class _NestedOnlyProvider(trace.TracerProvider):
-    def get_tracer(
-        self,
-        instrumenting_module_name: str,
-        instrumenting_library_version: str | None = None,
-        schema_url: str | None = None,
-        attributes: types.Attributes = None,
-    ) -> trace.Tracer:
-        return _NestedOnlyTracer(
-            _switch.get_tracer(instrumenting_module_name, instrumenting_library_version, schema_url)
-        )
-
-
-def nested_tracer_provider() -> trace.TracerProvider:
-    """A tracer provider for library instrumentation: its spans exist only as children of a span in progress."""
-    return _NestedOnlyProvider()
-
-
 class _MeterSwitch:
     """The meter provider configured now; instruments (tally.mesh.metrics) follow it as tracers do."""
 
@@ -631,6 +585,11 @@ def configure_logging(service: str, log_format: str = "json", level: int = loggi
         root.addHandler(handler)
         _stdout_handler = handler
     root.setLevel(level)
+
+
+def traces_recorded() -> bool:
+    """Whether ``configure`` installed a provider that records spans (not ``none``)."""
+    return not isinstance(_switch.current()[1], trace.NoOpTracerProvider)
 
 
 def context_of(headers: Mapping[str, str]) -> otel_context.Context:
