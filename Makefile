@@ -19,6 +19,8 @@ help:
 	@echo "make lint        ruff, mypy and the import-linter contracts"
 	@echo "make proto       regenerate libs/proto from proto/"
 	@echo "make bench       benchmarks (medians beside a baseline measured in the same run)"
+	@echo "make pin-images  pin the prod overlay's images by digest (TAG=x.y.z for a release)"
+	@echo "make k8s-check-release  k8s-check, refusing unpinned placeholder digests too"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
