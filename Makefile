@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install browsers proto proto-check test test-slow test-unit test-integration lint demo up status bench k8s-check clean
+.PHONY: help install browsers proto proto-check test test-slow test-unit test-integration lint demo up status bench k8s-check k8s-check-release pin-images clean
 
 help:
 	@echo "make demo        run Tally locally (embedded default) and show the main job"
@@ -19,6 +19,8 @@ help:
 	@echo "make lint        ruff, mypy and the import-linter contracts"
 	@echo "make proto       regenerate libs/proto from proto/"
 	@echo "make bench       benchmarks (medians beside a baseline measured in the same run)"
+	@echo "make pin-images  pin the prod overlay's images by digest (TAG=x.y.z for a release)"
+	@echo "make k8s-check-release  k8s-check, refusing unpinned placeholder digests too"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -60,6 +62,12 @@ test-slow: install browsers
 
 k8s-check: install
 	$(PY) scripts/k8s_check.py
+
+k8s-check-release: install  # also refuses the placeholder digests make pin-images has not filled yet
+	$(PY) scripts/k8s_check.py --release
+
+pin-images: install  # TAG=x.y.z moves Tally's images to a release first; needs crane, skopeo or docker buildx
+	$(PY) scripts/pin_images.py $(if $(TAG),--tag $(TAG))
 
 DEMO_EVENTS ?= 1000000
 

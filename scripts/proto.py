@@ -40,9 +40,14 @@ SourcePath = tuple[int, ...]
 Elements = Iterator[tuple[SourcePath, str]]
 
 
+GENERATED_PROTOS = PROTO_ROOT / "tally"
+"""Our contracts. proto/google/rpc holds googleapis' status and error-detail protos, shipped for clients in
+other languages; Python takes them from googleapis-common-protos, so no code is generated for them."""
+
+
 def proto_files() -> list[str]:
-    """All .proto files under proto/, relative to it, in a stable order."""
-    return sorted(path.relative_to(PROTO_ROOT).as_posix() for path in PROTO_ROOT.rglob("*.proto"))
+    """Our .proto files (proto/tally), relative to proto/, in a stable order."""
+    return sorted(path.relative_to(PROTO_ROOT).as_posix() for path in GENERATED_PROTOS.rglob("*.proto"))
 
 
 def well_known_include() -> str:

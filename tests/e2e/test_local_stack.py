@@ -51,7 +51,9 @@ def test_up_status_and_graceful_stop(tmp_path):
             check=False,
         )
         assert status.returncode == 0, status.stdout + status.stderr
-        assert status.stdout.count("SERVING") == len(SERVICES)
+        rows = [line.split() for line in status.stdout.splitlines()[1:]]
+        assert sorted(row[0] for row in rows) == sorted(spec.name for spec in SERVICES)
+        assert all(row[2:] == ["SERVING", "SERVING"] for row in rows), status.stdout  # readiness, liveness
         processes = dict(stack.processes)
     finally:
         stack.stop()

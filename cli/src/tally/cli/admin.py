@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ import grpc
 
 from tally.api.ingestion.v1 import ingestion_service_pb2 as pb
 from tally.api.ingestion.v1 import ingestion_service_pb2_grpc as pb_grpc
+from tally.cli.settings import CliSettings
 
 DEADLINE_S = 10.0
 _PAGE = 1000
@@ -29,6 +31,16 @@ class Endpoint:
 
     target: str
     key: str
+
+
+def read_key_file(path: Path) -> str:
+    try:
+        key = path.read_text().strip()
+    except OSError as exc:
+        raise AdminError(f"cannot read the admin key from {path}: {exc.strerror or exc}") from None
+    if not key:
+        raise AdminError(f"{path} is empty (it should hold the admin API key)")
+    return key
 
 
 def resolve_endpoint(data_dir: Path, target: str | None = None, key: str | None = None) -> Endpoint:
@@ -52,15 +64,35 @@ def resolve_endpoint(data_dir: Path, target: str | None = None, key: str | None 
     return Endpoint(target, key)
 
 
-def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser], data_dir: Path) -> None:
+def add_endpoint_options(command: argparse.ArgumentParser, defaults: CliSettings, target_help: str) -> None:
+    """Where to call and with which admin key: a file or the environment, the key itself only if asked."""
+    data_dir = defaults.data_dir
+    command.add_argument(
+        "--data-dir", type=Path, default=data_dir, help=f"data directory (default {data_dir})"
+    )
+    command.add_argument("--target", help=target_help)
+    command.add_argument(
+        "--key-file",
+        type=Path,
+        help="file holding the admin API key (default: TALLY_ADMIN_KEY or TALLY_ADMIN_KEY_FILE, else the "
+        "local stack's secrets/admin.key)",
+    )
+    command.add_argument(
+        "--key",
+        help="the admin API key itself; other users can read it in the process list, prefer --key-file",
+    )
+    command.set_defaults(environment_key=defaults.admin_key)
+
+
+def add_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], defaults: CliSettings
+) -> None:
     """Register ``producers`` and ``keys`` on the top-level parser."""
 
     def endpoint_options(command: argparse.ArgumentParser) -> None:
-        command.add_argument(
-            "--data-dir", type=Path, default=data_dir, help=f"data directory (default {data_dir})"
+        add_endpoint_options(
+            command, defaults, "ingestion's host:port (default: from the running local stack)"
         )
-        command.add_argument("--target", help="ingestion's host:port (default: from the running local stack)")
-        command.add_argument("--key", help="admin API key (default: the local stack's secrets/admin.key)")
 
     producers = commands.add_parser("producers", help="register and list producers (systems that send usage)")
     producer_commands = producers.add_subparsers(dest="action", required=True)
@@ -99,11 +131,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser], 
 
 def run(args: argparse.Namespace, out: Output = print) -> int:
     """Run a ``producers`` or ``keys`` command; errors become AdminError with a one-line message."""
+    key = read_key_file(args.key_file) if args.key_file else args.key or args.environment_key
     if getattr(args, "customer", None):
         from tally.cli.portal import run_customer_keys
 
-        return run_customer_keys(args, out)
-    endpoint = resolve_endpoint(args.data_dir, args.target, args.key)
+        return run_customer_keys(args, key, out)
+    endpoint = resolve_endpoint(args.data_dir, args.target, key)
     with grpc.insecure_channel(endpoint.target) as channel:
         stub = pb_grpc.IngestionAdminServiceStub(channel)
         metadata = (("authorization", f"Bearer {endpoint.key}"),)
@@ -133,7 +166,9 @@ def create_producer(
     reply = stub.CreateProducer(
         pb.CreateProducerRequest(name=name, description=description), metadata=metadata, timeout=DEADLINE_S
     )
-    out(f"producer {reply.producer.name} created: id {reply.producer.id}")
+    # The id alone on stdout, so `ID=$(tally producers create checkout)` works; the sentence goes to stderr.
+    print(f"producer {reply.producer.name} created", file=sys.stderr)
+    out(reply.producer.id)
 
 
 def list_producers(stub: pb_grpc.IngestionAdminServiceStub, metadata: Metadata, out: Output) -> None:

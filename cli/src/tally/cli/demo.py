@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import time
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from tally.cli.demo_catalog import create_demo_catalog
 from tally.cli.demo_plans import subscribe_customers
 from tally.cli.demo_usage import CUSTOMERS, create_meters, demo_period, stream_usage, usage_table
 from tally.cli.portal import demo_links
-from tally.cli.stack import Stack, StackConfig, StackError
+from tally.cli.stack import Stack, StackConfig, StackError, trace_export
 from tally.cli.topology import BY_NAME
 from tally.cli.traces import read_spans, render_tree
 from tally.mesh import telemetry
@@ -59,7 +60,7 @@ def run_demo(config: StackConfig, events: int = 1_000_000, *, keep: bool = False
 
 async def _main_job(config: StackConfig, admin_key: str, total_events: int) -> tuple[str, BilledMonth]:
     client_spans = config.data_dir / "traces" / "demo.jsonl"
-    handle = telemetry.configure("demo", f"file:{client_spans.resolve()}")
+    handle = telemetry.configure("demo", trace_export(client_spans, {**os.environ, **config.extra_env}))
     settings = MeshSettings(
         database_url="", nats_url=config.nats_url, keyring_path=Path(), service_token=admin_key
     )

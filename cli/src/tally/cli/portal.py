@@ -12,7 +12,8 @@ import grpc
 
 from tally.api.gateway.v1 import gateway_service_pb2 as pb
 from tally.api.gateway.v1 import gateway_service_pb2_grpc as pb_grpc
-from tally.cli.admin import AdminError, Endpoint
+from tally.cli.admin import AdminError, Endpoint, add_endpoint_options, read_key_file
+from tally.cli.settings import CliSettings
 from tally.cli.stack import StackConfig
 from tally.cli.topology import BY_NAME
 
@@ -41,16 +42,16 @@ def gateway_endpoint(data_dir: Path, target: str | None, key: str | None) -> End
     return Endpoint(target, key)
 
 
-def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser], data_dir: Path) -> None:
+def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser], defaults: CliSettings) -> None:
     """Register ``portal-link`` on the top-level parser."""
     link = commands.add_parser("portal-link", help="sign a short-lived link to one customer's portal")
     link.add_argument("customer", help="the customer's external id (e.g. acme) or catalog id")
     link.add_argument(
         "--ttl", type=int, default=0, help="seconds the link works (default: the gateway's, 1 hour)"
     )
-    link.add_argument("--data-dir", type=Path, default=data_dir, help=f"data directory (default {data_dir})")
-    link.add_argument("--target", help="the gateway's gRPC host:port (default: from the running local stack)")
-    link.add_argument("--key", help="admin API key (default: the local stack's secrets/admin.key)")
+    add_endpoint_options(
+        link, defaults, "the gateway's gRPC host:port (default: from the running local stack)"
+    )
 
 
 def _call(
@@ -69,7 +70,8 @@ def _call(
 
 
 def run_portal_link(args: argparse.Namespace, out: Output = print) -> int:
-    endpoint = gateway_endpoint(args.data_dir, args.target, args.key)
+    key = read_key_file(args.key_file) if args.key_file else args.key or args.environment_key
+    endpoint = gateway_endpoint(args.data_dir, args.target, key)
 
     def sign(stub: pb_grpc.GatewayAdminServiceStub, metadata: tuple[tuple[str, str], ...]) -> None:
         reply = stub.CreatePortalLink(
@@ -85,9 +87,9 @@ def run_portal_link(args: argparse.Namespace, out: Output = print) -> int:
     return _call(endpoint, sign)
 
 
-def run_customer_keys(args: argparse.Namespace, out: Output = print) -> int:
+def run_customer_keys(args: argparse.Namespace, key: str | None, out: Output = print) -> int:
     """``tally keys create|list|revoke --customer …``: keys scoped to one customer, kept by the gateway."""
-    endpoint = gateway_endpoint(args.data_dir, args.target, args.key)
+    endpoint = gateway_endpoint(args.data_dir, args.target, key)
 
     def act(stub: pb_grpc.GatewayAdminServiceStub, metadata: tuple[tuple[str, str], ...]) -> None:
         if args.action == "create":

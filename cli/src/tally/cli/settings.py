@@ -25,3 +25,9 @@ class CliSettings:
         "TALLY_NATS_MONITOR_PORT", default=8223, parse=parse_port, doc="nats-server monitoring port"
     )
     """HTTP monitoring port of the stack's nats-server."""
+
+    admin_key: str | None = setting(
+        "TALLY_ADMIN_KEY", default=None, secret=True, doc="admin API key for producers/keys commands"
+    )
+    """The admin API key `tally producers` and `tally keys` present; or the file TALLY_ADMIN_KEY_FILE names.
+    Unset: the local stack's secrets/admin.key."""

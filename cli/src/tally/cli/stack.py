@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,6 +64,26 @@ class StackConfig:
 
     def trace_file(self, spec: ServiceSpec) -> Path:
         return self.data_dir / "traces" / f"{spec.name}.jsonl"
+
+
+OTLP_ENDPOINTS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+
+
+def trace_export(spans_file: Path, environ: Mapping[str, str]) -> str:
+    """TALLY_TRACE_EXPORT for a local process: its JSON-lines file (what `tally demo` reads), plus what the
+    environment asks for: its own TALLY_TRACE_EXPORT, or OTLP when an OTLP endpoint is set."""
+    targets = [f"file:{spans_file.resolve()}"]
+    asked = [
+        t.strip() for t in environ.get("TALLY_TRACE_EXPORT", "").split(",") if t.strip() not in ("", "none")
+    ]
+    if asked:
+        targets += asked
+    elif (
+        any(environ.get(variable) for variable in OTLP_ENDPOINTS)
+        or environ.get("OTEL_TRACES_EXPORTER") == "otlp"
+    ):
+        targets.append("otlp")
+    return ",".join(targets)
 
 
 def nats_server_binary() -> Path:
@@ -160,7 +181,8 @@ class Stack:
 
     def service_environment(self, spec: ServiceSpec, keyring: Path, token: str) -> dict[str, str]:
         cfg = self.config
-        env = dict(os.environ)
+        # One inherited OTEL_SERVICE_NAME would give the six services one name; each names itself instead.
+        env = {key: value for key, value in os.environ.items() if key != "OTEL_SERVICE_NAME"}
         env.update(
             TALLY_DATABASE_URL=cfg.database_url(spec),
             TALLY_NATS_URL=cfg.nats_url,
@@ -169,13 +191,13 @@ class Stack:
             TALLY_GRPC_HOST=cfg.host,
             TALLY_GRPC_PORT=str(cfg.port(spec)),
         )
-        if cfg.trace_to_files:
-            env["TALLY_TRACE_EXPORT"] = f"file:{cfg.trace_file(spec).resolve()}"
         for peer in SERVICES:
             env[peer.target_variable()] = cfg.target(peer)
         if spec.http:
             env.update(TALLY_HTTP_HOST=cfg.host, TALLY_HTTP_PORT=str(cfg.port(spec) + HTTP_PORT_SHIFT))
         env.update(cfg.extra_env)
+        if cfg.trace_to_files:
+            env["TALLY_TRACE_EXPORT"] = trace_export(cfg.trace_file(spec), env)
         return env
 
     def _start_service(self, spec: ServiceSpec, keyring: Path, token: str) -> None:

@@ -1,4 +1,4 @@
-"""Span attribute names: Tally's own (prefixed ``tally.``) and the semantic conventions we set, in one place."""
+"""Span and metric attribute names, Tally's own (``tally.…``) and the semantic conventions we set, in one place."""
 
 # Tally's own attributes.
 SERVICE = "tally.service"
@@ -17,6 +17,15 @@ OUTBOX_ID = "tally.outbox.id"
 INBOX_DUPLICATE = "tally.inbox.duplicate"
 METER = "tally.meter"
 INVOICE = "tally.invoice"
+STREAM = "tally.stream"
+"""The JetStream stream a metric is about (consumer lag)."""
+REASON = "tally.reason"
+"""Why something was refused (the rejection code of an event)."""
+ERP_SYSTEM = "tally.erp.system"
+DOCUMENT = "tally.document"
+"""A kind of billing document: invoice, credit_note, payment."""
+OUTCOME = "tally.outcome"
+"""How an attempt ended: posted, failed, duplicate."""
 
 # OpenTelemetry semantic conventions (RPC and messaging).
 RPC_SYSTEM = "rpc.system"

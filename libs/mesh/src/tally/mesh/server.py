@@ -1,4 +1,4 @@
-"""gRPC server bootstrap: interceptors, health, reflection, binding, and graceful shutdown on SIGTERM."""
+"""gRPC server bootstrap: interceptors, health (readiness and liveness), reflection, binding, graceful shutdown."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ import grpc
 import grpc.aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
-from grpc_reflection.v1alpha import reflection
 
+from tally.mesh import reflection
 from tally.mesh.auth import KeyVerifier
-from tally.mesh.interceptors.auth import ServerAuthInterceptor
+from tally.mesh.interceptors.auth import PUBLIC_SERVICES, ServerAuthInterceptor
 from tally.mesh.interceptors.deadlines import ServerDeadlineInterceptor
 from tally.mesh.interceptors.error_mapping import ErrorMappingInterceptor
 from tally.mesh.interceptors.tracing import ServerTracingInterceptor
+from tally.mesh.readiness import LIVENESS_SERVICE, ReadinessCheck, ReadinessWatch
 from tally.mesh.settings import MeshSettings
 from tally.mesh.tls import server_credentials, tls_material
 
@@ -74,14 +75,21 @@ class MeshServer:
         service_names: Sequence[str],
         scopes: Mapping[str, str],
         verifier: KeyVerifier,
+        readiness: Sequence[ReadinessCheck] = (),
+        readiness_interval_s: float = 2.0,
     ) -> None:
+        """``readiness``: what must be reachable for this server to report SERVING (its broker, database),
+        checked every ``readiness_interval_s``."""
         self.service = service
         self._settings = settings
         self._registrations = tuple(registrations)
         self._service_names = tuple(service_names)
         self._auth = ServerAuthInterceptor(verifier, scopes)
         self.health = health_aio.HealthServicer()
-        """Services may flip their own status (e.g. NOT_SERVING while the broker is unreachable)."""
+        """Readiness (``""`` and each service name) follows ``readiness``; LIVENESS_SERVICE stays SERVING."""
+        self._readiness = ReadinessWatch(
+            self.health, ("", *self._service_names), readiness, interval_s=readiness_interval_s
+        )
         self._server: grpc.aio.Server | None = None
         self._port: int | None = None
 
@@ -101,7 +109,7 @@ class MeshServer:
             # Outermost first: tracing sees the final status; error mapping turns auth failures
             # (raised as DomainErrors) into statuses too.
             interceptors=[
-                ServerTracingInterceptor(),
+                ServerTracingInterceptor(untraced=PUBLIC_SERVICES),
                 ErrorMappingInterceptor(),
                 ServerDeadlineInterceptor(),
                 self._auth,
@@ -111,9 +119,7 @@ class MeshServer:
         for add, servicer in self._registrations:
             add(servicer, server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-        reflection.enable_server_reflection(
-            [*self._service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
-        )
+        reflection.enable([*self._service_names, health.SERVICE_NAME], server)
         address = f"{self._settings.grpc_host}:{self._settings.grpc_port}"
         material = tls_material(self._settings)
         try:
@@ -129,17 +135,21 @@ class MeshServer:
         await server.start()
         self._server = server
         self._port = port
-        for name in ("", *self._service_names):
-            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        await self.health.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
+        problems = await self._readiness.check_now()
+        self._readiness.start()
         logger.info(
             "%s serving gRPC on %s (%s)",
             self.service,
             self.address,
             "mutual TLS" if material else "plaintext",
         )
+        if problems:
+            logger.warning("%s not ready yet: %s", self.service, "; ".join(problems))
 
     async def shutdown(self, on_shutdown: Sequence[ShutdownHook] = ()) -> None:
         """Stop in the order that loses nothing: health NOT_SERVING, drain RPCs, then the hooks."""
+        await self._readiness.stop()
         await self.health.enter_graceful_shutdown()
         if self._server is not None:
             await self._server.stop(self._settings.shutdown_grace_s)

@@ -22,15 +22,24 @@ class SettingsError(Exception):
         super().__init__("invalid configuration: " + "; ".join(problems))
 
 
+FILE_SUFFIX = "_FILE"
+"""A secret setting ``X`` may instead name a file holding its value in ``X_FILE`` (Kubernetes Secret volumes)."""
+
+
 def setting(
     variable: str,
     *,
     default: Any = _MISSING,
     parse: Callable[[str], Any] = str,
     doc: str = "",
+    secret: bool = False,
 ) -> Any:
-    """Declare a dataclass field read from ``variable``; without a default the variable is required."""
-    metadata = {"variable": variable, "parse": parse, "doc": doc}
+    """Declare a dataclass field read from ``variable``; without a default the variable is required.
+
+    A ``secret`` setting is also read from the file named by ``<variable>_FILE`` (one of the two, not both),
+    so a secret can be mounted as a file instead of sitting in the process environment.
+    """
+    metadata = {"variable": variable, "parse": parse, "doc": doc, "secret": secret}
     if default is _MISSING:
         return dataclasses.field(metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
@@ -70,6 +79,27 @@ def parse_optional_path(raw: str) -> Path | None:
     return Path(raw) if raw else None
 
 
+def parse_log_format(raw: str) -> str:
+    lowered = raw.strip().lower()
+    if lowered not in {"json", "text"}:
+        raise ValueError(f"expected json or text, got {raw!r}")
+    return lowered
+
+
+def _secret_from_file(variable: str, source: Mapping[str, str]) -> str | None:
+    """The content of the file ``<variable>_FILE`` names (one trailing newline dropped), or None if unset."""
+    path = source.get(variable + FILE_SUFFIX)
+    if not path:
+        return None
+    if source.get(variable):
+        raise ValueError(f"set {variable} or {variable}{FILE_SUFFIX}, not both")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read {variable}{FILE_SUFFIX}={path}: {exc}") from None
+    return text.removesuffix("\n").removesuffix("\r")
+
+
 def load(cls: type[T], environ: Mapping[str, str] | None = None) -> T:
     """Build ``cls`` from the environment, reporting every missing or malformed variable at once."""
     source = os.environ if environ is None else environ
@@ -80,9 +110,18 @@ def load(cls: type[T], environ: Mapping[str, str] | None = None) -> T:
         if variable is None:
             continue
         raw = source.get(variable)
+        if field.metadata.get("secret"):
+            try:
+                raw = _secret_from_file(variable, source) or raw
+            except ValueError as exc:
+                problems.append(f"{variable} is invalid: {exc}")
+                continue
         if raw is None or raw == "":
             if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
-                problems.append(f"{variable} is required ({field.metadata['doc'] or field.name}) but not set")
+                alternative = f" (nor {variable}{FILE_SUFFIX})" if field.metadata.get("secret") else ""
+                problems.append(
+                    f"{variable} is required ({field.metadata['doc'] or field.name}) but not set{alternative}"
+                )
             continue
         try:
             values[field.name] = field.metadata["parse"](raw)
@@ -91,6 +130,11 @@ def load(cls: type[T], environ: Mapping[str, str] | None = None) -> T:
     if problems:
         raise SettingsError(problems)
     return cls(**values)
+
+
+def secret_variables(cls: type) -> set[str]:
+    """The variables of ``cls`` that may come from a ``_FILE`` instead (its secrets)."""
+    return {field.metadata["variable"] for field in dataclasses.fields(cls) if field.metadata.get("secret")}
 
 
 def describe(cls: type) -> list[tuple[str, str, str]]:
@@ -114,8 +158,11 @@ def describe(cls: type) -> list[tuple[str, str, str]]:
 class MeshSettings:
     """What every Tally service process needs to join the mesh."""
 
-    database_url: str = setting("TALLY_DATABASE_URL", doc="SQLAlchemy URL of this service's own database")
-    """SQLAlchemy URL of this service's own database (sqlite:///path.db or postgresql+psycopg://...)."""
+    database_url: str = setting(
+        "TALLY_DATABASE_URL", doc="SQLAlchemy URL of this service's own database", secret=True
+    )
+    """SQLAlchemy URL of this service's own database (sqlite:///path.db or postgresql+psycopg://...); it holds
+    the database password, so it may come from the file named by TALLY_DATABASE_URL_FILE instead."""
 
     nats_url: str = setting("TALLY_NATS_URL", doc="NATS server URL(s), comma separated")
     """NATS server URL(s), comma separated, e.g. nats://127.0.0.1:4222."""
@@ -123,8 +170,11 @@ class MeshSettings:
     keyring_path: Path = setting("TALLY_KEYRING", parse=Path, doc="JSON file of hashed API keys and scopes")
     """JSON file of hashed API keys with their scopes; plaintext keys are never stored."""
 
-    service_token: str = setting("TALLY_SERVICE_TOKEN", doc="this service's API key for internal calls")
-    """This service's own API key, sent on every outbound internal call (its service identity)."""
+    service_token: str = setting(
+        "TALLY_SERVICE_TOKEN", doc="this service's API key for internal calls", secret=True
+    )
+    """This service's own API key, sent on every outbound internal call (its service identity); or the file
+    named by TALLY_SERVICE_TOKEN_FILE."""
 
     grpc_host: str = setting("TALLY_GRPC_HOST", default="0.0.0.0", doc="address the gRPC server binds")
     """Address the gRPC server binds to."""
@@ -147,10 +197,34 @@ class MeshSettings:
     )
     """Apply this service's migrations at start (the embedded default); Kubernetes runs a Job instead."""
 
-    trace_export: str = setting(
-        "TALLY_TRACE_EXPORT", default="otlp", doc="otlp | console | file:<path> | none"
+    trace_export: str | None = setting(
+        "TALLY_TRACE_EXPORT", default=None, doc="otlp | console | file:<path> | none, comma separated"
     )
-    """Where spans go: otlp (standard OTEL_* variables), console, file:<path> (JSON lines) or none."""
+    """Where spans go, comma separated: otlp (standard OTEL_EXPORTER_OTLP_* variables), console,
+    file:<path> (JSON lines) or none. Unset: OTEL_TRACES_EXPORTER, else otlp."""
+
+    otel_traces_exporter: str | None = setting(
+        "OTEL_TRACES_EXPORTER", default=None, doc="otlp | console | none (when TALLY_TRACE_EXPORT is unset)"
+    )
+    """The standard OpenTelemetry choice of span exporter, used when TALLY_TRACE_EXPORT is unset."""
+
+    otel_metrics_exporter: str | None = setting(
+        "OTEL_METRICS_EXPORTER", default=None, doc="otlp | console | none"
+    )
+    """Where metrics go; unset: over OTLP when spans go over OTLP, nowhere otherwise."""
+
+    otel_logs_exporter: str | None = setting("OTEL_LOGS_EXPORTER", default=None, doc="otlp | console | none")
+    """Where log records go besides stdout; unset: over OTLP when spans go over OTLP, nowhere otherwise."""
+
+    otel_sdk_disabled: bool = setting(
+        "OTEL_SDK_DISABLED", default=False, parse=parse_bool, doc="export no telemetry at all"
+    )
+    """The standard switch that turns every OpenTelemetry signal off (stdout logs stay)."""
+
+    log_format: str = setting(
+        "TALLY_LOG_FORMAT", default="json", parse=parse_log_format, doc="json | text (stdout logs)"
+    )
+    """Logs on stdout: one JSON object per line with trace and span ids (json), or plain lines (text)."""
 
     tls_cert_file: Path | None = setting("TALLY_TLS_CERT_FILE", default=None, parse=parse_optional_path)
     """PEM certificate of this service; with key and CA files set, gRPC uses mutual TLS."""

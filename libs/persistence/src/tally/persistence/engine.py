@@ -9,6 +9,8 @@ import sqlalchemy
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
 
+from tally.persistence.statement_spans import trace_statements
+
 __all__ = ["create_engine", "default_sqlite_url", "normalize_url"]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -36,7 +38,7 @@ def create_engine(url: str | URL, **kwargs: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, **kwargs)
     kwargs.setdefault("pool_pre_ping", True)  # connections die across PostgreSQL restarts and failovers
-    return sqlalchemy.create_engine(parsed, **kwargs)
+    return trace_statements(sqlalchemy.create_engine(parsed, **kwargs))
 
 
 def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
@@ -55,4 +57,4 @@ def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    return engine
+    return trace_statements(engine)

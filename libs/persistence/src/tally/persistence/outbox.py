@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from alembic import op
 from opentelemetry import propagate
+from opentelemetry.context import Context
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -20,9 +21,11 @@ from sqlalchemy import (
     Text,
     column,
     delete,
+    func,
     insert,
+    select,
 )
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
 
 __all__ = [
@@ -32,6 +35,7 @@ __all__ = [
     "enqueue",
     "outbox_table",
     "purge_published",
+    "unpublished_count",
 ]
 
 OUTBOX_TABLE = "outbox"
@@ -86,15 +90,18 @@ def enqueue(
     payload: bytes,
     msg_id: str,
     headers: Mapping[str, str] | None = None,
+    *,
+    context: Context | None = None,
 ) -> None:
     """Add an event to the outbox inside the caller's transaction; it is published only if that commits.
 
     ``msg_id`` becomes the ``Nats-Msg-Id`` (and the consumers' inbox key), so it must be derived from the
-    state change (e.g. ``invoice-finalized:<invoice id>``), never random per attempt. The current trace
-    context is captured so the relay's publish continues the writer's trace.
+    state change (e.g. ``invoice-finalized:<invoice id>``), never random per attempt. The trace context
+    (``context``, default the current one) is captured so the relay's publish continues the writer's trace:
+    code writing on a thread of its own, where no span is current, passes the context of the work it does.
     """
     carrier = dict(headers) if headers else {}
-    propagate.inject(carrier)
+    propagate.inject(carrier, context=context)
     conn.execute(
         insert(_OUTBOX).values(
             msg_id=msg_id,
@@ -106,12 +113,14 @@ def enqueue(
     )
 
 
-def enqueue_many(conn: Connection, messages: Sequence[tuple[str, bytes, str]]) -> None:
+def enqueue_many(
+    conn: Connection, messages: Sequence[tuple[str, bytes, str]], *, context: Context | None = None
+) -> None:
     """``enqueue`` for many (subject, payload, msg id) at once, in one executemany."""
     if not messages:
         return
     carrier: dict[str, str] = {}
-    propagate.inject(carrier)
+    propagate.inject(carrier, context=context)
     headers = json.dumps(carrier)
     now = datetime.now(UTC)
     conn.execute(
@@ -129,3 +138,9 @@ def purge_published(conn: Connection, before: datetime) -> int:
         delete(_OUTBOX).where(_OUTBOX.c.published_at.is_not(None), _OUTBOX.c.published_at < before)
     )
     return result.rowcount
+
+
+def unpublished_count(engine: Engine) -> int:
+    """Rows committed but not yet published: the backlog the relay still has to move (uses the partial index)."""
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).where(_OUTBOX.c.published_at.is_(None))).scalar_one())

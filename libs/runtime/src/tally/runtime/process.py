@@ -17,7 +17,7 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from sqlalchemy.engine import Engine
 
-from tally.mesh import streams, telemetry
+from tally.mesh import metrics, streams, telemetry
 from tally.mesh.auth import ChainedVerifier, Keyring, KeyVerifier
 from tally.mesh.channel import open_channel
 from tally.mesh.jetstream import (
@@ -29,11 +29,14 @@ from tally.mesh.jetstream import (
     connect,
     ensure_stream,
 )
+from tally.mesh.readiness import nats_connected
 from tally.mesh.server import MeshServer, Registration
 from tally.mesh.settings import MeshSettings, SettingsError, load
 from tally.persistence.checkpoint import WalCheckpointer
 from tally.persistence.engine import create_engine
 from tally.persistence.migrations import upgrade
+from tally.persistence.outbox import unpublished_count
+from tally.persistence.readiness import database_reachable
 from tally.persistence.relay import OutboxRelay
 
 S = TypeVar("S")
@@ -112,15 +115,13 @@ def main(definition: ServiceDefinition[Any], argv: Sequence[str] | None = None) 
     parser = argparse.ArgumentParser(prog=f"python -m tally.{definition.name}")
     parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"])
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format=f"%(asctime)s {definition.name} %(levelname)s %(name)s: %(message)s"
-    )
     try:
         mesh = load(MeshSettings)
         settings = load(definition.settings_type)
     except SettingsError as exc:
         print(f"tally.{definition.name}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    telemetry.configure_logging(definition.name, mesh.log_format)
     if args.command == "migrate":
         upgrade(mesh.database_url, definition.migrations)
         _log.info("%s database migrated", definition.name)
@@ -130,7 +131,7 @@ def main(definition: ServiceDefinition[Any], argv: Sequence[str] | None = None) 
 
 async def serve(definition: ServiceDefinition[S], mesh: MeshSettings, settings: S) -> None:
     """Run the service until SIGTERM/SIGINT, then stop in an order that loses nothing."""
-    handle = telemetry.configure(definition.name, mesh.trace_export)
+    handle = telemetry.configure_service(definition.name, mesh)
     engine = create_engine(mesh.database_url)
     checkpointer = WalCheckpointer(engine) if engine.dialect.name == "sqlite" else None
     if mesh.migrate_on_start:
@@ -154,6 +155,7 @@ async def serve(definition: ServiceDefinition[S], mesh: MeshSettings, settings: 
         service_names=wiring.service_names,
         scopes=wiring.scopes,
         verifier=verifier,
+        readiness=[nats_connected(nats), database_reachable(engine)],
     )
     await server.start()
     # What starting allocated lives as long as the process: freeze it out of every collection, and let the
@@ -166,6 +168,14 @@ async def serve(definition: ServiceDefinition[S], mesh: MeshSettings, settings: 
     ]
     for consumer in consumers:
         await consumer.start()
+    observed = [
+        metrics.OUTBOX_BACKLOG.observe(lambda: [metrics.Observation(unpublished_count(engine))]),
+        metrics.CONSUMER_LAG.observe(
+            metrics.consumer_lag(
+                js, [(c.spec.stream, c.spec.durable) for c in wiring.consumers], asyncio.get_running_loop()
+            )
+        ),
+    ]
     tasks = [asyncio.create_task(job(), name=f"{definition.name}-background") for job in wiring.background]
 
     async def stop_consumers() -> None:
@@ -178,6 +188,8 @@ async def serve(definition: ServiceDefinition[S], mesh: MeshSettings, settings: 
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def release() -> None:
+        for stop_observing in observed:
+            stop_observing()
         if checkpointer is not None:
             await asyncio.to_thread(checkpointer.stop)
         await asyncio.to_thread(engine.dispose)
