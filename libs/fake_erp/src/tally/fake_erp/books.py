@@ -87,7 +87,11 @@ class Books:
                 raise Rejected("INVALID_KEY_OR_REF", f"Invalid entity reference key {entry.customer!r}.")
             if not entry.lines:
                 raise Rejected("USER_ERROR", "You must enter at least one line item for this transaction.")
-        if self.currencies is not None and entry.currency not in self.currencies:
+        if (
+            self.currencies is not None
+            and (entry.currency or entry.kind != CUSTOMER)
+            and entry.currency not in self.currencies
+        ):
             raise Rejected("INVALID_KEY_OR_REF", f"Invalid currency reference key {entry.currency!r}.")
         if subsidiary is not None and self.subsidiaries is not None and subsidiary not in self.subsidiaries:
             raise Rejected("INVALID_KEY_OR_REF", f"Invalid subsidiary reference key {subsidiary!r}.")

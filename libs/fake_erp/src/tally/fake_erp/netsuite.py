@@ -120,8 +120,11 @@ class FakeNetSuite:
         *,
         books: Books | None = None,
         faults: FaultPlan | None = None,
+        client_private_key_pem: bytes = b"",
     ) -> None:
         self.credentials = credentials or NetSuiteCredentials()
+        self.client_private_key_pem = client_private_key_pem
+        """The REST client's private key, when whoever built the fake made the key pair."""
         self.books = books or Books()
         self.faults = faults or FaultPlan()
         self._server = LoopbackServer(self, self.faults)

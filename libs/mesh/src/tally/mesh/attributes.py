@@ -30,3 +30,12 @@ MESSAGING_MESSAGE_ID = "messaging.message.id"
 MESSAGING_CONSUMER_GROUP = "messaging.consumer.group.name"
 MESSAGING_DELIVERY_COUNT = "messaging.nats.delivery_count"
 MESSAGING_BODY_SIZE = "messaging.message.body.size"
+
+# ERP calls (erp-sync's adapters).
+ERP = "tally.erp"
+ERP_OPERATION = "tally.erp.operation"
+ERP_OUTCOME = "tally.erp.outcome"
+ERP_KEY = "tally.erp.key"
+ERP_ATTEMPT = "tally.erp.attempt"
+DOCUMENT = "tally.document"
+PEER_SERVICE = "peer.service"
