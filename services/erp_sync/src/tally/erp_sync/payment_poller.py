@@ -15,8 +15,8 @@ from tally.erp_sync.domain import Erp
 from tally.erp_sync.messages import payment_recorded
 from tally.erp_sync.payment_book import RecordedPayment
 from tally.erp_sync.payments import payment_id
-from tally.erp_sync.posting import PostingError
 from tally.erp_sync.ports import Payments, PostedInvoices
+from tally.erp_sync.posting import PostingError
 from tally.mesh import attributes, telemetry
 from tally.money import Money
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from tally.erp_sync.domain import Erp
+from tally.erp_sync.domain import DocumentKind, Erp, SyncState
 from tally.erp_sync.mapping import ErpMapping
 from tally.erp_sync.payment_book import RecordedPayment
 from tally.erp_sync.posting import Transition
@@ -18,6 +18,8 @@ class PostingLedger(Protocol):
     def claim(self, erp: Erp, *, now: datetime, lease: timedelta, limit: int) -> list[Claim]: ...
 
     def finish(self, record_id: str, transition: Transition, *, now: datetime) -> None: ...
+
+    def state(self, erp: Erp, kind: DocumentKind, document_id: str) -> SyncState | None: ...
 
     def customer_reference(self, erp: Erp, customer_id: str) -> str | None: ...
 

@@ -16,11 +16,11 @@ from opentelemetry.trace import Link, SpanKind
 from tally.domain.errors import InvalidArgument
 from tally.erp_sync.adapters import ErpAdapter
 from tally.erp_sync.documents import Document
-from tally.erp_sync.domain import Erp, SyncState
+from tally.erp_sync.domain import DocumentKind, Erp, SyncState
 from tally.erp_sync.mapping import ErpMapping, MappingGap
 from tally.erp_sync.messages import document_from_payload
 from tally.erp_sync.ports import Mappings, PostingLedger
-from tally.erp_sync.posting import RetryPolicy, Transition, after_failure, posted
+from tally.erp_sync.posting import Retryable, RetryPolicy, Transition, after_failure, posted
 from tally.erp_sync.store import Claim
 from tally.mesh import attributes, telemetry
 
@@ -127,6 +127,16 @@ class Poster:
         adapter = self._adapters[erp]
         try:
             document = document_from_payload(record.document_kind, claim.document.payload)
+            if document.credited_invoice_id:
+                invoice = await asyncio.to_thread(
+                    self._ledger.state, erp, DocumentKind.INVOICE, document.credited_invoice_id
+                )
+                if invoice in (SyncState.PENDING, SyncState.SENDING):
+                    # Posted after its invoice, a credit note can name it (NetSuite's createdFrom).
+                    raise Retryable(
+                        f"waiting for invoice {document.credited_invoice_id} to be posted first",
+                        maybe_applied=False,
+                    )
             mapping = self._mappings.current(erp)
             internal_id = None
             if record.verify:

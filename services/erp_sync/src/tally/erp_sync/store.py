@@ -314,6 +314,16 @@ class SyncLedger:
             )
         return _record(updated)
 
+    def state(self, erp: Erp, kind: DocumentKind, document_id: str) -> SyncState | None:
+        c = sync_records.c
+        with self._engine.connect() as conn:
+            found = conn.execute(
+                select(c.state).where(
+                    c.erp == erp.value, c.document_kind == kind.value, c.document_id == document_id
+                )
+            ).scalar_one_or_none()
+        return None if found is None else SyncState(found)
+
     def customer_reference(self, erp: Erp, customer_id: str) -> str | None:
         with self._engine.connect() as conn:
             return conn.execute(
