@@ -21,8 +21,9 @@ FAST_RETRIES = {
 }
 
 
-@pytest.fixture
-def fakes():
+@pytest.fixture(name="fakes")
+def fake_erps():
+    """A fake NetSuite and a fake Intacct; import ``fake_erps`` to use the ``fakes`` fixture."""
     netsuite = fake_netsuite().start()
     intacct = fake_intacct().start()
     netsuite.faults.stall_s = intacct.faults.stall_s = 1.5

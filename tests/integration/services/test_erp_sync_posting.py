@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from erp_sync_world import (
     credit_note_message,
-    fakes,  # noqa: F401 - fixture
+    fake_erps,  # noqa: F401 - the fakes fixture
     invoice_message,
     posted_count,
     publish_all,
