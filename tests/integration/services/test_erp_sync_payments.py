@@ -3,6 +3,7 @@ through the outbox, with exact amounts, once each."""
 
 import asyncio
 import time
+from datetime import UTC
 from decimal import Decimal
 
 from erp_sync_world import (
@@ -102,3 +103,104 @@ def test_payments_applied_in_the_erps_are_published_once_each_with_exact_amounts
         assert all(event.received_at.seconds > 0 and event.erp_reference for _, event in published)
     finally:
         service.kill()
+
+
+def test_a_full_payment_in_netsuite_makes_the_invoice_paid_in_invoicing(
+    tmp_path, nats_server, database_url, fakes
+):
+    """Through the real invoicing service: its finalized invoice (seeded in its own database, as its tests do),
+    posted by erp-sync, paid in full in the fake NetSuite, read back and applied by invoicing."""
+    from sqlalchemy import insert
+
+    from tally.api.invoicing.v1 import invoicing_service_pb2 as invoicing_pb
+    from tally.api.invoicing.v1 import invoicing_service_pb2_grpc as invoicing_grpc
+    from tally.invoicing.tables import invoice_lines, invoices
+    from tally.persistence.engine import create_engine
+    from tally.testing.services import ServiceProcess
+
+    netsuite, _ = fakes
+    invoicing = ServiceProcess(
+        "invoicing",
+        "tally.invoicing",
+        f"sqlite:///{tmp_path / 'invoicing.db'}",
+        nats_server.url,
+        tmp_path / "invoicing",
+    )
+    invoicing.start()
+    erp_sync = start_erp_sync(tmp_path, nats_server.url, database_url, netsuite, None)
+    try:
+        event = invoice_finalized(
+            "inv-7",
+            customer_id="cus_acme",
+            number="INV-2026-000007",
+            currency="EUR",
+            lines=[Line("API calls", "100.00", "19.00")],
+        )
+        wire = event.invoice
+        issued = wire.issued_at.ToDatetime(tzinfo=UTC)
+        engine = create_engine(invoicing.database_url)
+        with engine.begin() as conn:
+            conn.execute(
+                insert(invoices).values(
+                    id=wire.id,
+                    number=wire.number,
+                    customer_id=wire.customer_id,
+                    subscription_id="sub_1",
+                    status="FINALIZED",
+                    currency="EUR",
+                    period_start=issued,
+                    period_end=issued,
+                    subtotal="100.00",
+                    tax="19.00",
+                    credits_applied="0.00",
+                    total="119.00",
+                    amount_due="119.00",
+                    issued_at=issued,
+                    due_at=wire.due_at.ToDatetime(tzinfo=UTC),
+                    created_at=issued,
+                    updated_at=issued,
+                )
+            )
+            conn.execute(
+                insert(invoice_lines).values(
+                    id="inv-7-l1",
+                    invoice_id="inv-7",
+                    position=1,
+                    kind="USAGE",
+                    description="API calls",
+                    charge_id="",
+                    meter_id="",
+                    quantity="1",
+                    unit_price="100.00",
+                    amount="100.00",
+                    tax="19.00",
+                    tax_rate_percent="19",
+                    currency="EUR",
+                    service_period_start=issued,
+                    service_period_end=issued,
+                )
+            )
+        engine.dispose()
+        publish_all(nats_server.url, [invoice_message(event)])
+        wait_until(
+            lambda: posted_count(erp_sync) == 1,
+            60,
+            lambda: [(r.erp_key, r.last_error) for r in records(erp_sync)],
+        )
+        netsuite.books.apply_payment("tally-inv-inv-7", Decimal("119.00"))
+        import grpc
+
+        with grpc.insecure_channel(invoicing.target) as channel:
+            invoices_stub = invoicing_grpc.InvoicingServiceStub(channel)
+
+            def paid():
+                invoice = invoices_stub.GetInvoice(
+                    invoicing_pb.GetInvoiceRequest(invoice_id="inv-7"), metadata=invoicing.metadata()
+                ).invoice
+                return invoice if invoice.status == invoicing_pb.INVOICE_STATUS_PAID else None
+
+            invoice = wait_until(paid, 60, "invoice inv-7 PAID in invoicing")
+        assert invoice.paid_at.seconds > 0
+    finally:
+        erp_sync.kill()
+        invoicing.kill()

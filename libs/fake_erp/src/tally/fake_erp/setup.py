@@ -35,6 +35,7 @@ terms = "2"
 
 [netsuite.currencies]
 USD = "1"
+EUR = "4"
 JPY = "5"
 
 [sage_intacct]
@@ -45,6 +46,7 @@ credit_item = "2400"
 
 [sage_intacct.currencies]
 USD = "USD"
+EUR = "EUR"
 JPY = "JPY"
 """
 
@@ -57,7 +59,7 @@ def fake_netsuite(faults: FaultPlan | None = None) -> FakeNetSuite:
     )
     fake = FakeNetSuite(
         NetSuiteCredentials(public_key_pem=public),
-        books=Books(items=NETSUITE_ITEMS, currencies=("1", "5"), subsidiaries=("1",)),
+        books=Books(items=NETSUITE_ITEMS, currencies=("1", "4", "5"), subsidiaries=("1",)),
         client_private_key_pem=key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         ),
@@ -67,7 +69,7 @@ def fake_netsuite(faults: FaultPlan | None = None) -> FakeNetSuite:
 
 
 def fake_intacct(faults: FaultPlan | None = None) -> FakeIntacct:
-    return FakeIntacct(books=Books(items=INTACCT_ACCOUNTS, currencies=("USD", "JPY")), faults=faults)
+    return FakeIntacct(books=Books(items=INTACCT_ACCOUNTS, currencies=("USD", "EUR", "JPY")), faults=faults)
 
 
 def erp_sync_environment(
