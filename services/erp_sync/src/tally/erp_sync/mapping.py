@@ -84,23 +84,26 @@ def parse_mapping(erp: Erp, raw: Any) -> ErpMapping:
         if key not in _TEXT_FIELDS and key not in _TABLES
     ]
     values: dict[str, Any] = {}
+    malformed = set()
     for key in _TEXT_FIELDS:
         value = raw.get(key, "")
         if not isinstance(value, str | int) or isinstance(value, bool):
             problems.append(f"{section}.{key} must be a string id, got {type(value).__name__}")
+            malformed.add(key)
             continue
         values["class_" if key == "class" else key] = str(value).strip()
     for key in _TABLES:
         table = raw.get(key, {})
         if not isinstance(table, Mapping):
             problems.append(f"{section}.{key} must be a table")
+            malformed.add(key)
             continue
         for name, value in table.items():
             if not isinstance(value, str | int) or isinstance(value, bool) or not str(value).strip():
                 problems.append(f"{section}.{key}.{name} must be a non-empty string id")
         values[key] = {str(name): str(value).strip() for name, value in table.items()}
     for key in _REQUIRED[erp]:
-        if not values.get(key):
+        if not values.get(key) and key not in malformed:
             problems.append(f"{section}.{key} is required")
     for code in values.get("currencies", {}):
         if len(code) != 3 or not code.isalpha() or not code.isupper():

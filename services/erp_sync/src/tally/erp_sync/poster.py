@@ -138,6 +138,7 @@ class Poster:
                         maybe_applied=False,
                     )
             mapping = self._mappings.current(erp)
+            mapping.currency_for(document.currency)  # an unmapped currency fails before anything is written
             internal_id = None
             if record.verify:
                 internal_id = await asyncio.to_thread(adapter.find, record.document_kind, record.erp_key)
