@@ -9,9 +9,14 @@ import pytest
 
 from tally.api.erp_sync.v1 import erp_sync_service_pb2 as pb
 from tally.api.erp_sync.v1 import erp_sync_service_pb2_grpc as pb_grpc
-from tally.fake_erp.setup import erp_sync_environment, fake_intacct, fake_netsuite
+from tally.fake_erp.setup import MAPPING, erp_sync_environment, fake_intacct, fake_netsuite
 from tally.mesh import jetstream, streams
 from tally.testing.services import ServiceProcess
+
+# A mapping naming an item and a GL account the fakes do not have: every posting is refused.
+BROKEN = MAPPING.replace('income_item = "501"', 'income_item = "599"').replace(
+    'income_item = "4000"', 'income_item = "4999"'
+)
 
 FAST_RETRIES = {
     "TALLY_ERP_TIMEOUT_SECONDS": "1",
