@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -101,8 +101,8 @@ def _midnight(day: date) -> datetime:
 
 
 class NetSuiteSoap:
-    """The NetSuite adapter over SOAP. A pool of SDK clients, one per concurrent call (zeep clients are not
-    shared between threads); each is built on first use, which downloads the WSDL."""
+    """The NetSuite adapter over SOAP: one SDK client shared by every call (each call signs its own token
+    passport), built on first use, which downloads and parses the WSDL once."""
 
     erp = Erp.NETSUITE
 
@@ -112,29 +112,23 @@ class NetSuiteSoap:
         self._credentials = credentials
         self._client_type = client_class(base_url)
         self._timeout_s = timeout_s
-        self._idle: queue.LifoQueue[NetSuiteClient] = queue.LifoQueue()
+        self._built: NetSuiteClient | None = None
+        self._building = threading.Lock()
         # The SDK logs a warning per NetSuite type the served WSDL lacks: erp-sync uses a handful of them.
         logging.getLogger(CLIENT_NAME).setLevel(logging.ERROR)
 
     @contextlib.contextmanager
     def _client(self) -> Iterator[NetSuiteClient]:
-        try:
-            client = self._idle.get_nowait()
-        except queue.Empty:
-            client = self._build()
-        try:
-            yield client
-        finally:
-            self._idle.put(client)
-
-    def _build(self) -> NetSuiteClient:
-        c = self._credentials
-        client = self._client_type(account=c.account, caching=False)
-        client._client.transport = _CheckedTransport(
-            timeout=self._timeout_s, operation_timeout=self._timeout_s
-        )
-        client.connect_tba(c.consumer_key, c.consumer_secret, c.token_key, c.token_secret)
-        return client
+        with self._building:
+            if self._built is None:
+                c = self._credentials
+                client = self._client_type(account=c.account, caching=False)
+                client._client.transport = _CheckedTransport(
+                    timeout=self._timeout_s, operation_timeout=self._timeout_s
+                )
+                client.connect_tba(c.consumer_key, c.consumer_secret, c.token_key, c.token_secret)
+                self._built = client
+        yield self._built
 
     def ensure_customer(self, document: Document, mapping: ErpMapping) -> str:
         record: dict[str, Any] = {
