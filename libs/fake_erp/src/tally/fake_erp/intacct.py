@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape
 
 from tally.fake_erp.books import CREDIT_MEMO, CUSTOMER, INVOICE, PAYMENT, BookEntry, BookLine, Books, Rejected
 from tally.fake_erp.faults import FaultPlan
-from tally.fake_erp.loopback import Exchange, LoopbackServer, Reply
+from tally.fake_erp.loopback import Exchange, LoopbackFake, LoopbackServer, Reply
 
 GATEWAY_PATH = "/ia/xml/xmlgw.phtml"
 PAGE_SIZE = 1000
@@ -53,7 +53,7 @@ def _us_stamp(moment: datetime) -> str:
     return f"{moment.astimezone(UTC):%m/%d/%Y %H:%M:%S}"
 
 
-class FakeIntacct:
+class FakeIntacct(LoopbackFake):
     """Sage Intacct's XML gateway on one loopback port; ``books`` holds what was posted."""
 
     def __init__(
@@ -75,17 +75,6 @@ class FakeIntacct:
     def url(self) -> str:
         """The gateway's URL, what the SDK's private ``_ApiBase__api_url`` is pointed at."""
         return f"{self._server.url}{GATEWAY_PATH}"
-
-    @property
-    def calls(self) -> int:
-        return self._server.calls
-
-    def start(self) -> FakeIntacct:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
 
     def faultable(self, exchange: Exchange) -> tuple[bool, bool]:
         if b"getAPISession" in exchange.body:

@@ -9,7 +9,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Protocol
+from typing import Protocol, Self
 from urllib.parse import parse_qs, urlsplit
 
 from tally.fake_erp.faults import Fault, FaultPlan
@@ -119,3 +119,24 @@ class LoopbackServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class LoopbackFake:
+    """What every fake ERP shares: its server's lifecycle and the number of calls it answered."""
+
+    _server: LoopbackServer
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    @property
+    def calls(self) -> int:
+        return self._server.calls
+
+    def start(self) -> Self:
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()

@@ -32,7 +32,7 @@ from tally.fake_erp.books import (
     Rejected,
 )
 from tally.fake_erp.faults import FaultPlan
-from tally.fake_erp.loopback import Exchange, LoopbackServer, Reply
+from tally.fake_erp.loopback import Exchange, LoopbackFake, LoopbackServer, Reply
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -111,8 +111,9 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-class FakeNetSuite:
-    """NetSuite SOAP and REST on one loopback port; ``books`` is what both write to."""
+class FakeNetSuite(LoopbackFake):
+    """NetSuite SOAP and REST on one loopback port (``url``: SOAP at ``/services/NetSuitePort_2019_1``, REST under
+    ``/services/rest``); ``books`` is what both write to."""
 
     def __init__(
         self,
@@ -131,23 +132,6 @@ class FakeNetSuite:
         self._tokens: set[str] = set()
         self._searches: dict[str, tuple[int, list[BookEntry]]] = {}
         self._lock = threading.Lock()
-
-    # -- lifecycle -------------------------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        """Base URL: SOAP at ``/services/NetSuitePort_2019_1``, REST under ``/services/rest``."""
-        return self._server.url
-
-    @property
-    def calls(self) -> int:
-        return self._server.calls
-
-    def start(self) -> FakeNetSuite:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
 
     # -- routing ---------------------------------------------------------------------------------------------
     def faultable(self, exchange: Exchange) -> tuple[bool, bool]:
