@@ -6,6 +6,7 @@ import time
 from datetime import UTC
 from decimal import Decimal
 
+import grpc
 from erp_sync_world import (
     fake_erps,  # noqa: F401 - the fakes fixture
     invoice_message,
@@ -16,12 +17,18 @@ from erp_sync_world import (
     stub,
     wait_until,
 )
+from sqlalchemy import insert, select
 
 from tally.api.erp_sync.v1 import erp_sync_service_pb2 as pb
 from tally.api.erp_sync.v1 import events_pb2
+from tally.api.invoicing.v1 import invoicing_service_pb2 as invoicing_pb
+from tally.api.invoicing.v1 import invoicing_service_pb2_grpc as invoicing_grpc
 from tally.fake_erp import Fault
 from tally.fake_erp.setup import Line, invoice_finalized
+from tally.invoicing.tables import invoice_lines, invoices, payments
 from tally.mesh import jetstream, streams
+from tally.persistence.engine import create_engine
+from tally.testing.services import ServiceProcess
 
 
 async def payments_published(nats_url, settle_s):
@@ -40,6 +47,20 @@ async def payments_published(nats_url, settle_s):
             )
     finally:
         await nc.close()
+
+
+def invoicing_payments(invoicing):
+    engine = create_engine(invoicing.database_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(select(payments.c.amount)).all()
+    finally:
+        engine.dispose()
+
+
+def recorded_payments(service):
+    summary = stub(service).GetSyncSummary(pb.GetSyncSummaryRequest(), metadata=service.metadata())
+    return sum(p.payments for p in summary.payments)
 
 
 def test_payments_applied_in_the_erps_are_published_once_each_with_exact_amounts(
@@ -105,19 +126,11 @@ def test_payments_applied_in_the_erps_are_published_once_each_with_exact_amounts
         service.kill()
 
 
-def test_a_full_payment_in_netsuite_makes_the_invoice_paid_in_invoicing(
+def test_two_payments_in_netsuite_make_the_invoice_paid_in_invoicing_once_they_cover_it(
     tmp_path, nats_server, database_url, fakes
 ):
     """Through the real invoicing service: its finalized invoice (seeded in its own database, as its tests do),
-    posted by erp-sync, paid in full in the fake NetSuite, read back and applied by invoicing."""
-    from sqlalchemy import insert
-
-    from tally.api.invoicing.v1 import invoicing_service_pb2 as invoicing_pb
-    from tally.api.invoicing.v1 import invoicing_service_pb2_grpc as invoicing_grpc
-    from tally.invoicing.tables import invoice_lines, invoices
-    from tally.persistence.engine import create_engine
-    from tally.testing.services import ServiceProcess
-
+    posted by erp-sync, paid in two parts in the fake NetSuite, each read back and applied by invoicing."""
     netsuite, _ = fakes
     invoicing = ServiceProcess(
         "invoicing",
@@ -187,16 +200,27 @@ def test_a_full_payment_in_netsuite_makes_the_invoice_paid_in_invoicing(
             60,
             lambda: [(r.erp_key, r.last_error) for r in records(erp_sync)],
         )
-        netsuite.books.apply_payment("tally-inv-inv-7", Decimal("119.00"))
-        import grpc
-
+        # Two payments: the first leaves the invoice open (invoicing has no PARTIALLY_PAID yet), the second
+        # covers it.
+        netsuite.books.apply_payment("tally-inv-inv-7", Decimal("19.00"))
+        wait_until(lambda: recorded_payments(erp_sync) == 1, 60, "the first payment recorded")
         with grpc.insecure_channel(invoicing.target) as channel:
             invoices_stub = invoicing_grpc.InvoicingServiceStub(channel)
 
-            def paid():
-                invoice = invoices_stub.GetInvoice(
+            def status():
+                return invoices_stub.GetInvoice(
                     invoicing_pb.GetInvoiceRequest(invoice_id="inv-7"), metadata=invoicing.metadata()
                 ).invoice
+
+            # Once invoicing has recorded the first payment, the invoice is still open.
+            wait_until(
+                lambda: len(invoicing_payments(invoicing)) == 1, 60, "invoicing recorded the first payment"
+            )
+            assert status().status == invoicing_pb.INVOICE_STATUS_FINALIZED
+            netsuite.books.apply_payment("tally-inv-inv-7", Decimal("100.00"))
+
+            def paid():
+                invoice = status()
                 return invoice if invoice.status == invoicing_pb.INVOICE_STATUS_PAID else None
 
             invoice = wait_until(paid, 60, "invoice inv-7 PAID in invoicing")

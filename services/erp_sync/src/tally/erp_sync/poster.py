@@ -32,6 +32,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _report_crash(task: asyncio.Task[None]) -> None:
+    # An attempt that could not even record its outcome leaves its record SENDING: taken again, with a lookup
+    # first, once its lease runs out.
+    if not task.cancelled() and task.exception() is not None:
+        _log.error("a posting attempt failed to record its outcome", exc_info=task.exception())
+
+
 class Poster:
     """Posts due records to every configured ERP until cancelled."""
 
@@ -84,7 +91,9 @@ class Poster:
                     except Exception:
                         _log.exception("%s: claiming due records failed", erp.value)
                 for claim in claims:
-                    in_flight.add(asyncio.create_task(self.attempt(erp, claim)))
+                    task = asyncio.create_task(self.attempt(erp, claim))
+                    task.add_done_callback(_report_crash)
+                    in_flight.add(task)
                 if claims and len(claims) == free:
                     _, in_flight = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
                     continue
