@@ -4,11 +4,15 @@ customer first, a lookup by key first whenever an earlier attempt's outcome is u
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import json
 import logging
 import random
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Link, SpanKind
@@ -26,6 +30,7 @@ from tally.mesh import attributes, telemetry
 
 _log = logging.getLogger(__name__)
 _tracer = telemetry.tracer("tally.erp_sync.poster")
+T = TypeVar("T")
 
 
 def _now() -> datetime:
@@ -65,6 +70,9 @@ class Poster:
         self._clock = clock
         self._draw = draw
         self._wakes = {erp: asyncio.Event() for erp in adapters}
+        # ERP calls block for up to their timeout: a pool of their own, so every ERP gets its full concurrency
+        # (the loop's default executor has min(32, cores + 4) threads, shared with the database calls).
+        self._pool = ThreadPoolExecutor(max(1, concurrency * len(adapters)), thread_name_prefix="erp-call")
         self._customer_locks: dict[tuple[Erp, str], asyncio.Lock] = {}
 
     def wake(self) -> None:
@@ -150,10 +158,10 @@ class Poster:
             mapping.currency_for(document.currency)  # an unmapped currency fails before anything is written
             internal_id = None
             if record.verify:
-                internal_id = await asyncio.to_thread(adapter.find, record.document_kind, record.erp_key)
+                internal_id = await self._erp_call(adapter.find, record.document_kind, record.erp_key)
             if internal_id is None:
                 customer = await self._customer(erp, adapter, mapping, document)
-                internal_id = await asyncio.to_thread(adapter.post, document, customer, mapping)
+                internal_id = await self._erp_call(adapter.post, document, customer, mapping)
             return posted(internal_id)
         except (MappingGap, InvalidArgument) as exc:
             return Transition(SyncState.FAILED, last_error=str(exc), verify=record.verify)
@@ -167,6 +175,13 @@ class Poster:
                 draw=self._draw,
             )
 
+    async def _erp_call(self, call: Callable[..., T], *args: Any) -> T:
+        """``call`` in the ERP pool, in this context (the current span stays the parent of its spans)."""
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(
+            self._pool, functools.partial(context.run, call, *args)
+        )
+
     async def _customer(self, erp: Erp, adapter: ErpAdapter, mapping: ErpMapping, document: Document) -> str:
         """The ERP's reference of the document's customer, created before its first document, once."""
         lock = self._customer_locks.setdefault((erp, document.customer_id), asyncio.Lock())
@@ -174,7 +189,7 @@ class Poster:
             known = await asyncio.to_thread(self._ledger.customer_reference, erp, document.customer_id)
             if known is not None:
                 return known
-            reference = await asyncio.to_thread(adapter.ensure_customer, document, mapping)
+            reference = await self._erp_call(adapter.ensure_customer, document, mapping)
             await asyncio.to_thread(
                 self._ledger.save_customer, erp, document.customer_id, reference, now=self._clock()
             )
