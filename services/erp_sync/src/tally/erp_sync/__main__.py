@@ -12,7 +12,6 @@ from tally.erp_sync.connections import configured_adapters
 from tally.erp_sync.domain import DocumentKind
 from tally.erp_sync.events import CREDIT_NOTES_CONSUMER, INVOICES_CONSUMER
 from tally.erp_sync.handlers import SyncQueue, SyncReports, SyncRetry
-from tally.erp_sync.mapping import MappingError
 from tally.erp_sync.mapping_file import MappingFile
 from tally.erp_sync.payment_book import PaymentBook
 from tally.erp_sync.payment_poller import PaymentPoller
@@ -34,10 +33,10 @@ async def wire(runtime: Runtime[ErpSyncSettings]) -> Wiring:
     s = runtime.settings
     try:
         adapters = configured_adapters(s)
-        mappings = MappingFile(s.mapping_file, tuple(adapters)) if adapters and s.mapping_file else None
-    except (SettingsError, MappingError) as exc:
+    except SettingsError as exc:  # the REST key file could not be read
         _log.error("%s", exc)
         raise SystemExit(2) from None
+    mappings = MappingFile(s.mapping_file, tuple(adapters)) if adapters and s.mapping_file else None
     for erp in s.erp_targets:
         if erp not in adapters:
             _log.warning("%s has no connection settings: its documents are queued but not posted", erp.value)

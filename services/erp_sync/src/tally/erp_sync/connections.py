@@ -1,5 +1,4 @@
-"""Which enabled ERPs erp-sync can reach, and their adapters, from the settings: an ERP with none of its
-connection settings is queued for only; one with some must have them all."""
+"""The adapters of the enabled ERPs erp-sync can reach, built from the settings."""
 
 from __future__ import annotations
 
@@ -10,31 +9,6 @@ from tally.erp_sync.adapters.netsuite_soap import NetSuiteSoap, TokenCredentials
 from tally.erp_sync.domain import Erp
 from tally.erp_sync.settings import ErpSyncSettings
 from tally.mesh.settings import SettingsError
-
-
-def _required(s: ErpSyncSettings, erp: Erp) -> dict[str, object]:
-    if erp is Erp.SAGE_INTACCT:
-        return {
-            "TALLY_INTACCT_SENDER_ID": s.intacct_sender_id,
-            "TALLY_INTACCT_SENDER_PASSWORD": s.intacct_sender_password,
-            "TALLY_INTACCT_USER_ID": s.intacct_user_id,
-            "TALLY_INTACCT_COMPANY_ID": s.intacct_company_id,
-            "TALLY_INTACCT_USER_PASSWORD": s.intacct_user_password,
-        }
-    if s.netsuite_api == "rest":
-        return {
-            "TALLY_NETSUITE_ACCOUNT": s.netsuite_account,
-            "TALLY_NETSUITE_CLIENT_ID": s.netsuite_client_id,
-            "TALLY_NETSUITE_CERTIFICATE_ID": s.netsuite_certificate_id,
-            "TALLY_NETSUITE_PRIVATE_KEY_FILE": s.netsuite_private_key_file,
-        }
-    return {
-        "TALLY_NETSUITE_ACCOUNT": s.netsuite_account,
-        "TALLY_NETSUITE_CONSUMER_KEY": s.netsuite_consumer_key,
-        "TALLY_NETSUITE_CONSUMER_SECRET": s.netsuite_consumer_secret,
-        "TALLY_NETSUITE_TOKEN_KEY": s.netsuite_token_key,
-        "TALLY_NETSUITE_TOKEN_SECRET": s.netsuite_token_secret,
-    }
 
 
 def _adapter(s: ErpSyncSettings, erp: Erp) -> ErpAdapter:
@@ -66,20 +40,5 @@ def _adapter(s: ErpSyncSettings, erp: Erp) -> ErpAdapter:
 
 
 def configured_adapters(settings: ErpSyncSettings) -> dict[Erp, ErpAdapter]:
-    """An adapter per enabled ERP whose connection settings are all set; SettingsError names any half-set."""
-    adapters: dict[Erp, ErpAdapter] = {}
-    problems = []
-    for erp in settings.erp_targets:
-        required = _required(settings, erp)
-        missing = [variable for variable, value in required.items() if not value]
-        if len(missing) == len(required):
-            continue
-        if missing:
-            problems.append(f"{', '.join(missing)} must be set to post to {erp.value.lower()}")
-            continue
-        adapters[erp] = _adapter(settings, erp)
-    if adapters and settings.mapping_file is None:
-        problems.append("TALLY_ERP_MAPPING is required (the mapping file) when an ERP is configured")
-    if problems:
-        raise SettingsError(problems)
-    return adapters
+    """An adapter per enabled ERP whose connection settings are set (the settings checked that none is half-set)."""
+    return {erp: _adapter(settings, erp) for erp in settings.configured_erps()}

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Engine, MetaData, Table, Text, func, select
+from sqlalchemy import Column, Engine, MetaData, Table, Text, select
 
 from tally.erp_sync.domain import Erp
 from tally.mesh import streams

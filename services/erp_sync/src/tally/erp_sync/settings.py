@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tally.erp_sync.domain import Erp, parse_targets
-from tally.mesh.settings import parse_optional_path, parse_seconds, setting
+from tally.erp_sync.mapping import MappingError
+from tally.erp_sync.mapping_file import load_mappings
+from tally.mesh.settings import SettingsError, parse_optional_path, parse_seconds, setting
 
 
 def _positive_int(raw: str) -> int:
@@ -120,3 +122,51 @@ class ErpSyncSettings:
     payment_poll_s: float = setting(
         "TALLY_ERP_PAYMENT_POLL_SECONDS", default=5.0, parse=parse_seconds, doc="how often payments are read"
     )
+
+    def connection_settings(self, erp: Erp) -> dict[str, object]:
+        """The variables that connect to ``erp`` (with the NetSuite API chosen), and their values."""
+        if erp is Erp.SAGE_INTACCT:
+            return {
+                "TALLY_INTACCT_SENDER_ID": self.intacct_sender_id,
+                "TALLY_INTACCT_SENDER_PASSWORD": self.intacct_sender_password,
+                "TALLY_INTACCT_USER_ID": self.intacct_user_id,
+                "TALLY_INTACCT_COMPANY_ID": self.intacct_company_id,
+                "TALLY_INTACCT_USER_PASSWORD": self.intacct_user_password,
+            }
+        if self.netsuite_api == "rest":
+            return {
+                "TALLY_NETSUITE_ACCOUNT": self.netsuite_account,
+                "TALLY_NETSUITE_CLIENT_ID": self.netsuite_client_id,
+                "TALLY_NETSUITE_CERTIFICATE_ID": self.netsuite_certificate_id,
+                "TALLY_NETSUITE_PRIVATE_KEY_FILE": self.netsuite_private_key_file,
+            }
+        return {
+            "TALLY_NETSUITE_ACCOUNT": self.netsuite_account,
+            "TALLY_NETSUITE_CONSUMER_KEY": self.netsuite_consumer_key,
+            "TALLY_NETSUITE_CONSUMER_SECRET": self.netsuite_consumer_secret,
+            "TALLY_NETSUITE_TOKEN_KEY": self.netsuite_token_key,
+            "TALLY_NETSUITE_TOKEN_SECRET": self.netsuite_token_secret,
+        }
+
+    def configured_erps(self) -> tuple[Erp, ...]:
+        """The enabled ERPs whose connection settings are all set."""
+        return tuple(erp for erp in self.erp_targets if all(self.connection_settings(erp).values()))
+
+    def __post_init__(self) -> None:
+        # Checked with the rest of the settings, so the service stops at once, naming every variable at fault.
+        problems = []
+        for erp in self.erp_targets:
+            values = self.connection_settings(erp)
+            missing = [variable for variable, value in values.items() if not value]
+            if missing and len(missing) < len(values):
+                problems.append(f"{', '.join(missing)} must be set to post to {erp.value.lower()}")
+        configured = self.configured_erps()
+        if configured and self.mapping_file is None:
+            problems.append("TALLY_ERP_MAPPING is required (the mapping file) when an ERP is configured")
+        elif configured and self.mapping_file is not None:
+            try:
+                load_mappings(self.mapping_file, configured)
+            except MappingError as exc:
+                problems += [f"TALLY_ERP_MAPPING: {problem}" for problem in exc.problems]
+        if problems:
+            raise SettingsError(problems)
