@@ -128,6 +128,8 @@ def test_a_finalized_invoice_is_queued_once_for_every_enabled_erp(erp_sync):
             )
         ]
         assert records(stub, erp_sync, state=pb.SYNC_STATE_POSTED) == []
+        summary = stub.GetSyncSummary(pb.GetSyncSummaryRequest(), metadata=erp_sync.metadata())
+        assert list(summary.unconfigured) == [pb.ERP_NETSUITE, pb.ERP_SAGE_INTACCT]
 
         status = stub.GetSyncStatus(
             pb.GetSyncStatusRequest(document_kind=pb.DOCUMENT_KIND_INVOICE, document_id="inv-1"),

@@ -126,6 +126,11 @@ def _status(stub: pb_grpc.ErpSyncServiceStub, metadata: tuple[tuple[str, str], .
         row = rows.get(erp, {})
         cells = "".join(f"{row.get(s, 0):>10,}" for s in (*states, "retried"))
         out(f"{_name(erp):<14}{cells}{payments.get(erp, 0):>10,}")
+    for erp in summary.unconfigured:
+        out(
+            f"\n{_name(erp)} is enabled without connection settings: its documents are queued, not posted "
+            "(see services/erp_sync/README.md)"
+        )
     failed = _failed(stub, metadata) if any(r.get("FAILED") for r in rows.values()) else []
     if failed:
         out(f"\nfailed ({len(failed)}; `tally erp retry <id>` posts one again once its cause is fixed):")

@@ -59,7 +59,7 @@ async def wire(runtime: Runtime[ErpSyncSettings]) -> Wiring:
         wake = poster.wake
     queue = SyncQueue(ledger, s.erp_targets, on_queued=wake)
     servicer = ErpSyncServicer(
-        SyncReports(ledger, payments, s.erp_targets),
+        SyncReports(ledger, payments, s.erp_targets, tuple(adapters)),
         SyncRetry(ledger, mappings, on_queued=wake),
         Reconciler(ledger, adapters, mappings),
     )

@@ -78,10 +78,14 @@ class SyncQueue:
 class SyncReports:
     """Reads the sync ledger."""
 
-    def __init__(self, ledger: SyncLedger, payments: PaymentBook, targets: tuple[Erp, ...]) -> None:
+    def __init__(
+        self, ledger: SyncLedger, payments: PaymentBook, targets: tuple[Erp, ...], configured: tuple[Erp, ...]
+    ) -> None:
         self._ledger = ledger
         self._payments = payments
         self._targets = targets
+        self.unconfigured = tuple(erp for erp in targets if erp not in configured)
+        """Enabled ERPs without connection settings: queued for, not posted to."""
 
     async def status(self, kind: DocumentKind | None, document_id: str) -> list[SyncRecord]:
         if kind is None:

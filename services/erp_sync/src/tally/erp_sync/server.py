@@ -102,4 +102,5 @@ class ErpSyncServicer(pb_grpc.ErpSyncServiceServicer):
                 for erp, state, n, r in counts
             ],
             payments=[pb.PaymentCount(erp=f"ERP_{erp.value}", payments=n) for erp, n in payments],
+            unconfigured=[f"ERP_{erp.value}" for erp in self._reports.unconfigured],
         )

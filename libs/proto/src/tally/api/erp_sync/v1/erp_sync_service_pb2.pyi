@@ -174,12 +174,14 @@ class GetSyncSummaryRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetSyncSummaryResponse(_message.Message):
-    __slots__ = ("counts", "payments")
+    __slots__ = ("counts", "payments", "unconfigured")
     COUNTS_FIELD_NUMBER: _ClassVar[int]
     PAYMENTS_FIELD_NUMBER: _ClassVar[int]
+    UNCONFIGURED_FIELD_NUMBER: _ClassVar[int]
     counts: _containers.RepeatedCompositeFieldContainer[SyncCount]
     payments: _containers.RepeatedCompositeFieldContainer[PaymentCount]
-    def __init__(self, counts: _Optional[_Iterable[_Union[SyncCount, _Mapping]]] = ..., payments: _Optional[_Iterable[_Union[PaymentCount, _Mapping]]] = ...) -> None: ...
+    unconfigured: _containers.RepeatedScalarFieldContainer[Erp]
+    def __init__(self, counts: _Optional[_Iterable[_Union[SyncCount, _Mapping]]] = ..., payments: _Optional[_Iterable[_Union[PaymentCount, _Mapping]]] = ..., unconfigured: _Optional[_Iterable[_Union[Erp, str]]] = ...) -> None: ...
 
 class SyncCount(_message.Message):
     __slots__ = ("erp", "state", "records", "retried")
