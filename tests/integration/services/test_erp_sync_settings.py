@@ -5,6 +5,13 @@ import os
 import subprocess
 import sys
 
+INTACCT = {
+    "TALLY_INTACCT_SENDER_ID": "s",
+    "TALLY_INTACCT_SENDER_PASSWORD": "p",
+    "TALLY_INTACCT_USER_ID": "u",
+    "TALLY_INTACCT_COMPANY_ID": "c",
+    "TALLY_INTACCT_USER_PASSWORD": "w",
+}
 BASE = {
     "TALLY_NATS_URL": "nats://127.0.0.1:1",
     "TALLY_SERVICE_TOKEN": "x",
@@ -31,15 +38,7 @@ def run_erp_sync(tmp_path, env):
 def test_half_set_connection_settings_and_a_missing_mapping_are_named(tmp_path):
     result = run_erp_sync(
         tmp_path,
-        {
-            "TALLY_NETSUITE_ACCOUNT": "TSTDRV1",
-            "TALLY_NETSUITE_CONSUMER_KEY": "k",
-            "TALLY_INTACCT_SENDER_ID": "s",
-            "TALLY_INTACCT_SENDER_PASSWORD": "p",
-            "TALLY_INTACCT_USER_ID": "u",
-            "TALLY_INTACCT_COMPANY_ID": "c",
-            "TALLY_INTACCT_USER_PASSWORD": "w",
-        },
+        {"TALLY_NETSUITE_ACCOUNT": "TSTDRV1", "TALLY_NETSUITE_CONSUMER_KEY": "k", **INTACCT},
     )
     assert result.returncode == 2
     assert (
@@ -56,15 +55,7 @@ def test_every_problem_of_the_mapping_file_is_named(tmp_path):
     )
     result = run_erp_sync(
         tmp_path,
-        {
-            "TALLY_ERP_TARGETS": "sage_intacct",
-            "TALLY_ERP_MAPPING": str(mapping),
-            "TALLY_INTACCT_SENDER_ID": "s",
-            "TALLY_INTACCT_SENDER_PASSWORD": "p",
-            "TALLY_INTACCT_USER_ID": "u",
-            "TALLY_INTACCT_COMPANY_ID": "c",
-            "TALLY_INTACCT_USER_PASSWORD": "w",
-        },
+        {"TALLY_ERP_TARGETS": "sage_intacct", "TALLY_ERP_MAPPING": str(mapping), **INTACCT},
     )
     assert result.returncode == 2
     assert f"{mapping}: sage_intacct.ar_account is required" in result.stderr

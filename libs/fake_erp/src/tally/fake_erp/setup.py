@@ -31,6 +31,7 @@ subsidiary = "1"
 tax_code = "10"
 income_item = "501"
 credit_item = "502"
+class = "7"
 terms = "2"
 
 [netsuite.currencies]
@@ -43,6 +44,7 @@ ar_account = "1200"
 tax_code = "2200"
 income_item = "4000"
 credit_item = "2400"
+location = "HQ"
 
 [sage_intacct.currencies]
 USD = "USD"

@@ -61,6 +61,12 @@ class ErpMapping:
     location: str = ""
     terms: str = ""
 
+    @property
+    def segments(self) -> dict[str, str]:
+        """The segments set on every document and line, by their NetSuite names: department, class, location."""
+        named = (("department", self.department), ("class", self.class_), ("location", self.location))
+        return {name: value for name, value in named if value}
+
     def item_for(self, line: DocumentLine) -> str:
         if line.prepaid_credit:
             return self.credit_item or self.income_item

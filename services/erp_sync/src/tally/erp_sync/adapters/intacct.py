@@ -176,15 +176,7 @@ class Intacct:
 
     def post(self, document: Document, customer: str, mapping: ErpMapping) -> str:
         sign = Decimal(1) if document.kind is DocumentKind.INVOICE else Decimal(-1)
-        segments = {
-            name: value
-            for name, value in (
-                ("locationid", mapping.location),
-                ("departmentid", mapping.department),
-                ("classid", mapping.class_),
-            )
-            if value
-        }
+        segments = {f"{name}id": value for name, value in mapping.segments.items()}
         lines = [
             {
                 "glaccountno": mapping.item_for(line),

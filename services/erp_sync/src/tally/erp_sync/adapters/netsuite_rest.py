@@ -158,15 +158,7 @@ class NetSuiteRest:
         return response.headers.get("Location", "").rstrip("/").rsplit("/", 1)[-1]
 
     def post(self, document: Document, customer: str, mapping: ErpMapping) -> str:
-        segments = {
-            name: {"id": value}
-            for name, value in (
-                ("department", mapping.department),
-                ("class", mapping.class_),
-                ("location", mapping.location),
-            )
-            if value
-        }
+        segments = {name: {"id": value} for name, value in mapping.segments.items()}
         body: dict[str, Any] = {
             "entity": {"id": customer},
             "tranId": document.number,

@@ -148,15 +148,7 @@ class NetSuiteSoap:
             return str(Customers(client).post(record)["internalId"])
 
     def post(self, document: Document, customer: str, mapping: ErpMapping) -> str:
-        segments = {
-            name: _ref(value)
-            for name, value in (
-                ("department", mapping.department),
-                ("class", mapping.class_),
-                ("location", mapping.location),
-            )
-            if value
-        }
+        segments = {name: _ref(value) for name, value in mapping.segments.items()}
         items = [
             {
                 "item": _ref(mapping.item_for(line)),
