@@ -101,3 +101,14 @@ def test_the_demo_invoices_last_month_and_writes_the_pdfs_to_the_folder_it_names
         assert total == subtotal + tax
         assert credits == -min(grant, total)
         assert due == total + credits
+    # Posted to the demo's fake NetSuite through netsuitesdk, once each, with NetSuite's id beside each table;
+    # one paid in full there comes back as PAID; the printed trace runs from the billing run to the posting.
+    for block in blocks.values():
+        assert re.search(r"  NetSuite #\d+$", block.splitlines()[0])
+    assert re.search(
+        rf"paid USD [\d.]+ in full against {NUMBER} in NetSuite: .* invoicing now shows it PAID", out
+    )
+    path = out.split("from the billing run to NetSuite", 1)[1].split("\n\n", 1)[0]
+    assert "InvoicingService/RunBilling  [invoicing, server]" in path
+    assert "erp-sync post invoice to netsuite  [erp_sync, internal]" in path
+    assert "netsuite-soap upsert invoice  [erp_sync, client]" in path

@@ -1,20 +1,20 @@
-import asyncio
 import time
 
 import grpc
 import pytest
+from erp_sync_world import publish_all
 
 from tally.api.erp_sync.v1 import erp_sync_service_pb2 as pb
 from tally.api.erp_sync.v1 import erp_sync_service_pb2_grpc as pb_grpc
-from tally.api.invoicing.v1 import events_pb2 as invoicing_events
-from tally.api.invoicing.v1 import invoicing_service_pb2 as invoicing_pb
-from tally.mesh import jetstream, streams
+from tally.fake_erp.setup import Line, credit_note_issued, invoice_finalized
+from tally.mesh import streams
 from tally.mesh.errors import field_violations
 from tally.testing.services import ServiceProcess
 
 
 @pytest.fixture
 def erp_sync(tmp_path, nats_server, database_url):
+    """Both ERPs enabled but neither configured: documents are queued, and stay PENDING."""
     service = ServiceProcess(
         "erp_sync",
         "tally.erp_sync",
@@ -28,21 +28,9 @@ def erp_sync(tmp_path, nats_server, database_url):
     service.kill()
 
 
-async def publish_all(nats_url, messages):
-    nc = await jetstream.connect(nats_url, name="test-invoicing")
-    try:
-        js = nc.jetstream()
-        for subject, msg_id, message in messages:
-            await jetstream.publish(js, subject, message.SerializeToString(), msg_id)
-    finally:
-        await nc.close()
-
-
 def finalized(invoice_id):
-    return invoicing_events.InvoiceFinalized(
-        invoice=invoicing_pb.Invoice(
-            id=invoice_id, number="INV-2026-000001", status=invoicing_pb.INVOICE_STATUS_FINALIZED
-        )
+    return invoice_finalized(
+        invoice_id, customer_id="acme", number="INV-2026-000001", lines=[Line("Fee", "49.00", "9.80")]
     )
 
 
@@ -64,22 +52,24 @@ def wait_for_count(stub, service, count, timeout=15.0):
 
 
 def test_a_finalized_invoice_is_queued_once_for_every_enabled_erp(erp_sync):
-    asyncio.run(
-        publish_all(
-            erp_sync.nats_url,
-            [
-                (streams.INVOICE_FINALIZED, "invoice-finalized:inv-1", finalized("inv-1")),
-                # The same invoice announced again under another message id must add nothing.
-                (streams.INVOICE_FINALIZED, "invoice-finalized:inv-1:again", finalized("inv-1")),
-                (
-                    streams.CREDIT_NOTE_ISSUED,
-                    "credit-note-issued:cn-1",
-                    invoicing_events.CreditNoteIssued(
-                        credit_note=invoicing_pb.CreditNote(id="cn-1", invoice_id="inv-1")
-                    ),
+    publish_all(
+        erp_sync.nats_url,
+        [
+            (streams.INVOICE_FINALIZED, "invoice-finalized:inv-1", finalized("inv-1")),
+            # The same invoice announced again under another message id must add nothing.
+            (streams.INVOICE_FINALIZED, "invoice-finalized:inv-1:again", finalized("inv-1")),
+            (
+                streams.CREDIT_NOTE_ISSUED,
+                "credit-note-issued:cn-1",
+                credit_note_issued(
+                    "cn-1",
+                    invoice_id="inv-1",
+                    customer_id="acme",
+                    number="CN-2026-000001",
+                    lines=[Line("Fee", "49.00")],
                 ),
-            ],
-        )
+            ),
+        ],
     )
     with grpc.insecure_channel(erp_sync.target) as channel:
         stub = pb_grpc.ErpSyncServiceStub(channel)
@@ -112,11 +102,9 @@ def test_a_finalized_invoice_is_queued_once_for_every_enabled_erp(erp_sync):
             ),
         ]
         # The invoice consumer handles messages in order: once inv-2 is in, the duplicate was handled too.
-        asyncio.run(
-            publish_all(
-                erp_sync.nats_url,
-                [(streams.INVOICE_FINALIZED, "invoice-finalized:inv-2", finalized("inv-2"))],
-            )
+        publish_all(
+            erp_sync.nats_url,
+            [(streams.INVOICE_FINALIZED, "invoice-finalized:inv-2", finalized("inv-2"))],
         )
         found = wait_for_count(stub, erp_sync, 6)
         assert [(r[2], r[3]) for r in found if r[1] == pb.DOCUMENT_KIND_INVOICE] == [
@@ -140,6 +128,8 @@ def test_a_finalized_invoice_is_queued_once_for_every_enabled_erp(erp_sync):
             )
         ]
         assert records(stub, erp_sync, state=pb.SYNC_STATE_POSTED) == []
+        summary = stub.GetSyncSummary(pb.GetSyncSummaryRequest(), metadata=erp_sync.metadata())
+        assert list(summary.unconfigured) == [pb.ERP_NETSUITE, pb.ERP_SAGE_INTACCT]
 
         status = stub.GetSyncStatus(
             pb.GetSyncStatusRequest(document_kind=pb.DOCUMENT_KIND_INVOICE, document_id="inv-1"),
@@ -152,14 +142,9 @@ def test_a_finalized_invoice_is_queued_once_for_every_enabled_erp(erp_sync):
 
 
 def test_sync_records_page_and_unknown_documents_are_not_found(erp_sync):
-    asyncio.run(
-        publish_all(
-            erp_sync.nats_url,
-            [
-                (streams.INVOICE_FINALIZED, f"invoice-finalized:inv-{i}", finalized(f"inv-{i}"))
-                for i in range(3)
-            ],
-        )
+    publish_all(
+        erp_sync.nats_url,
+        [(streams.INVOICE_FINALIZED, f"invoice-finalized:inv-{i}", finalized(f"inv-{i}")) for i in range(3)],
     )
     with grpc.insecure_channel(erp_sync.target) as channel:
         stub = pb_grpc.ErpSyncServiceStub(channel)

@@ -7,7 +7,7 @@ import contextlib
 import sys
 from pathlib import Path
 
-from tally.cli import admin, portal, rate, status
+from tally.cli import admin, erp, portal, rate, status
 from tally.cli.settings import CliSettings
 from tally.cli.stack import Stack, StackConfig, StackError
 from tally.mesh.settings import SettingsError, load
@@ -42,6 +42,7 @@ def _parser(defaults: CliSettings) -> argparse.ArgumentParser:
     admin.add_commands(commands, defaults)
     rate.add_command(commands)
     portal.add_command(commands, defaults)
+    erp.add_command(commands, defaults.data_dir)
     return parser
 
 
@@ -92,10 +93,12 @@ def main(argv: list[str] | None = None) -> int:
             return admin.run(args)
         if args.command == "portal-link":
             return portal.run_portal_link(args)
+        if args.command == "erp":
+            return erp.run(args)
         from tally.cli.demo import run_demo
 
         return run_demo(_config(args), args.events, keep=args.keep)
-    except (StackError, admin.AdminError) as exc:
+    except (StackError, admin.AdminError, erp.ErpCommandError) as exc:
         print(f"tally: {exc}", file=sys.stderr)
         return 1
 

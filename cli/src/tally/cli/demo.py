@@ -17,6 +17,7 @@ from tally.api.metering.v1 import metering_service_pb2 as metering_pb
 from tally.api.metering.v1 import metering_service_pb2_grpc as metering_grpc
 from tally.cli.demo_billing import BilledMonth, bill_month, last_month, render_billed_month, write_pdfs
 from tally.cli.demo_catalog import create_demo_catalog
+from tally.cli.demo_erp import DemoErp, ErpPostings, posting_path
 from tally.cli.demo_plans import subscribe_customers
 from tally.cli.demo_usage import CUSTOMERS, create_meters, demo_period, stream_usage, usage_table
 from tally.cli.portal import demo_links
@@ -31,6 +32,8 @@ from tally.mesh.settings import MeshSettings
 def run_demo(config: StackConfig, events: int = 1_000_000, *, keep: bool = False) -> int:
     if config.data_dir.exists():
         shutil.rmtree(config.data_dir)  # the demo always starts from an empty Tally
+    erp = DemoErp(config.data_dir)
+    config = erp.start(config)
     stack = Stack(config)
     print(f"starting Tally (nats-server + 6 services) in {config.data_dir} ...", flush=True)
     started = time.monotonic()
@@ -39,7 +42,7 @@ def run_demo(config: StackConfig, events: int = 1_000_000, *, keep: bool = False
         print(f"all six services SERVING after {time.monotonic() - started:.1f}s:")
         for name, endpoint in stack.endpoints():
             print(f"  {name:<16} {endpoint}")
-        trace_id, billed = asyncio.run(_main_job(config, stack.admin_key, events))
+        trace_id, billed, postings = asyncio.run(_main_job(config, stack.admin_key, events, erp))
         demo_links(config, stack.admin_key, "acme")
         if keep:
             print("the stack stays up (--keep); Ctrl-C stops it.", flush=True)
@@ -48,17 +51,25 @@ def run_demo(config: StackConfig, events: int = 1_000_000, *, keep: bool = False
         with contextlib.suppress(OSError):
             print("\nstopping Tally ...", flush=True)
         stack.stop()
+        erp.stop()
     files = sorted((config.data_dir / "traces").glob("*.jsonl"))
     print()
-    print(render_tree(read_spans(files), trace_id))
+    spans = read_spans(files)
+    print(render_tree(spans, trace_id))
+    print()
+    print(posting_path(spans))
     folder = config.data_dir / "invoices"
     write_pdfs(billed, folder)
     print()
-    print(render_billed_month(billed, folder))
+    print(render_billed_month(billed, folder, postings.netsuite_ids))
+    print()
+    print(erp.render(postings, billed))
     return 0
 
 
-async def _main_job(config: StackConfig, admin_key: str, total_events: int) -> tuple[str, BilledMonth]:
+async def _main_job(
+    config: StackConfig, admin_key: str, total_events: int, erp: DemoErp
+) -> tuple[str, BilledMonth, ErpPostings]:
     client_spans = config.data_dir / "traces" / "demo.jsonl"
     handle = telemetry.configure("demo", trace_export(client_spans, {**os.environ, **config.extra_env}))
     settings = MeshSettings(
@@ -68,6 +79,7 @@ async def _main_job(config: StackConfig, admin_key: str, total_events: int) -> t
     metering = open_channel(config.target(BY_NAME["metering"]), settings)
     catalog = open_channel(config.target(BY_NAME["catalog"]), settings)
     invoicing = open_channel(config.target(BY_NAME["invoicing"]), settings)
+    erp_sync = open_channel(config.target(BY_NAME["erp_sync"]), settings)
     month = last_month(datetime.now(UTC))
     tracer = telemetry.tracer("tally.demo")
     try:
@@ -121,9 +133,10 @@ async def _main_job(config: StackConfig, admin_key: str, total_events: int) -> t
         print(await usage_table(metering, meter_ids, demo_period(now_ms - 3_600_000)))
         print(f"\ninvoicing {month.start:%B %Y} (RunBilling) ...", flush=True)
         billed = await bill_month(invoicing, month, subscriptions)
-        return trace_id, billed
+        print("posting the invoices to NetSuite and paying one there ...", flush=True)
+        return trace_id, billed, await erp.follow(invoicing, erp_sync, billed)
     finally:
-        for channel in (ingestion, metering, catalog, invoicing):
+        for channel in (ingestion, metering, catalog, invoicing, erp_sync):
             await channel.close()
         handle.shutdown()
 

@@ -71,8 +71,9 @@ def write_pdfs(billed: BilledMonth, folder: Path) -> None:
         (folder / filename).write_bytes(pdf)
 
 
-def render_billed_month(billed: BilledMonth, folder: Path) -> str:
-    """The run's counts, one table per invoice, where the PDFs are and the preview line."""
+def render_billed_month(billed: BilledMonth, folder: Path, erp_ids: dict[str, str] | None = None) -> str:
+    """The run's counts, one table per invoice (with its NetSuite id once posted), where the PDFs are and the
+    preview line."""
     run = billed.run
     out = [
         f"billing run as of {billed.as_of:%Y-%m-%d %H:%M} UTC: {run.subscriptions_evaluated} subscriptions, "
@@ -81,7 +82,7 @@ def render_billed_month(billed: BilledMonth, folder: Path) -> str:
     out += [f"  not billed: subscription {f.subscription_id}: {f.reason}" for f in run.failures]
     out.append(f"invoices for {_span(billed.month.start, billed.month.end)}:")
     for invoice in billed.invoices:
-        out += ["", *_invoice_table(invoice)]
+        out += ["", *_invoice_table(invoice, (erp_ids or {}).get(invoice.id))]
     if any(invoice.status == pb.INVOICE_STATUS_DRAFT for invoice in billed.invoices):
         out.append(
             "\ndrafts have no number yet: invoicing finalizes a month's invoices once its grace period after "
@@ -99,13 +100,14 @@ def render_billed_month(billed: BilledMonth, folder: Path) -> str:
     return "\n".join(out)
 
 
-def _invoice_table(invoice: pb.Invoice) -> list[str]:
+def _invoice_table(invoice: pb.Invoice, netsuite_id: str | None = None) -> list[str]:
     number = invoice.number or f"draft {invoice.id}"
     period = _span(timestamp_from_wire(invoice.period.start), timestamp_from_wire(invoice.period.end))
     due = timestamp_from_wire(invoice.due_at)
     rows = [
         f"{invoice.customer_external_id} ({invoice.customer_name})  {number}  {period}"
-        + (f"  due {due:%Y-%m-%d}" if due else ""),
+        + (f"  due {due:%Y-%m-%d}" if due else "")
+        + (f"  NetSuite #{netsuite_id}" if netsuite_id else ""),
         f"  {'line':<40}{'quantity':>14}{'amount':>18}{'tax':>16}",
     ]
     for line in invoice.lines:

@@ -45,3 +45,9 @@ HTTP_REQUEST_METHOD = "http.request.method"
 HTTP_ROUTE = "http.route"
 HTTP_RESPONSE_STATUS_CODE = "http.response.status_code"
 URL_PATH = "url.path"
+
+# ERP calls (erp-sync's adapters; the system is ERP_SYSTEM, the outcome OUTCOME, the document DOCUMENT).
+ERP_OPERATION = "tally.erp.operation"
+ERP_KEY = "tally.erp.key"
+ERP_ATTEMPT = "tally.erp.attempt"
+PEER_SERVICE = "peer.service"

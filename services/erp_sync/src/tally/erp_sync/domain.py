@@ -55,6 +55,10 @@ class SyncRecord:
     updated_at: datetime
     erp_internal_id: str | None = None
     last_error: str = ""
+    next_attempt_at: datetime | None = None
+    """When a PENDING record is tried again (None: at once)."""
+    verify: bool = False
+    """The next attempt looks the document up in the ERP first: an earlier one may have written it."""
 
 
 def erp_key(kind: DocumentKind, document_id: str) -> str:

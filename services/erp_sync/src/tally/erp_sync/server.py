@@ -1,26 +1,36 @@
-"""erp-sync's gRPC servicer: translates wire messages to use-case calls, nothing more."""
+"""erp-sync's gRPC servicer: wire ↔ domain for the ledger's reports, RetrySync, Reconcile and the summary."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-import grpc.aio
+import grpc
 
 from tally.api.common.v1 import pagination_pb2
 from tally.api.erp_sync.v1 import erp_sync_service_pb2 as pb
 from tally.api.erp_sync.v1 import erp_sync_service_pb2_grpc as pb_grpc
 from tally.domain.errors import InvalidArgument
-from tally.erp_sync.handlers import SyncReports
-from tally.erp_sync.messages import erp_from_wire, kind_from_wire, record_to_wire, state_from_wire
+from tally.erp_sync.handlers import SyncReports, SyncRetry
+from tally.erp_sync.messages import (
+    erp_from_wire,
+    kind_from_wire,
+    mismatch_to_wire,
+    record_to_wire,
+    state_from_wire,
+)
+from tally.erp_sync.reconciler import Reconciler
 from tally.erp_sync.store import SyncFilter, SyncKey
+from tally.mesh.wire import timestamp_from_wire
 from tally.persistence.paging import decode_token, encode_token, page_size
 
 SERVICE = "tally.api.erp_sync.v1.ErpSyncService"
 SCOPES = {
     f"/{SERVICE}/GetSyncStatus": "erp:read",
     f"/{SERVICE}/ListSyncRecords": "erp:read",
+    f"/{SERVICE}/GetSyncSummary": "erp:read",
+    f"/{SERVICE}/Reconcile": "erp:read",
+    f"/{SERVICE}/RetrySync": "erp:write",
 }
-"""The RPCs implemented so far; the rest have no scope yet, so auth refuses them (PERMISSION_DENIED)."""
 
 
 def _key(token: str) -> SyncKey | None:
@@ -35,8 +45,10 @@ def _key(token: str) -> SyncKey | None:
 
 
 class ErpSyncServicer(pb_grpc.ErpSyncServiceServicer):
-    def __init__(self, reports: SyncReports) -> None:
+    def __init__(self, reports: SyncReports, retry: SyncRetry, reconciler: Reconciler) -> None:
         self._reports = reports
+        self._retry = retry
+        self._reconciler = reconciler
 
     async def GetSyncStatus(
         self, request: pb.GetSyncStatusRequest, context: grpc.aio.ServicerContext
@@ -61,3 +73,34 @@ class ErpSyncServicer(pb_grpc.ErpSyncServiceServicer):
             token = encode_token(f"{last.updated_at.isoformat()}|{last.id}")
             reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=token))
         return reply
+
+    async def RetrySync(
+        self, request: pb.RetrySyncRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RetrySyncResponse:
+        record = await self._retry.retry(request.sync_record_id)
+        return pb.RetrySyncResponse(record=record_to_wire(record))
+
+    async def Reconcile(
+        self, request: pb.ReconcileRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ReconcileResponse:
+        checked, mismatches = await self._reconciler.reconcile(
+            erp_from_wire(request.erp),
+            timestamp_from_wire(request.period.start),
+            timestamp_from_wire(request.period.end),
+        )
+        return pb.ReconcileResponse(
+            documents_checked=checked, mismatches=[mismatch_to_wire(mismatch) for mismatch in mismatches]
+        )
+
+    async def GetSyncSummary(
+        self, request: pb.GetSyncSummaryRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetSyncSummaryResponse:
+        counts, payments = await self._reports.summary()
+        return pb.GetSyncSummaryResponse(
+            counts=[
+                pb.SyncCount(erp=f"ERP_{erp.value}", state=f"SYNC_STATE_{state.value}", records=n, retried=r)
+                for erp, state, n, r in counts
+            ],
+            payments=[pb.PaymentCount(erp=f"ERP_{erp.value}", payments=n) for erp, n in payments],
+            unconfigured=[f"ERP_{erp.value}" for erp in self._reports.unconfigured],
+        )

@@ -168,3 +168,37 @@ class ReconciliationMismatch(_message.Message):
     erp_amount: _money_pb2.Money
     detail: str
     def __init__(self, kind: _Optional[_Union[MismatchKind, str]] = ..., document_kind: _Optional[_Union[DocumentKind, str]] = ..., document_id: _Optional[str] = ..., document_number: _Optional[str] = ..., erp_key: _Optional[str] = ..., tally_amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., erp_amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class GetSyncSummaryRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetSyncSummaryResponse(_message.Message):
+    __slots__ = ("counts", "payments", "unconfigured")
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    PAYMENTS_FIELD_NUMBER: _ClassVar[int]
+    UNCONFIGURED_FIELD_NUMBER: _ClassVar[int]
+    counts: _containers.RepeatedCompositeFieldContainer[SyncCount]
+    payments: _containers.RepeatedCompositeFieldContainer[PaymentCount]
+    unconfigured: _containers.RepeatedScalarFieldContainer[Erp]
+    def __init__(self, counts: _Optional[_Iterable[_Union[SyncCount, _Mapping]]] = ..., payments: _Optional[_Iterable[_Union[PaymentCount, _Mapping]]] = ..., unconfigured: _Optional[_Iterable[_Union[Erp, str]]] = ...) -> None: ...
+
+class SyncCount(_message.Message):
+    __slots__ = ("erp", "state", "records", "retried")
+    ERP_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    RETRIED_FIELD_NUMBER: _ClassVar[int]
+    erp: Erp
+    state: SyncState
+    records: int
+    retried: int
+    def __init__(self, erp: _Optional[_Union[Erp, str]] = ..., state: _Optional[_Union[SyncState, str]] = ..., records: _Optional[int] = ..., retried: _Optional[int] = ...) -> None: ...
+
+class PaymentCount(_message.Message):
+    __slots__ = ("erp", "payments")
+    ERP_FIELD_NUMBER: _ClassVar[int]
+    PAYMENTS_FIELD_NUMBER: _ClassVar[int]
+    erp: Erp
+    payments: int
+    def __init__(self, erp: _Optional[_Union[Erp, str]] = ..., payments: _Optional[int] = ...) -> None: ...

@@ -55,6 +55,11 @@ class ErpSyncServiceStub:
                 request_serializer=tally_dot_api_dot_erp__sync_dot_v1_dot_erp__sync__service__pb2.ReconcileRequest.SerializeToString,
                 response_deserializer=tally_dot_api_dot_erp__sync_dot_v1_dot_erp__sync__service__pb2.ReconcileResponse.FromString,
                 _registered_method=True)
+        self.GetSyncSummary = channel.unary_unary(
+                '/tally.api.erp_sync.v1.ErpSyncService/GetSyncSummary',
+                request_serializer=tally_dot_api_dot_erp__sync_dot_v1_dot_erp__sync__service__pb2.GetSyncSummaryRequest.SerializeToString,
+                response_deserializer=tally_dot_api_dot_erp__sync_dot_v1_dot_erp__sync__service__pb2.GetSyncSummaryResponse.FromString,
+                _registered_method=True)
 
 
 class ErpSyncServiceServicer:
@@ -89,6 +94,13 @@ class ErpSyncServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSyncSummary(self, request, context):
+        """Counts sync records per ERP and state, and the payments read back from each ERP.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ErpSyncServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -111,6 +123,11 @@ def add_ErpSyncServiceServicer_to_server(servicer, server):
                     servicer.Reconcile,
                     request_deserializer=tally_dot_api_dot_erp__sync_dot_v1_dot_erp__sync__service__pb2.ReconcileRequest.FromString,
                     response_serializer=tally_dot_api_dot_erp__sync_dot_v1_dot_erp__sync__service__pb2.ReconcileResponse.SerializeToString,
+            ),
+            'GetSyncSummary': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSyncSummary,
+                    request_deserializer=tally_dot_api_dot_erp__sync_dot_v1_dot_erp__sync__service__pb2.GetSyncSummaryRequest.FromString,
+                    response_serializer=tally_dot_api_dot_erp__sync_dot_v1_dot_erp__sync__service__pb2.GetSyncSummaryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -222,6 +239,33 @@ class ErpSyncService:
             '/tally.api.erp_sync.v1.ErpSyncService/Reconcile',
             tally_dot_api_dot_erp__sync_dot_v1_dot_erp__sync__service__pb2.ReconcileRequest.SerializeToString,
             tally_dot_api_dot_erp__sync_dot_v1_dot_erp__sync__service__pb2.ReconcileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSyncSummary(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tally.api.erp_sync.v1.ErpSyncService/GetSyncSummary',
+            tally_dot_api_dot_erp__sync_dot_v1_dot_erp__sync__service__pb2.GetSyncSummaryRequest.SerializeToString,
+            tally_dot_api_dot_erp__sync_dot_v1_dot_erp__sync__service__pb2.GetSyncSummaryResponse.FromString,
             options,
             channel_credentials,
             insecure,
