@@ -13,8 +13,8 @@ from opentelemetry import trace
 
 from tally.api.catalog.v1 import catalog_service_pb2 as pb
 from tally.api.catalog.v1 import events_pb2
-from tally.api.quoting.v1 import events_pb2 as quoting_events
 from tally.catalog.domain import (
+    AcceptedQuote,
     CatalogPrice,
     CreditGrant,
     Customer,
@@ -25,7 +25,6 @@ from tally.catalog.domain import (
     Product,
     Subscription,
     SubscriptionStatus,
-    add_months,
     billing_period,
     customer_update_fields,
     migrate,
@@ -38,7 +37,7 @@ from tally.catalog.domain import (
     validate_subscription,
 )
 from tally.catalog.events import customer_created, customer_updated, subscription_changed
-from tally.catalog.messages import billing_cycle_from_wire, overrides_from_wire, phases_from_wire
+from tally.catalog.messages import overrides_from_wire, phases_from_wire
 from tally.catalog.price_wire import catalog_price_from_wire, catalog_price_to_wire, plan_version_from_wire
 from tally.catalog.store import CatalogStore, CatalogTransaction, CustomerStore
 from tally.domain.errors import DomainError, InvalidArgument, NotFound
@@ -454,24 +453,9 @@ class Subscriptions:
 
         return await asyncio.to_thread(read)
 
-    async def accept_quote(self, consumer: str, msg_id: str, accepted: quoting_events.QuoteAccepted) -> str:
+    async def accept_quote(self, consumer: str, msg_id: str, accepted: AcceptedQuote) -> str:
         """Creates the quote's subscription, or amends it for a newer quote version; once per message and quote."""
-        start = timestamp_from_wire(accepted.start_at)
-        if start is None:
-            raise InvalidArgument.field("quote.start_at", "is required")
-        terms = Subscription(
-            id="",
-            customer_id=accepted.customer_id,
-            plan_version_id=accepted.plan_version_id,
-            start_at=start,
-            billing_cycle=billing_cycle_from_wire(accepted.billing_cycle, field="quote.billing_cycle"),
-            end_at=add_months(start, accepted.term_months) if accepted.term_months > 0 else None,
-            overrides=overrides_from_wire(accepted.overrides, field="quote.overrides"),
-            quote_id=accepted.quote_id,
-            quote_version=accepted.quote_version,
-        )
-        if not accepted.quote_id:
-            raise InvalidArgument.field("quote.quote_id", "is required")
+        terms = accepted.subscription
 
         def apply(tx: CatalogTransaction) -> str:
             if not tx.claim(consumer, msg_id):

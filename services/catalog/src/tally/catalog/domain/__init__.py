@@ -28,6 +28,7 @@ from tally.catalog.domain.plans import (
     validate_name,
     validate_plan_version,
 )
+from tally.catalog.domain.quotes import AcceptedQuote
 from tally.catalog.domain.subscriptions import (
     BillingAnchor,
     BillingCycle,
@@ -50,6 +51,7 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "MAX_TAX_RATE_PERCENT",
     "MUTABLE_CUSTOMER_FIELDS",
+    "AcceptedQuote",
     "Address",
     "BillingAnchor",
     "BillingCycle",
