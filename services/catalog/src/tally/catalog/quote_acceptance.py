@@ -7,13 +7,14 @@ import logging
 from opentelemetry import trace
 
 from tally.api.quoting.v1 import events_pb2 as quoting_events
-from tally.catalog.domain import AcceptedQuote, Subscription, add_months
+from tally.catalog.domain import AcceptedQuote, Subscription
 from tally.catalog.handlers import Subscriptions
 from tally.catalog.messages import billing_cycle_from_wire, overrides_from_wire
 from tally.domain.errors import InvalidArgument
 from tally.mesh import attributes, streams
 from tally.mesh.jetstream import ConsumerSpec, Delivery
 from tally.mesh.wire import timestamp_from_wire
+from tally.pricing.cycles import add_months
 
 _log = logging.getLogger(__name__)
 

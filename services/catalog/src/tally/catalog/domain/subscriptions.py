@@ -10,7 +10,6 @@ quantity per charge id); everything else (minimum, maximum, discounts, currency)
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from enum import Enum
 from tally.catalog.domain.plans import CatalogPrice, PlanCharge, PlanVersionTerms
 from tally.domain.errors import FieldViolation, InvalidArgument, NotFound
 from tally.pricing import Discount, FlatPrice, PercentagePrice, PlanVersion, price_violations
+from tally.pricing.cycles import cycle_period
 from tally.pricing.recurring import Period
 
 
@@ -147,34 +147,10 @@ class EffectiveTerms:
         return replace(self.plan_version, charges=self.charges).to_engine()
 
 
-def add_months(moment: datetime, months: int) -> datetime:
-    """``moment`` shifted by whole months, the day clamped to the target month (31 Jan + 1 month = 28/29 Feb)."""
-    years, month_index = divmod(moment.month - 1 + months, 12)
-    year, month = moment.year + years, month_index + 1
-    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
-
-
 def billing_period(start_at: datetime, cycle: BillingCycle, anchor: BillingAnchor, at: datetime) -> Period:
-    """The billing cycle containing ``at`` (the first one if ``at`` is before the start).
-
-    CALENDAR periods start on the 1st of the month, of the quarter (Jan, Apr, Jul, Oct) or of the year, UTC;
-    ANNIVERSARY periods start on the subscription's start date every cycle, counted from the start so that
-    a start on the 31st comes back to the 31st wherever the month has one.
-    """
-    months = cycle.value
-    at = max(at, start_at).astimezone(UTC)
-    if anchor is BillingAnchor.CALENDAR:
-        index = at.year * 12 + at.month - 1
-        index -= index % months
-        start = datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
-        return Period(start, add_months(start, months))
-    origin = start_at.astimezone(UTC)
-    cycles = ((at.year - origin.year) * 12 + at.month - origin.month) // months
-    while add_months(origin, cycles * months) > at:
-        cycles -= 1
-    while add_months(origin, (cycles + 1) * months) <= at:
-        cycles += 1
-    return Period(add_months(origin, cycles * months), add_months(origin, (cycles + 1) * months))
+    """The billing cycle containing ``at`` (the first one if ``at`` is before the start): see
+    ``tally.pricing.cycles.cycle_period`` for where CALENDAR and ANNIVERSARY periods start."""
+    return cycle_period(start_at, cycle.value, anniversary=anchor is BillingAnchor.ANNIVERSARY, at=at)
 
 
 def apply_overrides(
