@@ -241,9 +241,18 @@ def subscription_terms(old: Doc, where: str) -> dict[str, Any]:
                 "start_at": _moment(_required(phase, "startAt", at)),
                 "end_at": _moment(phase.get("endAt")),
                 "overrides": _overrides(phase, at),
+                "discounts": [],
+                "minimum_commitment": None,
             }
         )
-    return {"schema": 1, "overrides": _overrides(terms, where), "phases": phases}
+    # Discounts and minimum commitments of their own came to subscriptions with schema 1: none before.
+    return {
+        "schema": 1,
+        "overrides": _overrides(terms, where),
+        "phases": phases,
+        "discounts": [],
+        "minimum_commitment": None,
+    }
 
 
 def _rewrite(table: str, convert: Callable[[Doc, str], dict[str, Any]]) -> None:

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from opentelemetry import trace
 
 from tally.api.quoting.v1 import events_pb2 as quoting_events
-from tally.catalog.domain import AcceptedQuote, Subscription
+from tally.catalog.domain import AcceptedQuote
 from tally.catalog.handlers import Subscriptions
-from tally.catalog.messages import billing_cycle_from_wire, overrides_from_wire
+from tally.catalog.messages import customer_input, subscription_from_wire
 from tally.domain.errors import InvalidArgument
 from tally.mesh import attributes, streams
 from tally.mesh.jetstream import ConsumerSpec, Delivery
-from tally.mesh.wire import timestamp_from_wire
-from tally.pricing.cycles import add_months
+from tally.mesh.wire import money_from_wire
 
 _log = logging.getLogger(__name__)
 
@@ -25,26 +25,29 @@ QUOTES_CONSUMER = ConsumerSpec(
 
 
 def accepted_quote_from_wire(accepted: quoting_events.QuoteAccepted) -> AcceptedQuote:
-    """The subscription the quote's terms make; InvalidArgument naming the first field it cannot use."""
+    """The customer, subscription and credit the quote makes; InvalidArgument naming every field it cannot use."""
     if not accepted.quote_id:
         raise InvalidArgument.field("quote.quote_id", "is required")
-    start = timestamp_from_wire(accepted.start_at)
-    if start is None:
-        raise InvalidArgument.field("quote.start_at", "is required")
+    prospect = customer_input(accepted.prospect) if accepted.HasField("prospect") else None
+    if prospect is None and not accepted.customer_id:
+        raise InvalidArgument.field("quote.customer_id", "is required unless the quote names a prospect")
+    subscription = subscription_from_wire(
+        accepted.subscription, field="quote.subscription", customer_required=False
+    )
     return AcceptedQuote(
         quote_id=accepted.quote_id,
         quote_version=accepted.quote_version,
-        subscription=Subscription(
-            id="",
-            customer_id=accepted.customer_id,
-            plan_version_id=accepted.plan_version_id,
-            start_at=start,
-            billing_cycle=billing_cycle_from_wire(accepted.billing_cycle, field="quote.billing_cycle"),
-            end_at=add_months(start, accepted.term_months) if accepted.term_months > 0 else None,
-            overrides=overrides_from_wire(accepted.overrides, field="quote.overrides"),
+        quote_number=accepted.quote_number,
+        subscription=replace(
+            subscription,
+            customer_id="" if prospect is not None else accepted.customer_id,
             quote_id=accepted.quote_id,
             quote_version=accepted.quote_version,
         ),
+        prospect=prospect,
+        prepaid_credit=money_from_wire(accepted.prepaid_credit, field="quote.prepaid_credit")
+        if accepted.HasField("prepaid_credit")
+        else None,
     )
 
 
@@ -57,7 +60,9 @@ class QuoteAcceptedHandler:
     async def __call__(self, delivery: Delivery) -> None:
         accepted = quoting_events.QuoteAccepted.FromString(delivery.data)
         msg_id = delivery.msg_id or f"{streams.QUOTING.name}:{delivery.stream_sequence}"
-        trace.get_current_span().set_attribute(attributes.CUSTOMER, accepted.customer_id)
+        trace.get_current_span().set_attribute(
+            attributes.CUSTOMER, accepted.customer_id or accepted.prospect.external_id
+        )
         outcome = await self._subscriptions.accept_quote(
             QUOTES_CONSUMER.durable, msg_id, accepted_quote_from_wire(accepted)
         )

@@ -45,6 +45,7 @@ from tally.catalog.domain import (
     SubscriptionStatus,
 )
 from tally.catalog.stored_terms import (
+    VersionTerms,
     dump_plan_version,
     dump_price,
     dump_subscription_terms,
@@ -283,24 +284,24 @@ def _version_row(terms: PlanVersionTerms) -> dict[str, Any]:
         "plan_id": terms.plan_id,
         "version": terms.version,
         "currency": terms.currency,
-        "terms": dump_plan_version(terms.charges, terms.minimum_commitment, terms.maximum, terms.discounts),
+        "terms": dump_plan_version(
+            VersionTerms(terms.charges, terms.minimum_commitment, terms.maximum, terms.discounts)
+        ),
         "published_at": terms.published_at,
     }
 
 
 def _version(row: RowMapping) -> PlanVersionTerms:
-    charges, minimum, maximum, discounts = load_plan_version(
-        row["terms"], f"plan_versions[{row['id']}].terms"
-    )
+    stored = load_plan_version(row["terms"], f"plan_versions[{row['id']}].terms")
     return PlanVersionTerms(
         id=row["id"],
         plan_id=row["plan_id"],
         version=row["version"],
         currency=row["currency"],
-        charges=charges,
-        minimum_commitment=minimum,
-        maximum=maximum,
-        discounts=discounts,
+        charges=stored.charges,
+        minimum_commitment=stored.minimum_commitment,
+        maximum=stored.maximum,
+        discounts=stored.discounts,
         published_at=row["published_at"],
     )
 
@@ -316,7 +317,7 @@ def _subscription_row(subscription: Subscription) -> dict[str, Any]:
         "end_at": subscription.end_at,
         "cancel_at": subscription.cancel_at,
         "cancel_reason": subscription.cancel_reason,
-        "terms": dump_subscription_terms(subscription.overrides, subscription.phases),
+        "terms": dump_subscription_terms(subscription),
         "quote_id": subscription.quote_id or None,
         "quote_version": subscription.quote_version,
         "version": subscription.version,
@@ -326,7 +327,7 @@ def _subscription_row(subscription: Subscription) -> dict[str, Any]:
 
 
 def _subscription(row: RowMapping) -> Subscription:
-    overrides, phases = load_subscription_terms(row["terms"], f"subscriptions[{row['id']}].terms")
+    terms = load_subscription_terms(row["terms"], f"subscriptions[{row['id']}].terms")
     return Subscription(
         id=row["id"],
         customer_id=row["customer_id"],
@@ -337,8 +338,10 @@ def _subscription(row: RowMapping) -> Subscription:
         end_at=row["end_at"],
         cancel_at=row["cancel_at"],
         cancel_reason=row["cancel_reason"],
-        overrides=overrides,
-        phases=phases,
+        overrides=terms.overrides,
+        phases=terms.phases,
+        discounts=terms.discounts,
+        minimum_commitment=terms.minimum_commitment,
         quote_id=row["quote_id"] or "",
         quote_version=row["quote_version"],
         version=row["version"],
@@ -412,6 +415,13 @@ class CatalogTransaction:
             query = query.with_for_update(read=lock == "share")
         row = self.conn.execute(query).mappings().first()
         return None if row is None else _customer(row)
+
+    def customer_by_external_id(self, external_id: str) -> Customer | None:
+        row = self._one(customers, customers.c.external_id == external_id)
+        return None if row is None else _customer(row)
+
+    def add_customer(self, customer: Customer) -> None:
+        self.conn.execute(insert(customers).values(_row(customer)))
 
     def replace_customer(self, customer: Customer) -> None:
         """Store the next version of a customer; Conflict if it changed since it was read."""
