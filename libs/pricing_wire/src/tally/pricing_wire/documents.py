@@ -73,6 +73,18 @@ def decimal(raw: Any, path: str) -> Decimal:
     return value
 
 
+def whole(raw: Any, path: str) -> int:
+    if not isinstance(raw, int) or isinstance(raw, bool):
+        raise StoredDocumentError(f"{path}: expected a whole number, got {raw!r}")
+    return raw
+
+
+def flag(raw: Any, path: str) -> bool:
+    if not isinstance(raw, bool):
+        raise StoredDocumentError(f"{path}: expected true or false, got {raw!r}")
+    return raw
+
+
 def optional_decimal(raw: Any, path: str) -> Decimal | None:
     return None if raw is None else decimal(raw, path)
 
@@ -243,9 +255,6 @@ def _model(doc: Raw, model: str, currency: str, path: str) -> Price:
             rounding = choice(doc["rounding"], f"{path}.rounding", {r.value: r for r in PackageRounding})
             return PackagePrice(currency, d("package_size"), d("package_price"), d("free_units"), rounding)
         case "percentage":
-            free_events = doc["free_events"]
-            if not isinstance(free_events, int) or isinstance(free_events, bool):
-                raise StoredDocumentError(f"{path}.free_events: expected a whole number, got {free_events!r}")
             return PercentagePrice(
                 currency,
                 rate_percent=d("rate_percent"),
@@ -256,7 +265,7 @@ def _model(doc: Raw, model: str, currency: str, path: str) -> Price:
                 max_per_transaction=optional_decimal(
                     doc["max_per_transaction"], f"{path}.max_per_transaction"
                 ),
-                free_events=free_events,
+                free_events=whole(doc["free_events"], f"{path}.free_events"),
                 free_amount=d("free_amount"),
             )
         case "matrix":
@@ -269,10 +278,7 @@ def _model(doc: Raw, model: str, currency: str, path: str) -> Price:
         case "tiered_package":
             return TieredPackagePrice(currency, d("package_size"), tiers())
     timing = choice(doc["timing"], f"{path}.timing", {t.value: t for t in BillingTiming})
-    prorate = doc["prorate"]
-    if not isinstance(prorate, bool):
-        raise StoredDocumentError(f"{path}.prorate: expected true or false, got {prorate!r}")
-    return FlatPrice(currency, d("amount"), timing, prorate)
+    return FlatPrice(currency, d("amount"), timing, flag(doc["prorate"], f"{path}.prorate"))
 
 
 def read_price(raw: Any, path: str) -> Price:
