@@ -261,3 +261,47 @@ def test_the_pdf_holds_the_number_each_periods_total_and_the_tcv(catalog, quotes
         assert f"USD {Decimal(invoice.total.amount):,.2f}" in text
     assert f"Total contract value (TCV) USD {Decimal(estimate.total_contract_value.amount):,.2f}" in text
     assert "Pilot month" in text and "Valid until" in text and "Signature" in text
+
+
+def test_the_cli_creates_a_quote_from_yaml_and_takes_it_to_acceptance(
+    catalog, quotes, plan, peers, tmp_path, capsys
+):
+    from tally.cli.__main__ import main
+
+    wonka = customer(catalog, "wonka", "USD")
+    (tmp_path / "quote.yaml").write_text(
+        f"""
+customerId: {wonka.id}
+currency: USD
+planVersionId: {plan.id}
+startAt: 2027-01-01T00:00:00Z
+billingCycle: BILLING_CYCLE_MONTHLY
+termMonths: 6
+validUntil: "{datetime.fromtimestamp(time.time() + 86400, tz=UTC).isoformat()}"
+discounts: [{{kind: DISCOUNT_KIND_PERCENTAGE, value: 25, description: Chocolate deal}}]
+usageAssumptions: [{{meterId: m-calls, quantity: 30000}}]
+"""
+    )
+    endpoint = ["--target", peers[1].target, "--key", peers[1].admin_key]
+
+    def tally(*words):
+        assert main(["quotes", *words, *endpoint]) == 0
+        return capsys.readouterr().out
+
+    created = tally("create", str(tmp_path / "quote.yaml"))
+    number = created.split()[1]
+    assert created.startswith(f"quote {number} v1 DRAFT")
+    priced = tally("price", number)
+    # 25 % off 300.00 + 260.00 is 420.00 a month, trued up to the plan's minimum of 500.00: 8.33 % below list.
+    assert "TCV USD 3,300.00" in priced and "effective discount 8.33 %" in priced
+    assert "needs sales_director (discount of 25 % is over 20 %)" in tally("submit", number)
+    assert f"quote {number} v1 APPROVED" in tally("approve", number, "--comment", "sweet")
+    accepted = tally("accept", number, "--name", "Willy", "--email", "willy@wonka.test")
+    assert f"quote {number} v1 ACCEPTED" in accepted
+    assert (
+        tally("pdf", number, "--out", str(tmp_path / "q.pdf"))
+        == f"quote {number} written to {tmp_path / 'q.pdf'}\n"
+    )
+    assert (tmp_path / "q.pdf").read_bytes().startswith(b"%PDF")
+    assert main(["quotes", "compare", number, *endpoint]) == 1
+    assert "FAILED_PRECONDITION: comparing needs TALLY_METERING_TARGET" in capsys.readouterr().err

@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from tally.cli import admin, rate
+from tally.cli import admin, quotes, rate
 from tally.cli.settings import CliSettings
 from tally.cli.stack import Stack, StackConfig, StackError, check_health
 from tally.mesh.settings import SettingsError, load
@@ -42,6 +42,7 @@ def _parser(defaults: CliSettings) -> argparse.ArgumentParser:
     )
     admin.add_commands(commands, defaults.data_dir)
     rate.add_command(commands)
+    quotes.add_command(commands, defaults.data_dir)
     return parser
 
 
@@ -104,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
             return rate.run(args)
         if args.command in ("producers", "keys"):
             return admin.run(args)
+        if args.command == "quotes":
+            return quotes.run(args)
         from tally.cli.demo import run_demo
 
         return run_demo(_config(args), args.events)

@@ -31,8 +31,11 @@ class Endpoint:
     key: str
 
 
-def resolve_endpoint(data_dir: Path, target: str | None = None, key: str | None = None) -> Endpoint:
-    """Flags win; otherwise the running local stack's ``stack.json`` and ``secrets/admin.key``."""
+def resolve_endpoint(
+    data_dir: Path, target: str | None = None, key: str | None = None, service: str = "ingestion"
+) -> Endpoint:
+    """Flags win; otherwise ``service``'s address in the running local stack's ``stack.json`` and
+    ``secrets/admin.key``."""
     if target is None:
         state_file = data_dir / "stack.json"
         if not state_file.exists():
@@ -41,9 +44,9 @@ def resolve_endpoint(data_dir: Path, target: str | None = None, key: str | None 
                 "or pass --target and --key)"
             )
         try:
-            target = str(json.loads(state_file.read_text())["services"]["ingestion"])
+            target = str(json.loads(state_file.read_text())["services"][service])
         except (ValueError, KeyError, TypeError) as exc:
-            raise AdminError(f"{state_file} does not name ingestion's address ({exc})") from None
+            raise AdminError(f"{state_file} does not name {service}'s address ({exc})") from None
     if key is None:
         key_file = data_dir / "secrets" / "admin.key"
         if not key_file.exists():

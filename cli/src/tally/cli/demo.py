@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import shutil
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from tally.api.metering.v1 import metering_service_pb2_grpc as metering_grpc
 from tally.cli.demo_billing import BilledMonth, bill_month, last_month, render_billed_month, write_pdfs
 from tally.cli.demo_catalog import create_demo_catalog
 from tally.cli.demo_plans import subscribe_customers
+from tally.cli.demo_quotes import compare_with_invoices, quote_new_customer, quote_numbers
 from tally.cli.demo_usage import CUSTOMERS, create_meters, demo_period, stream_usage, usage_table
 from tally.cli.stack import Stack, StackConfig, StackError
 from tally.cli.topology import BY_NAME
@@ -62,6 +64,7 @@ async def _main_job(config: StackConfig, admin_key: str, total_events: int) -> t
     metering = open_channel(config.target(BY_NAME["metering"]), settings)
     catalog = open_channel(config.target(BY_NAME["catalog"]), settings)
     invoicing = open_channel(config.target(BY_NAME["invoicing"]), settings)
+    quoting = open_channel(config.target(BY_NAME["quoting"]), settings)
     month = last_month(datetime.now(UTC))
     tracer = telemetry.tracer("tally.demo")
     try:
@@ -71,6 +74,8 @@ async def _main_job(config: StackConfig, admin_key: str, total_events: int) -> t
         print(f"\nmeters: {', '.join(meter_ids)}")
         print(f"\nsubscriptions, billed by calendar month from {month.start:%Y-%m-%d}:")
         subscriptions = await subscribe_customers(catalog, demo_catalog, meter_ids, month.start)
+        usd = next(s.subscription for s in subscriptions if s.customer.currency == "USD")
+        quote = await quote_new_customer(quoting, usd.plan_version_id, meter_ids, month.start)
         now_ms = int(time.time() * 1000)
         events = [
             events_pb2.UsageEvent(
@@ -115,9 +120,11 @@ async def _main_job(config: StackConfig, admin_key: str, total_events: int) -> t
         print(await usage_table(metering, meter_ids, demo_period(now_ms - 3_600_000)))
         print(f"\ninvoicing {month.start:%B %Y} (RunBilling) ...", flush=True)
         billed = await bill_month(invoicing, month, subscriptions)
+        billed = replace(billed, quote_numbers=await quote_numbers(catalog, quoting, billed.invoices))
+        await compare_with_invoices(quoting, quote)
         return trace_id, billed
     finally:
-        for channel in (ingestion, metering, catalog, invoicing):
+        for channel in (ingestion, metering, catalog, invoicing, quoting):
             await channel.close()
         handle.shutdown()
 
