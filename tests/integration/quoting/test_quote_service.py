@@ -249,6 +249,15 @@ def test_the_pdf_holds_the_number_each_periods_total_and_the_tcv(catalog, quotes
         )
     ).quote
     estimate = quotes.PriceQuote(pb.PriceQuoteRequest(quote_id=quote.id)).estimate
+    stored = len(quotes.ListQuotes(pb.ListQuotesRequest()).quotes)
+    unsaved = quotes.PriceQuote(pb.PriceQuoteRequest(quote=draft(plan, umbrella.id, term_months=3))).estimate
+    # Priced, not stored: January's fee up front (300.00), then each month's calls (180.00) with the next
+    # month's fee, less 30 % in the pilot month, trued up to the plan's minimum of 500.00 either way.
+    assert (unsaved.total_contract_value.amount, estimate.total_contract_value.amount) == (
+        "1800.00",
+        "1800.00",
+    )
+    assert len(quotes.ListQuotes(pb.ListQuotesRequest()).quotes) == stored
     rendered = quotes.GetQuotePdf(pb.GetQuotePdfRequest(quote_id=quote.id))
     assert rendered.filename == f"{quote.number}.pdf"
     # Words in reading order, whatever line or table cell they sit in.

@@ -185,3 +185,15 @@ async def test_a_redelivered_subscription_binds_the_quote_once(world):
     assert (bound.subscription_id, bound.customer_id) == ("sub-1", "cus-9")
     clock.now += timedelta(days=60)
     assert (await quotes.get(quote.id)).status_at(clock.now) is QuoteStatus.ACCEPTED
+
+
+async def test_nul_characters_are_refused_before_catalog_is_asked(world):
+    quotes, store, _, _ = world
+    hostile = terms(customer_id="", plan_version_id="pv\x00", prospect=Prospect("ini\x00tech", "Initech"))
+    with pytest.raises(InvalidArgument) as refused:
+        await quotes.create(hostile, "sam")
+    assert [v.field for v in refused.value.violations] == [
+        "quote.plan_version_id",
+        "quote.prospect.external_id",
+    ]
+    assert store.quotes == {}

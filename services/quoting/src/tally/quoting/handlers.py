@@ -49,6 +49,7 @@ from tally.quoting.domain import (
     validate_terms,
 )
 from tally.quoting.domain.quotes import SYSTEM
+from tally.quoting.domain.terms import refuse_nul
 from tally.quoting.events import quote_accepted
 from tally.quoting.store import OutboxMessage
 
@@ -148,6 +149,7 @@ class Quotes:
 
     async def _facts(self, terms: QuoteTerms) -> tuple[ListedPlan, QuotedCustomer | None]:
         """The plan version and (existing) customer the terms name, from catalog."""
+        refuse_nul(terms)
         if not terms.plan_version_id:
             raise InvalidArgument.field("quote.plan_version_id", "is required")
         customer = None

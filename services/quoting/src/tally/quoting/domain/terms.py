@@ -443,6 +443,34 @@ def _check_prospect(p: _Problems, prospect: Prospect) -> None:
         p.add("prospect.tax_rate_percent", f"must be between 0 and 100 percent, got {rate}")
 
 
+def refuse_nul(terms: QuoteTerms, path: str = "quote") -> None:
+    """InvalidArgument naming every text of ``terms`` holding a NUL character: databases (PostgreSQL text)
+    cannot store one, so such a quote is refused before anything reads or writes it."""
+    texts = [("customer_id", terms.customer_id), ("plan_version_id", terms.plan_version_id)]
+    if terms.prospect is not None:
+        p = terms.prospect
+        texts += [
+            (f"prospect.{name}", getattr(p, name)) for name in ("external_id", "name", "email", "tax_id")
+        ]
+        texts += [(f"prospect.billing_address.{name}", value) for name, value in vars(p.address).items()]
+    for at, lines in [("lines", terms.lines)] + [
+        (f"ramps[{i}].lines", r.lines) for i, r in enumerate(terms.ramps)
+    ]:
+        texts += [(f"{at}[{i}].charge_id", line.charge_id) for i, line in enumerate(lines)]
+        texts += [(f"{at}[{i}].description", line.description) for i, line in enumerate(lines)]
+    texts += [(f"ramps[{i}].description", ramp.description) for i, ramp in enumerate(terms.ramps)]
+    for i, assumption in enumerate(terms.assumptions):
+        texts += [(f"usage_assumptions[{i}].meter_id", assumption.meter_id)]
+        texts += [(f"usage_assumptions[{i}].charge_id", assumption.charge_id)]
+    bad = [
+        FieldViolation(f"{path}.{name}", "must not contain NUL characters")
+        for name, value in texts
+        if "\x00" in value
+    ]
+    if bad:
+        raise InvalidArgument(bad)
+
+
 def validate_terms(
     terms: QuoteTerms,
     plan: ListedPlan,
