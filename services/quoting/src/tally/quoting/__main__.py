@@ -29,7 +29,7 @@ async def wire(runtime: Runtime[QuotingSettings]) -> Wiring:
 
     quotes = Quotes(
         QuoteStore(runtime.engine),
-        Catalog(peer(settings.catalog_target)),
+        Catalog(peer(settings.catalog_target)) if settings.catalog_target else None,
         rules=settings.approval_rules,
         wake_relay=runtime.relay.wake,
         metering=Metering(peer(settings.metering_target)) if settings.metering_target else None,

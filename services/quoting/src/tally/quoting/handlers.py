@@ -124,7 +124,7 @@ class Quotes:
     def __init__(
         self,
         repository: QuoteRepository,
-        catalog: CatalogPort,
+        catalog: CatalogPort | None,
         *,
         rules: Sequence[ApprovalRule],
         wake_relay: Callable[[], None],
@@ -134,7 +134,7 @@ class Quotes:
         clock: Callable[[], datetime] = _now,
     ) -> None:
         self._repository = repository
-        self._catalog = catalog
+        self._peer = catalog
         self._rules = tuple(rules)
         self._wake_relay = wake_relay
         self._metering = metering
@@ -144,6 +144,12 @@ class Quotes:
 
     def now(self) -> datetime:
         return self._clock()
+
+    @property
+    def _catalog(self) -> CatalogPort:
+        if self._peer is None:
+            raise FailedPrecondition("quotes are priced against catalog: set TALLY_CATALOG_TARGET")
+        return self._peer
 
     # ---- terms ----------------------------------------------------------------------------------------------
 

@@ -12,7 +12,9 @@ from tally.quoting.domain import DEFAULT_RULES, ApprovalRule, parse_rules
 class QuotingSettings:
     catalog_target: str = setting(
         "TALLY_CATALOG_TARGET",
-        doc="catalog's gRPC address: quotes are checked against its plan versions and customers",
+        default="",
+        doc="catalog's gRPC address: quotes are checked against its plan versions and customers (every RPC "
+        "but reading stored quotes needs it)",
     )
     metering_target: str = setting(
         "TALLY_METERING_TARGET",
