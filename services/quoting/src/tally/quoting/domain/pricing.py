@@ -7,11 +7,11 @@ from datetime import datetime
 from decimal import Decimal, DecimalException
 
 from tally.domain.errors import InvalidArgument
-from tally.pricing import CreditGrant, PlanVersion
+from tally.pricing import CreditGrant
 from tally.quoting.domain.comparison import quantity_of
 from tally.quoting.domain.contract_value import ContractValue, contract_value
 from tally.quoting.domain.estimate import Estimate, Schedule, estimate
-from tally.quoting.domain.terms import ListedPlan, QuoteTerms, terms_at, usage_in
+from tally.quoting.domain.terms import ListedPlan, QuoteTerms, TermsInForce, terms_at, usage_in
 
 PREPAID_GRANT = "prepaid"
 """The id the estimate gives the quote's prepaid credit (catalog grants it under an id of its own)."""
@@ -35,13 +35,18 @@ def _estimate(terms: QuoteTerms, plan: ListedPlan, tax_rate_percent: Decimal | N
     if terms.prepaid_credit:
         credit = CreditGrant(PREPAID_GRANT, terms.prepaid_credit, terms.end_at, Decimal(1))
 
-    def plan_at(at: datetime) -> PlanVersion:
-        return terms_at(terms, plan, at).plan
+    resolved: dict[datetime, TermsInForce] = {}
+
+    def in_force(at: datetime) -> TermsInForce:
+        # Each period's instant is asked for its plan, its usage and (as the next period's start) its fees.
+        if at not in resolved:
+            resolved[at] = terms_at(terms, plan, at)
+        return resolved[at]
 
     return estimate(
         schedule_of(terms),
-        plan_at,
-        lambda index, at: usage_in(terms, terms_at(terms, plan, at), index),
+        lambda at: in_force(at).plan,
+        lambda index, at: usage_in(terms, in_force(at), index),
         currency=terms.currency,
         tax_rate_percent=tax_rate_percent,
         prepaid_credit=credit,
