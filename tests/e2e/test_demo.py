@@ -72,16 +72,22 @@ def test_the_demo_invoices_last_month_and_writes_the_pdfs_to_the_folder_it_names
     out = run_demo(tmp_path / "demo")
 
     folder = (tmp_path / "demo" / "invoices").resolve()
-    assert f"2 invoice PDFs written to {folder}/:" in out
+    assert f"3 invoice PDFs written to {folder}/:" in out
     blocks = invoice_blocks(out)
     assert sorted(path.name for path in folder.glob("*.pdf")) == sorted(f"{number}.pdf" for number in blocks)
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     for number in blocks:
         text = "".join(page.extract_text() for page in PdfReader(folder / f"{number}.pdf").pages)
         assert number in text
 
     by_customer = {block.split(" ", 1)[0]: block for block in blocks.values()}
-    assert sorted(by_customer) == ["acme", "tanaka"]
+    assert sorted(by_customer) == ["acme", "initech", "tanaka"]
+    # initech was quoted, approved and accepted in the demo: catalog made it a customer and subscribed it.
+    assert "  quote Q-000001" in by_customer["initech"].splitlines()[0]
+    assert "Launch partner 25 %" in by_customer["initech"]
+    assert re.search(
+        r"quote Q-000001 against \w+ \d{4}: estimated USD [\d,]+\.\d\d, invoiced [\d,]+\.\d\d", out
+    )
     for customer, currency, fee, fee_tax, grant in (
         ("acme", "USD", "49.00", "9.80", Decimal("100.00")),
         ("tanaka", "JPY", "7000", "700", Decimal(0)),

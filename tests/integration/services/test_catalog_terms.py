@@ -414,23 +414,43 @@ async def publish_quote(nats_url, accepted, msg_id):
         await nc.close()
 
 
-def test_quote_accepted_twice_makes_one_subscription_with_the_quoted_terms(stub, catalog):
-    customer = make_customer(stub)
-    _, _, version = make_plan(stub)
-    accepted = quoting_events.QuoteAccepted(
-        quote_id="q-42",
-        quote_version=1,
-        customer_id=customer.id,
-        plan_version_id=version.id,
-        overrides=[
+def quote_accepted(quote_id, version_id, **fields):
+    """A QuoteAccepted as quoting publishes it: quarterly from 1 Feb 2025 for a year, calls at 0.07."""
+    subscription = pb.Subscription(
+        plan_version_id=version_id,
+        start_at=at("2025-02-01T00:00:00"),
+        end_at=at("2026-02-01T00:00:00"),
+        billing_cycle=pb.BILLING_CYCLE_QUARTERLY,
+        billing_anchor=pb.BILLING_ANCHOR_CALENDAR,
+        quote_id=quote_id,
+        price_overrides=[
             pb.PriceOverride(
                 charge_id="calls", price=pb.Price(currency="USD", unit=pb.UnitPrice(unit_price="0.07"))
             )
         ],
-        start_at=at("2025-02-01T00:00:00"),
-        billing_cycle=pb.BILLING_CYCLE_QUARTERLY,
-        term_months=12,
     )
+    return quoting_events.QuoteAccepted(
+        quote_id=quote_id, quote_version=1, quote_number="Q-000042", subscription=subscription, **fields
+    )
+
+
+def inbox_of(database_url):
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sqlalchemy.text("SELECT msg_id FROM inbox WHERE consumer = 'catalog-quotes'")
+            ).all()
+    finally:
+        engine.dispose()
+    return sorted(r[0] for r in rows)
+
+
+def test_quote_accepted_twice_makes_one_subscription_with_the_quoted_terms(stub, catalog):
+    customer = make_customer(stub)
+    _, _, version = make_plan(stub)
+    accepted = quote_accepted("q-42", version.id, customer_id=customer.id)
+    accepted.subscription.customer_id = customer.id
     asyncio.run(publish_quote(catalog.nats_url, accepted, "quote-accepted:q-42:1"))
     asyncio.run(publish_quote(catalog.nats_url, accepted, "quote-accepted:q-42:1:retry"))
     events = asyncio.run(read_changes(catalog.nats_url, expect=1, quiet_s=2.0))
@@ -444,15 +464,64 @@ def test_quote_accepted_twice_makes_one_subscription_with_the_quoted_terms(stub,
     assert unit_price_of(terms) == "0.07"
     assert terms.billing_period.start == at("2025-01-01T00:00:00")
     assert terms.billing_period.end == at("2025-04-01T00:00:00")
-    engine = create_engine(catalog.database_url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                sqlalchemy.text("SELECT msg_id FROM inbox WHERE consumer = 'catalog-quotes'")
-            ).all()
-    finally:
-        engine.dispose()
-    assert sorted(r[0] for r in rows) == ["quote-accepted:q-42:1", "quote-accepted:q-42:1:retry"]
+    assert inbox_of(catalog.database_url) == ["quote-accepted:q-42:1", "quote-accepted:q-42:1:retry"]
+
+
+def test_a_prospects_quote_creates_the_customer_the_subscription_with_its_ramp_and_the_prepaid_credit(
+    stub, catalog
+):
+    _, _, version = make_plan(stub)
+    accepted = quote_accepted(
+        "q-7",
+        version.id,
+        prospect=pb.Customer(
+            external_id="initech",
+            name="Initech",
+            currency="USD",
+            tax_rate_percent="8.5",
+            email="ap@initech.test",
+        ),
+        prepaid_credit=money_pb2.Money(amount="1500.00", currency="USD"),
+    )
+    accepted.subscription.discounts.add(kind=pb.DISCOUNT_KIND_PERCENTAGE, value="10", description="Deal")
+    accepted.subscription.minimum_commitment.CopyFrom(money_pb2.Money(amount="300.00", currency="USD"))
+    ramp = accepted.subscription.phases.add(
+        start_at=at("2025-02-01T00:00:00"), end_at=at("2025-05-01T00:00:00")
+    )
+    ramp.discounts.add(kind=pb.DISCOUNT_KIND_PERCENTAGE, value="50", description="Launch")
+    ramp.price_overrides.extend(accepted.subscription.price_overrides)
+    for attempt in ("quote-accepted:q-7:1", "quote-accepted:q-7:1:again"):
+        asyncio.run(publish_quote(catalog.nats_url, accepted, attempt))
+    events = asyncio.run(read_changes(catalog.nats_url, expect=1, quiet_s=2.0))
+    assert [e.subscription.quote_id for e in events] == ["q-7"]
+
+    customer = stub.GetCustomer(pb.GetCustomerRequest(external_id="initech")).customer
+    assert (customer.name, customer.currency, customer.tax_rate_percent) == ("Initech", "USD", "8.5")
+    (subscription,) = stub.ListSubscriptions(
+        pb.ListSubscriptionsRequest(customer_id=customer.id)
+    ).subscriptions
+    assert subscription.id == events[0].subscription.id
+    in_ramp = terms_at(stub, subscription.id, "2025-04-01T00:00:00")
+    after = terms_at(stub, subscription.id, "2025-05-01T00:00:00")
+    # In the ramp: its own discount and the plan's minimum of 100; after it, the quote's discount and minimum.
+    assert ([d.description for d in in_ramp.discounts], in_ramp.minimum_commitment.amount) == (
+        ["Launch"],
+        "100",
+    )
+    assert [d.description for d in after.discounts] == ["Deal"]
+    assert (after.minimum_commitment.amount, unit_price_of(after), unit_price_of(in_ramp)) == (
+        "300.00",
+        "0.07",
+        "0.07",
+    )
+    (grant,) = stub.ListCreditGrants(pb.ListCreditGrantsRequest(customer_id=customer.id)).credit_grants
+    assert (grant.amount.amount, grant.cost_basis, grant.effective_at, grant.expires_at) == (
+        "1500.00",
+        "1",
+        at("2025-02-01T00:00:00"),
+        at("2026-02-01T00:00:00"),
+    )
+    assert grant.description == "Prepaid credit, quote Q-000042"
 
 
 def test_the_demo_catalog_has_a_plan_with_every_model(catalog, stub, capsys):

@@ -7,39 +7,14 @@ from hypothesis import strategies as st
 from tally.api.catalog.v1 import catalog_service_pb2 as pb
 from tally.catalog.price_wire import price_from_json, price_from_wire, price_to_wire, rate_on_wire
 from tally.domain.errors import InvalidArgument
-from tally.pricing import (
-    BillingTiming,
-    FlatPrice,
-    GraduatedPrice,
-    MatrixCell,
-    MatrixPrice,
-    PackagePrice,
-    PackageRounding,
-    PercentagePrice,
-    Tier,
-    TieredPackagePrice,
-    UnitPrice,
-    VolumePrice,
-)
+from tally.pricing import GraduatedPrice, PackagePrice, PercentagePrice, Tier, UnitPrice
 
 D = Decimal
 TIERS = (Tier(D(5), D("10.00"), D("20.00")), Tier(D(10), D("8.00")), Tier(None, D("6.00")))
-EVERY_MODEL = [
-    UnitPrice("USD", D("0.0004")),
-    GraduatedPrice("USD", TIERS),
-    VolumePrice("EUR", TIERS),
-    PackagePrice("USD", D(5), D("10.00"), D(2), PackageRounding.DOWN),
-    PercentagePrice("USD", D(2), D("0.30"), D("0.50"), D("1.00"), 2, D(100)),
-    PercentagePrice("USD", D("1.25"), max_per_transaction=D(11)),
-    MatrixPrice("USD", ("cluster", "region"), (MatrixCell(("alpha", "west"), D(2)),), D(3)),
-    TieredPackagePrice("USD", D(10), (Tier(D(10), D(5)), Tier(None, D(4)))),
-    FlatPrice("JPY", D(5000), BillingTiming.IN_ARREARS, prorate=False),
-]
 
 
-@pytest.mark.parametrize("price", EVERY_MODEL, ids=lambda p: p.model)
-def test_every_model_survives_the_wire(price):
-    assert price_from_wire(price_to_wire(price)) == price
+def test_every_model_survives_the_wire(every_price):
+    assert price_from_wire(price_to_wire(every_price)) == every_price
 
 
 def test_every_unreadable_field_and_every_broken_rule_is_named_at_once():
@@ -91,7 +66,8 @@ def test_usage_must_fit_the_model():
     with pytest.raises(InvalidArgument) as bad_value:
         rate_on_wire(
             pb.RateRequest(
-                price=price_to_wire(EVERY_MODEL[4]), event_values=pb.EventValues(values=["1", "two"])
+                price=price_to_wire(PercentagePrice("USD", D(2))),
+                event_values=pb.EventValues(values=["1", "two"]),
             )
         )
     assert bad_value.value.violations[0].field == "usage.event_values.values[1]"

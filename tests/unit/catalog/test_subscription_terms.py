@@ -9,6 +9,7 @@ from tally.catalog.domain import (
     BillingAnchor,
     BillingCycle,
     CatalogPrice,
+    Phase,
     PlanCharge,
     PlanVersionTerms,
     PriceOverride,
@@ -19,7 +20,8 @@ from tally.catalog.domain import (
     validate_subscription,
 )
 from tally.domain.errors import InvalidArgument
-from tally.pricing import FlatPrice, UnitPrice, price_plan
+from tally.money import Money
+from tally.pricing import Discount, DiscountKind, FlatPrice, UnitPrice, price_plan
 
 
 def utc(*parts):
@@ -166,3 +168,44 @@ def test_terms_before_the_start_are_refused():
     with pytest.raises(InvalidArgument) as refused:
         resolve_terms(subscription(), VERSIONS, utc(2025, 1, 15) - timedelta(seconds=1))
     assert refused.value.violations[0].field == "at"
+
+
+def test_negotiated_discounts_add_to_the_plans_and_a_minimum_replaces_it_a_ramp_phase_has_its_own():
+    negotiated = subscription(
+        discounts=(Discount("deal", DiscountKind.PERCENTAGE, Decimal(10)),),
+        minimum_commitment=Money(Decimal(300), "USD"),
+        phases=(
+            Phase(
+                "",
+                utc(2025, 1, 15),
+                utc(2025, 3, 1),
+                discounts=(Discount("ramp", DiscountKind.PERCENTAGE, Decimal(50)),),
+            ),
+        ),
+    )
+    validate_subscription(negotiated, VERSIONS, "USD")
+    ramp = resolve_terms(negotiated, VERSIONS, utc(2025, 2, 1))
+    after = resolve_terms(negotiated, VERSIONS, utc(2025, 3, 1))
+    assert ([d.id for d in ramp.discounts], ramp.minimum_commitment) == (["ramp"], Decimal(100))
+    assert ([d.id for d in after.discounts], after.minimum_commitment) == (["deal"], Decimal(300))
+    # 49 + 2000 × 0.10 = 249.00, less 10 % = 224.10, trued up to the negotiated 300.
+    lines = price_plan(after.to_engine(), {"calls": Decimal(3000)}, {"platform": Decimal(1)})
+    assert lines.unrounded_total == Decimal(300)
+
+
+def test_negotiated_discounts_and_minimum_are_checked_against_the_plan_version():
+    bad = subscription(
+        discounts=(
+            Discount("", DiscountKind.PERCENTAGE, Decimal(120)),
+            Discount("", DiscountKind.FIXED, Decimal(5), "nope"),
+        ),
+        minimum_commitment=Money(Decimal(-1), "EUR"),
+    )
+    with pytest.raises(InvalidArgument) as refused:
+        validate_subscription(bad, VERSIONS, "USD")
+    assert [v.field for v in refused.value.violations] == [
+        "subscription.discounts[0].value",
+        "subscription.discounts[1].charge_id",
+        "subscription.minimum_commitment.currency",
+        "subscription.minimum_commitment.amount",
+    ]

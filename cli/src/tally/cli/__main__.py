@@ -7,7 +7,7 @@ import contextlib
 import sys
 from pathlib import Path
 
-from tally.cli import admin, erp, portal, rate, status
+from tally.cli import admin, erp, portal, quotes, rate, status
 from tally.cli.settings import CliSettings
 from tally.cli.stack import Stack, StackConfig, StackError
 from tally.mesh.settings import SettingsError, load
@@ -42,7 +42,8 @@ def _parser(defaults: CliSettings) -> argparse.ArgumentParser:
     admin.add_commands(commands, defaults)
     rate.add_command(commands)
     portal.add_command(commands, defaults)
-    erp.add_command(commands, defaults.data_dir)
+    erp.add_command(commands, defaults)
+    quotes.add_command(commands, defaults)
     return parser
 
 
@@ -95,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
             return portal.run_portal_link(args)
         if args.command == "erp":
             return erp.run(args)
+        if args.command == "quotes":
+            return quotes.run(args)
         from tally.cli.demo import run_demo
 
         return run_demo(_config(args), args.events, keep=args.keep)

@@ -43,8 +43,11 @@ def read_key_file(path: Path) -> str:
     return key
 
 
-def resolve_endpoint(data_dir: Path, target: str | None = None, key: str | None = None) -> Endpoint:
-    """Flags win; otherwise the running local stack's ``stack.json`` and ``secrets/admin.key``."""
+def resolve_endpoint(
+    data_dir: Path, target: str | None = None, key: str | None = None, service: str = "ingestion"
+) -> Endpoint:
+    """Flags win; otherwise ``service``'s address in the running local stack's ``stack.json`` and
+    ``secrets/admin.key``."""
     if target is None:
         state_file = data_dir / "stack.json"
         if not state_file.exists():
@@ -53,15 +56,20 @@ def resolve_endpoint(data_dir: Path, target: str | None = None, key: str | None 
                 "or pass --target and --key)"
             )
         try:
-            target = str(json.loads(state_file.read_text())["services"]["ingestion"])
+            target = str(json.loads(state_file.read_text())["services"][service])
         except (ValueError, KeyError, TypeError) as exc:
-            raise AdminError(f"{state_file} does not name ingestion's address ({exc})") from None
+            raise AdminError(f"{state_file} does not name {service}'s address ({exc})") from None
     if key is None:
         key_file = data_dir / "secrets" / "admin.key"
         if not key_file.exists():
             raise AdminError(f"no admin key at {key_file} (pass --key)")
         key = key_file.read_text().strip()
     return Endpoint(target, key)
+
+
+def presented_key(args: argparse.Namespace) -> str | None:
+    """The admin key a command was given: ``--key-file``, else ``--key``, else TALLY_ADMIN_KEY(_FILE)."""
+    return read_key_file(args.key_file) if args.key_file else args.key or args.environment_key
 
 
 def add_endpoint_options(command: argparse.ArgumentParser, defaults: CliSettings, target_help: str) -> None:
@@ -131,7 +139,7 @@ def add_commands(
 
 def run(args: argparse.Namespace, out: Output = print) -> int:
     """Run a ``producers`` or ``keys`` command; errors become AdminError with a one-line message."""
-    key = read_key_file(args.key_file) if args.key_file else args.key or args.environment_key
+    key = presented_key(args)
     if getattr(args, "customer", None):
         from tally.cli.portal import run_customer_keys
 

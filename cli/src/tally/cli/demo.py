@@ -7,6 +7,7 @@ import contextlib
 import os
 import shutil
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from tally.cli.demo_billing import BilledMonth, bill_month, last_month, render_b
 from tally.cli.demo_catalog import create_demo_catalog
 from tally.cli.demo_erp import DemoErp, ErpPostings, posting_path
 from tally.cli.demo_plans import subscribe_customers
+from tally.cli.demo_quotes import compare_with_invoices, quote_new_customer, quote_numbers
 from tally.cli.demo_usage import CUSTOMERS, create_meters, demo_period, stream_usage, usage_table
 from tally.cli.portal import demo_links
 from tally.cli.stack import Stack, StackConfig, StackError, trace_export
@@ -80,6 +82,7 @@ async def _main_job(
     catalog = open_channel(config.target(BY_NAME["catalog"]), settings)
     invoicing = open_channel(config.target(BY_NAME["invoicing"]), settings)
     erp_sync = open_channel(config.target(BY_NAME["erp_sync"]), settings)
+    quoting = open_channel(config.target(BY_NAME["quoting"]), settings)
     month = last_month(datetime.now(UTC))
     tracer = telemetry.tracer("tally.demo")
     try:
@@ -89,6 +92,8 @@ async def _main_job(
         print(f"\nmeters: {', '.join(meter_ids)}")
         print(f"\nsubscriptions, billed by calendar month from {month.start:%Y-%m-%d}:")
         subscriptions = await subscribe_customers(catalog, demo_catalog, meter_ids, month.start)
+        usd = next(s.subscription for s in subscriptions if s.customer.currency == "USD")
+        quote = await quote_new_customer(quoting, usd.plan_version_id, meter_ids, month.start)
         now_ms = int(time.time() * 1000)
         events = [
             events_pb2.UsageEvent(
@@ -133,10 +138,12 @@ async def _main_job(
         print(await usage_table(metering, meter_ids, demo_period(now_ms - 3_600_000)))
         print(f"\ninvoicing {month.start:%B %Y} (RunBilling) ...", flush=True)
         billed = await bill_month(invoicing, month, subscriptions)
+        billed = replace(billed, quote_numbers=await quote_numbers(catalog, quoting, billed.invoices))
+        await compare_with_invoices(quoting, quote)
         print("posting the invoices to NetSuite and paying one there ...", flush=True)
         return trace_id, billed, await erp.follow(invoicing, erp_sync, billed)
     finally:
-        for channel in (ingestion, metering, catalog, invoicing, erp_sync):
+        for channel in (ingestion, metering, catalog, invoicing, quoting, erp_sync):
             await channel.close()
         handle.shutdown()
 

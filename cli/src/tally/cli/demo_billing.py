@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -40,6 +40,8 @@ class BilledMonth:
     """Each invoice's PDF by its file name."""
     preview_customer: str
     preview: pb.Invoice
+    quote_numbers: dict[str, str] = field(default_factory=dict)
+    """The quote each quoted subscription came from, by subscription id, shown beside its invoices."""
 
 
 async def bill_month(
@@ -82,7 +84,14 @@ def render_billed_month(billed: BilledMonth, folder: Path, erp_ids: dict[str, st
     out += [f"  not billed: subscription {f.subscription_id}: {f.reason}" for f in run.failures]
     out.append(f"invoices for {_span(billed.month.start, billed.month.end)}:")
     for invoice in billed.invoices:
-        out += ["", *_invoice_table(invoice, (erp_ids or {}).get(invoice.id))]
+        out += [
+            "",
+            *_invoice_table(
+                invoice,
+                billed.quote_numbers.get(invoice.subscription_id, ""),
+                (erp_ids or {}).get(invoice.id),
+            ),
+        ]
     if any(invoice.status == pb.INVOICE_STATUS_DRAFT for invoice in billed.invoices):
         out.append(
             "\ndrafts have no number yet: invoicing finalizes a month's invoices once its grace period after "
@@ -100,13 +109,14 @@ def render_billed_month(billed: BilledMonth, folder: Path, erp_ids: dict[str, st
     return "\n".join(out)
 
 
-def _invoice_table(invoice: pb.Invoice, netsuite_id: str | None = None) -> list[str]:
+def _invoice_table(invoice: pb.Invoice, quote_number: str = "", netsuite_id: str | None = None) -> list[str]:
     number = invoice.number or f"draft {invoice.id}"
     period = _span(timestamp_from_wire(invoice.period.start), timestamp_from_wire(invoice.period.end))
     due = timestamp_from_wire(invoice.due_at)
     rows = [
         f"{invoice.customer_external_id} ({invoice.customer_name})  {number}  {period}"
         + (f"  due {due:%Y-%m-%d}" if due else "")
+        + (f"  quote {quote_number}" if quote_number else "")
         + (f"  NetSuite #{netsuite_id}" if netsuite_id else ""),
         f"  {'line':<40}{'quantity':>14}{'amount':>18}{'tax':>16}",
     ]

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import grpc
 
 from tally.api.common.v1 import money_pb2, period_pb2
 from tally.api.erp_sync.v1 import erp_sync_service_pb2 as pb
 from tally.api.erp_sync.v1 import erp_sync_service_pb2_grpc as pb_grpc
+from tally.cli.admin import AdminError, add_endpoint_options, presented_key, resolve_endpoint
+from tally.cli.settings import CliSettings
 from tally.mesh.wire import timestamp_to_wire
 from tally.money import minor_units
 
@@ -30,16 +30,12 @@ class ErpCommandError(Exception):
     """A failure to report on one line, without a traceback."""
 
 
-def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser], data_dir: Path) -> None:
+def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser], defaults: CliSettings) -> None:
     erp = commands.add_parser("erp", help="ERP sync: status, retry a failed posting, reconcile a period")
     actions = erp.add_subparsers(dest="erp_command", required=True)
 
     def endpoint(command: argparse.ArgumentParser) -> None:
-        command.add_argument(
-            "--data-dir", type=Path, default=data_dir, help=f"data directory (default {data_dir})"
-        )
-        command.add_argument("--target", help="erp-sync's address (default: the running local stack's)")
-        command.add_argument("--key", help="API key (default: the local stack's admin key)")
+        add_endpoint_options(command, defaults, "erp-sync's address (default: the running local stack's)")
 
     endpoint(actions.add_parser("status", help="records per ERP and state, payments read back, failures"))
     retry = actions.add_parser(
@@ -59,27 +55,13 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser], d
     )
 
 
-def _endpoint(args: argparse.Namespace) -> tuple[str, str]:
-    target, key = args.target, args.key
-    if target is None:
-        state_file = args.data_dir / "stack.json"
-        if not state_file.exists():
-            raise ErpCommandError(
-                f"no local stack is running from {args.data_dir} (start one, or pass --target)"
-            )
-        target = str(json.loads(state_file.read_text())["services"]["erp_sync"])
-    if key is None:
-        key_file = args.data_dir / "secrets" / "admin.key"
-        if not key_file.exists():
-            raise ErpCommandError(f"no admin key at {key_file} (pass --key)")
-        key = key_file.read_text().strip()
-    return target, key
-
-
 def run(args: argparse.Namespace, out: Output = print) -> int:
-    target, key = _endpoint(args)
-    metadata = (("authorization", f"Bearer {key}"),)
-    with grpc.insecure_channel(target) as channel:
+    try:
+        endpoint = resolve_endpoint(args.data_dir, args.target, presented_key(args), service="erp_sync")
+    except AdminError as exc:
+        raise ErpCommandError(str(exc)) from None
+    metadata = (("authorization", f"Bearer {endpoint.key}"),)
+    with grpc.insecure_channel(endpoint.target) as channel:
         stub = pb_grpc.ErpSyncServiceStub(channel)
         try:
             if args.erp_command == "status":

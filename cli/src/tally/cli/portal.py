@@ -4,7 +4,6 @@ running local stack, and the links ``tally demo`` prints."""
 from __future__ import annotations
 
 import argparse
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import grpc
 
 from tally.api.gateway.v1 import gateway_service_pb2 as pb
 from tally.api.gateway.v1 import gateway_service_pb2_grpc as pb_grpc
-from tally.cli.admin import AdminError, Endpoint, add_endpoint_options, read_key_file
+from tally.cli.admin import AdminError, Endpoint, add_endpoint_options, presented_key, resolve_endpoint
 from tally.cli.settings import CliSettings
 from tally.cli.stack import StackConfig
 from tally.cli.topology import BY_NAME
@@ -24,22 +23,7 @@ Output = Callable[[str], None]
 
 def gateway_endpoint(data_dir: Path, target: str | None, key: str | None) -> Endpoint:
     """Flags win; otherwise the running local stack's gateway address and admin key."""
-    if target is None:
-        state_file = data_dir / "stack.json"
-        if not state_file.exists():
-            raise AdminError(
-                f"no local stack is running from {data_dir} (start one with `tally up`, or pass --target)"
-            )
-        try:
-            target = str(json.loads(state_file.read_text())["services"]["gateway"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise AdminError(f"{state_file} does not name the gateway's address ({exc})") from None
-    if key is None:
-        key_file = data_dir / "secrets" / "admin.key"
-        if not key_file.exists():
-            raise AdminError(f"no admin key at {key_file} (pass --key)")
-        key = key_file.read_text().strip()
-    return Endpoint(target, key)
+    return resolve_endpoint(data_dir, target, key, service="gateway")
 
 
 def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser], defaults: CliSettings) -> None:
@@ -70,7 +54,7 @@ def _call(
 
 
 def run_portal_link(args: argparse.Namespace, out: Output = print) -> int:
-    key = read_key_file(args.key_file) if args.key_file else args.key or args.environment_key
+    key = presented_key(args)
     endpoint = gateway_endpoint(args.data_dir, args.target, key)
 
     def sign(stub: pb_grpc.GatewayAdminServiceStub, metadata: tuple[tuple[str, str], ...]) -> None:

@@ -38,7 +38,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         "quoting",
         "tally.quoting",
         3,
-        calls=("catalog",),
+        calls=("catalog", "metering", "invoicing"),
         grpc_services=("tally.api.quoting.v1.QuotingService",),
     ),
     ServiceSpec(

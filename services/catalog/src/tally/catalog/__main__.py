@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tally.api.catalog.v1 import catalog_service_pb2_grpc as pb_grpc
-from tally.catalog.events import QUOTES_CONSUMER, QuoteAcceptedHandler
 from tally.catalog.handlers import CreditGrants, Customers, Offers, Subscriptions
+from tally.catalog.quote_acceptance import QUOTES_CONSUMER, QuoteAcceptedHandler
 from tally.catalog.server import SCOPES, SERVICE, CatalogServicer
 from tally.catalog.settings import CatalogSettings
 from tally.catalog.store import CatalogStore, CustomerStore

@@ -1,26 +1,15 @@
-"""Catalog's events: CustomerChanged and SubscriptionChanged (published via the outbox), QuoteAccepted consumed."""
+"""Catalog's published events: CustomerChanged and SubscriptionChanged, as messages for the outbox."""
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
-
-from opentelemetry import trace
 
 from tally.api.catalog.v1 import events_pb2
-from tally.api.quoting.v1 import events_pb2 as quoting_events
 from tally.catalog.domain import Customer, Subscription
 from tally.catalog.messages import customer_to_wire, subscription_to_wire
 from tally.catalog.store import OutboxMessage
-from tally.mesh import attributes, streams
-from tally.mesh.jetstream import ConsumerSpec, Delivery
+from tally.mesh import streams
 from tally.mesh.wire import timestamp_to_wire
-
-if TYPE_CHECKING:
-    from tally.catalog.handlers import Subscriptions
-
-_log = logging.getLogger(__name__)
 
 
 def customer_created(customer: Customer) -> OutboxMessage:
@@ -60,23 +49,3 @@ def subscription_changed(
         msg_id=f"subscription-changed:{subscription.id}:{subscription.version}",
         payload=event.SerializeToString(),
     )
-
-
-QUOTES_CONSUMER = ConsumerSpec(
-    stream=streams.QUOTING.name, durable="catalog-quotes", filter_subject=streams.QUOTE_ACCEPTED
-)
-"""QuoteAccepted, applied once per message (inbox) and once per quote (unique subscriptions.quote_id)."""
-
-
-class QuoteAcceptedHandler:
-    """Binds an accepted quote's exact terms to a subscription, then acks (after the commit)."""
-
-    def __init__(self, subscriptions: Subscriptions) -> None:
-        self._subscriptions = subscriptions
-
-    async def __call__(self, delivery: Delivery) -> None:
-        accepted = quoting_events.QuoteAccepted.FromString(delivery.data)
-        msg_id = delivery.msg_id or f"{streams.QUOTING.name}:{delivery.stream_sequence}"
-        trace.get_current_span().set_attribute(attributes.CUSTOMER, accepted.customer_id)
-        outcome = await self._subscriptions.accept_quote(QUOTES_CONSUMER.durable, msg_id, accepted)
-        _log.info("quote %s v%d: %s", accepted.quote_id, accepted.quote_version, outcome)

@@ -7,14 +7,15 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TypeVar
 
 from opentelemetry import trace
 
 from tally.api.catalog.v1 import catalog_service_pb2 as pb
 from tally.api.catalog.v1 import events_pb2
-from tally.api.quoting.v1 import events_pb2 as quoting_events
 from tally.catalog.domain import (
+    AcceptedQuote,
     CatalogPrice,
     CreditGrant,
     Customer,
@@ -25,7 +26,6 @@ from tally.catalog.domain import (
     Product,
     Subscription,
     SubscriptionStatus,
-    add_months,
     billing_period,
     customer_update_fields,
     migrate,
@@ -38,7 +38,12 @@ from tally.catalog.domain import (
     validate_subscription,
 )
 from tally.catalog.events import customer_created, customer_updated, subscription_changed
-from tally.catalog.messages import billing_cycle_from_wire, overrides_from_wire, phases_from_wire
+from tally.catalog.messages import (
+    discounts_from_wire,
+    minimum_from_wire,
+    overrides_from_wire,
+    phases_from_wire,
+)
 from tally.catalog.price_wire import catalog_price_from_wire, catalog_price_to_wire, plan_version_from_wire
 from tally.catalog.store import CatalogStore, CatalogTransaction, CustomerStore
 from tally.domain.errors import DomainError, InvalidArgument, NotFound
@@ -245,7 +250,7 @@ def _versions(tx: CatalogTransaction, subscription: Subscription, path: str) -> 
     return versions
 
 
-MUTABLE_SUBSCRIPTION_FIELDS = ("price_overrides", "phases", "end_at")
+MUTABLE_SUBSCRIPTION_FIELDS = ("price_overrides", "phases", "end_at", "discounts", "minimum_commitment")
 MAX_TERMS_BATCH = 1000
 
 
@@ -347,6 +352,8 @@ class Subscriptions:
         overrides = overrides_from_wire(wanted.price_overrides, field="subscription.price_overrides")
         phases = phases_from_wire(wanted.phases, field="subscription.phases")
         end_at = timestamp_from_wire(wanted.end_at)
+        discounts = discounts_from_wire(wanted.discounts, field="subscription.discounts")
+        minimum = minimum_from_wire(wanted, field="subscription.minimum_commitment")
 
         def amend(current: Subscription) -> Subscription:
             return replace(
@@ -354,6 +361,8 @@ class Subscriptions:
                 overrides=overrides if "price_overrides" in paths else current.overrides,
                 phases=phases if "phases" in paths else current.phases,
                 end_at=end_at if "end_at" in paths else current.end_at,
+                discounts=discounts if "discounts" in paths else current.discounts,
+                minimum_commitment=minimum if "minimum_commitment" in paths else current.minimum_commitment,
             )
 
         return await self._change(
@@ -454,50 +463,57 @@ class Subscriptions:
 
         return await asyncio.to_thread(read)
 
-    async def accept_quote(self, consumer: str, msg_id: str, accepted: quoting_events.QuoteAccepted) -> str:
-        """Creates the quote's subscription, or amends it for a newer quote version; once per message and quote."""
-        start = timestamp_from_wire(accepted.start_at)
-        if start is None:
-            raise InvalidArgument.field("quote.start_at", "is required")
-        terms = Subscription(
-            id="",
-            customer_id=accepted.customer_id,
-            plan_version_id=accepted.plan_version_id,
-            start_at=start,
-            billing_cycle=billing_cycle_from_wire(accepted.billing_cycle, field="quote.billing_cycle"),
-            end_at=add_months(start, accepted.term_months) if accepted.term_months > 0 else None,
-            overrides=overrides_from_wire(accepted.overrides, field="quote.overrides"),
-            quote_id=accepted.quote_id,
-            quote_version=accepted.quote_version,
-        )
-        if not accepted.quote_id:
-            raise InvalidArgument.field("quote.quote_id", "is required")
+    async def accept_quote(self, consumer: str, msg_id: str, accepted: AcceptedQuote) -> str:
+        """The quote's customer (a prospect), subscription and prepaid credit, in one transaction with its
+        SubscriptionChanged: once per message (inbox) and once per quote (a quote has one subscription)."""
 
         def apply(tx: CatalogTransaction) -> str:
             if not tx.claim(consumer, msg_id):
                 return "message already applied"
             existing = tx.subscription_by_quote(accepted.quote_id)
-            if existing is None:
-                created = self._insert(tx, terms)
-                return f"subscription {created.id} created"
-            if existing.quote_version >= accepted.quote_version:
-                return f"subscription {existing.id} already has these terms"
-
-            def amend(current: Subscription) -> Subscription:
-                return replace(
-                    current,
-                    plan_version_id=terms.plan_version_id,
-                    start_at=terms.start_at,
-                    billing_cycle=terms.billing_cycle,
-                    end_at=terms.end_at,
-                    overrides=terms.overrides,
-                    quote_version=terms.quote_version,
-                )
-
-            self._amend(tx, existing.id, "quote.quote_id", amend, events_pb2.SUBSCRIPTION_CHANGE_KIND_AMENDED)
-            return f"subscription {existing.id} amended to quote version {accepted.quote_version}"
+            if existing is not None:
+                return f"subscription {existing.id} was made for this quote already"
+            customer_id = accepted.subscription.customer_id
+            if accepted.prospect is not None:
+                customer_id = self._prospect(tx, accepted.prospect).id
+            created = self._insert(tx, replace(accepted.subscription, customer_id=customer_id))
+            if accepted.prepaid_credit is not None:
+                self._prepaid(tx, accepted, created)
+            return f"subscription {created.id} created for customer {customer_id}"
 
         return await self._change(apply)
+
+    def _prospect(self, tx: CatalogTransaction, prospect: CustomerInput) -> Customer:
+        """The customer a prospect becomes: the one with its external id if someone made it meanwhile (an
+        earlier quote for the same prospect), else a new one announced by CustomerChanged."""
+        details = validate_customer(prospect, path="quote.prospect")
+        found = tx.customer_by_external_id(details.external_id)
+        if found is not None:
+            return found
+        now = self._clock()
+        customer = Customer(id=str(uuid.uuid4()), details=details, version=1, created_at=now, updated_at=now)
+        tx.add_customer(customer)
+        tx.enqueue(customer_created(customer))
+        return customer
+
+    def _prepaid(self, tx: CatalogTransaction, accepted: AcceptedQuote, subscription: Subscription) -> None:
+        """The prepaid credit bought with the quote: usable from the start, until the end of the term."""
+        assert accepted.prepaid_credit is not None
+        customer = _found(
+            tx.customer(subscription.customer_id), "customer", subscription.customer_id, "quote.customer_id"
+        )
+        grant = CreditGrant(
+            id=str(uuid.uuid4()),
+            customer_id=subscription.customer_id,
+            amount=accepted.prepaid_credit,
+            cost_basis=Decimal(1),
+            expires_at=subscription.end_at,
+            effective_at=subscription.start_at,
+            description=f"Prepaid credit, quote {accepted.quote_number or accepted.quote_id}",
+            created_at=self._clock(),
+        )
+        validate_credit_grant(grant, customer.details.currency, path="quote.prepaid_credit")
+        tx.add_credit_grant(grant)
 
 
 class CreditGrants:

@@ -29,6 +29,7 @@ from tally.catalog.price_wire import (
     catalog_price_from_wire,
     catalog_price_to_wire,
     charge_to_wire,
+    discount_from_wire,
     discount_to_wire,
     plan_version_to_wire,
 )
@@ -42,6 +43,7 @@ from tally.mesh.wire import (
     timestamp_to_wire,
 )
 from tally.money import Money
+from tally.pricing import Discount
 
 
 def customer_input(message: pb.Customer) -> CustomerInput:
@@ -160,6 +162,22 @@ def overrides_from_wire(messages: Iterable[pb.PriceOverride], *, field: str) -> 
     return tuple(overrides)
 
 
+def discounts_from_wire(messages: Iterable[pb.Discount], *, field: str) -> tuple[Discount, ...]:
+    """Negotiated discounts, each kind and value read (the plan version checks charge ids and ranges)."""
+    read = Reader()
+    discounts = tuple(
+        discount_from_wire(read, message, f"{field}[{index}]") for index, message in enumerate(messages)
+    )
+    read.raise_if_any()
+    return discounts
+
+
+def minimum_from_wire(message: pb.Subscription | pb.SubscriptionPhase, *, field: str) -> Money | None:
+    if not message.HasField("minimum_commitment"):
+        return None
+    return money_from_wire(message.minimum_commitment, field=field)
+
+
 def phases_from_wire(messages: Iterable[pb.SubscriptionPhase], *, field: str) -> tuple[Phase, ...]:
     phases = []
     for index, message in enumerate(messages):
@@ -173,14 +191,20 @@ def phases_from_wire(messages: Iterable[pb.SubscriptionPhase], *, field: str) ->
                 start_at=start,
                 end_at=timestamp_from_wire(message.end_at),
                 overrides=overrides_from_wire(message.price_overrides, field=f"{at}.price_overrides"),
+                discounts=discounts_from_wire(message.discounts, field=f"{at}.discounts"),
+                minimum_commitment=minimum_from_wire(message, field=f"{at}.minimum_commitment"),
             )
         )
     return tuple(phases)
 
 
-def subscription_from_wire(message: pb.Subscription, *, field: str = "subscription") -> Subscription:
-    """A new subscription as requested; id, status, version and timestamps are the handler's to set."""
-    if not message.customer_id:
+def subscription_from_wire(
+    message: pb.Subscription, *, field: str = "subscription", customer_required: bool = True
+) -> Subscription:
+    """A new subscription as requested; id, status, version and timestamps are the handler's to set.
+
+    ``customer_required=False`` lets customer_id be empty (a quote's prospect, created by the caller)."""
+    if customer_required and not message.customer_id:
         raise InvalidArgument.field(f"{field}.customer_id", "is required")
     if not message.plan_version_id:
         raise InvalidArgument.field(f"{field}.plan_version_id", "is required")
@@ -199,6 +223,8 @@ def subscription_from_wire(message: pb.Subscription, *, field: str = "subscripti
         end_at=timestamp_from_wire(message.end_at),
         overrides=overrides_from_wire(message.price_overrides, field=f"{field}.price_overrides"),
         phases=phases_from_wire(message.phases, field=f"{field}.phases"),
+        discounts=discounts_from_wire(message.discounts, field=f"{field}.discounts"),
+        minimum_commitment=minimum_from_wire(message, field=f"{field}.minimum_commitment"),
     )
 
 
@@ -216,9 +242,12 @@ def phase_to_wire(phase: Phase) -> pb.SubscriptionPhase:
         plan_version_id=phase.plan_version_id,
         start_at=timestamp_to_wire(phase.start_at),
         price_overrides=[override_to_wire(o) for o in phase.overrides],
+        discounts=[discount_to_wire(d) for d in phase.discounts],
     )
     if phase.end_at is not None:
         message.end_at.CopyFrom(timestamp_to_wire(phase.end_at))
+    if phase.minimum_commitment is not None:
+        message.minimum_commitment.CopyFrom(money_to_wire(phase.minimum_commitment))
     return message
 
 
@@ -242,7 +271,10 @@ def subscription_to_wire(subscription: Subscription, now: datetime) -> pb.Subscr
         price_overrides=[override_to_wire(o) for o in subscription.overrides],
         phases=[phase_to_wire(p) for p in subscription.phases],
         quote_id=subscription.quote_id,
+        discounts=[discount_to_wire(d) for d in subscription.discounts],
     )
+    if subscription.minimum_commitment is not None:
+        message.minimum_commitment.CopyFrom(money_to_wire(subscription.minimum_commitment))
     _set_moment(message, "end_at", subscription.end_at)
     _set_moment(message, "cancel_at", subscription.cancel_at)
     _set_moment(message, "created_at", subscription.created_at)

@@ -6,13 +6,11 @@ import dataclasses
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from google.protobuf import json_format
-from google.protobuf.message import Message
 from sqlalchemy import (
     Boolean,
     Column,
@@ -32,7 +30,6 @@ from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
-from tally.api.catalog.v1 import catalog_service_pb2 as pb
 from tally.catalog.domain import (
     Address,
     BillingAnchor,
@@ -47,12 +44,14 @@ from tally.catalog.domain import (
     Subscription,
     SubscriptionStatus,
 )
-from tally.catalog.messages import override_to_wire, overrides_from_wire, phase_to_wire, phases_from_wire
-from tally.catalog.price_wire import (
-    plan_version_from_wire,
-    plan_version_to_wire,
-    price_from_wire,
-    price_to_wire,
+from tally.catalog.stored_terms import (
+    VersionTerms,
+    dump_plan_version,
+    dump_price,
+    dump_subscription_terms,
+    load_plan_version,
+    load_price,
+    load_subscription_terms,
 )
 from tally.domain.errors import AlreadyExists, Conflict
 from tally.money import Money
@@ -261,10 +260,6 @@ credit_grants = Table(
 )
 
 
-def _json(message: Message) -> str:
-    return json_format.MessageToJson(message, indent=None, sort_keys=True)
-
-
 def _price_row(price: CatalogPrice) -> dict[str, Any]:
     assert price.created_at is not None
     return {
@@ -273,45 +268,45 @@ def _price_row(price: CatalogPrice) -> dict[str, Any]:
         "currency": price.model.currency,
         "meter_id": price.meter_id,
         "model": price.model.model,
-        "terms": _json(price_to_wire(price.model)),
+        "terms": dump_price(price.model),
         "created_at": price.created_at,
     }
 
 
 def _price(row: RowMapping) -> CatalogPrice:
-    model = price_from_wire(json_format.Parse(row["terms"], pb.Price(), ignore_unknown_fields=True))
+    model = load_price(row["terms"], f"prices[{row['id']}].terms")
     return CatalogPrice(model, row["id"], row["product_id"], row["meter_id"], row["created_at"])
 
 
 def _version_row(terms: PlanVersionTerms) -> dict[str, Any]:
-    message = plan_version_to_wire(replace(terms, id="", plan_id="", version=0, published_at=None))
     return {
         "id": terms.id,
         "plan_id": terms.plan_id,
         "version": terms.version,
         "currency": terms.currency,
-        "terms": _json(message),
+        "terms": dump_plan_version(
+            VersionTerms(terms.charges, terms.minimum_commitment, terms.maximum, terms.discounts)
+        ),
         "published_at": terms.published_at,
     }
 
 
 def _version(row: RowMapping) -> PlanVersionTerms:
-    message = json_format.Parse(row["terms"], pb.PlanVersion(), ignore_unknown_fields=True)
-    return replace(
-        plan_version_from_wire(message),
+    stored = load_plan_version(row["terms"], f"plan_versions[{row['id']}].terms")
+    return PlanVersionTerms(
         id=row["id"],
         plan_id=row["plan_id"],
         version=row["version"],
+        currency=row["currency"],
+        charges=stored.charges,
+        minimum_commitment=stored.minimum_commitment,
+        maximum=stored.maximum,
+        discounts=stored.discounts,
         published_at=row["published_at"],
     )
 
 
 def _subscription_row(subscription: Subscription) -> dict[str, Any]:
-    # Overrides and phases only; every other field has a column of its own.
-    terms = pb.Subscription(
-        price_overrides=[override_to_wire(o) for o in subscription.overrides],
-        phases=[phase_to_wire(p) for p in subscription.phases],
-    )
     return {
         "id": subscription.id,
         "customer_id": subscription.customer_id,
@@ -322,7 +317,7 @@ def _subscription_row(subscription: Subscription) -> dict[str, Any]:
         "end_at": subscription.end_at,
         "cancel_at": subscription.cancel_at,
         "cancel_reason": subscription.cancel_reason,
-        "terms": _json(terms),
+        "terms": dump_subscription_terms(subscription),
         "quote_id": subscription.quote_id or None,
         "quote_version": subscription.quote_version,
         "version": subscription.version,
@@ -332,7 +327,7 @@ def _subscription_row(subscription: Subscription) -> dict[str, Any]:
 
 
 def _subscription(row: RowMapping) -> Subscription:
-    terms = json_format.Parse(row["terms"], pb.Subscription(), ignore_unknown_fields=True)
+    terms = load_subscription_terms(row["terms"], f"subscriptions[{row['id']}].terms")
     return Subscription(
         id=row["id"],
         customer_id=row["customer_id"],
@@ -343,8 +338,10 @@ def _subscription(row: RowMapping) -> Subscription:
         end_at=row["end_at"],
         cancel_at=row["cancel_at"],
         cancel_reason=row["cancel_reason"],
-        overrides=overrides_from_wire(terms.price_overrides, field="price_overrides"),
-        phases=phases_from_wire(terms.phases, field="phases"),
+        overrides=terms.overrides,
+        phases=terms.phases,
+        discounts=terms.discounts,
+        minimum_commitment=terms.minimum_commitment,
         quote_id=row["quote_id"] or "",
         quote_version=row["quote_version"],
         version=row["version"],
@@ -418,6 +415,13 @@ class CatalogTransaction:
             query = query.with_for_update(read=lock == "share")
         row = self.conn.execute(query).mappings().first()
         return None if row is None else _customer(row)
+
+    def customer_by_external_id(self, external_id: str) -> Customer | None:
+        row = self._one(customers, customers.c.external_id == external_id)
+        return None if row is None else _customer(row)
+
+    def add_customer(self, customer: Customer) -> None:
+        self.conn.execute(insert(customers).values(_row(customer)))
 
     def replace_customer(self, customer: Customer) -> None:
         """Store the next version of a customer; Conflict if it changed since it was read."""

@@ -28,6 +28,7 @@ from tally.catalog.domain.plans import (
     validate_name,
     validate_plan_version,
 )
+from tally.catalog.domain.quotes import AcceptedQuote
 from tally.catalog.domain.subscriptions import (
     BillingAnchor,
     BillingCycle,
@@ -36,7 +37,6 @@ from tally.catalog.domain.subscriptions import (
     PriceOverride,
     Subscription,
     SubscriptionStatus,
-    add_months,
     apply_overrides,
     billing_period,
     migrate,
@@ -50,6 +50,7 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "MAX_TAX_RATE_PERCENT",
     "MUTABLE_CUSTOMER_FIELDS",
+    "AcceptedQuote",
     "Address",
     "BillingAnchor",
     "BillingCycle",
@@ -67,7 +68,6 @@ __all__ = [
     "Product",
     "Subscription",
     "SubscriptionStatus",
-    "add_months",
     "apply_overrides",
     "billing_period",
     "customer_update_fields",

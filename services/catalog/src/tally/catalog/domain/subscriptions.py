@@ -3,14 +3,14 @@
 Which terms are in force at an instant ``at``:
 1. the phase containing ``at`` (start ≤ at < end); when several do, the one starting latest, then the one
    ending soonest (the most specific) — so a migration's history phase wins over an older, wider one;
-2. otherwise the subscription's own plan version and price overrides.
+2. otherwise the subscription's own plan version, price overrides, discounts and minimum commitment.
 The chosen plan version's charges then take the chosen overrides (a replacement price and/or included
-quantity per charge id); everything else (minimum, maximum, discounts, currency) is the plan version's.
+quantity per charge id); the chosen discounts come after the plan version's own; the chosen minimum
+commitment, if any, replaces the plan version's. Maximum and currency are the plan version's.
 """
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -19,7 +19,9 @@ from enum import Enum
 
 from tally.catalog.domain.plans import CatalogPrice, PlanCharge, PlanVersionTerms
 from tally.domain.errors import FieldViolation, InvalidArgument, NotFound
-from tally.pricing import Discount, FlatPrice, PercentagePrice, PlanVersion, price_violations
+from tally.money import Money
+from tally.pricing import Discount, DiscountKind, FlatPrice, PercentagePrice, PlanVersion, price_violations
+from tally.pricing.cycles import cycle_period
 from tally.pricing.recurring import Period
 
 
@@ -65,6 +67,10 @@ class Phase:
     end_at: datetime | None = None
     """None for open-ended."""
     overrides: tuple[PriceOverride, ...] = ()
+    discounts: tuple[Discount, ...] = ()
+    """Added to the phase's plan version's discounts (the subscription's own do not apply in the phase)."""
+    minimum_commitment: Money | None = None
+    """Replaces the plan version's minimum in the phase; None keeps the plan version's."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,10 @@ class Subscription:
     cancel_reason: str = ""
     overrides: tuple[PriceOverride, ...] = ()
     phases: tuple[Phase, ...] = ()
+    discounts: tuple[Discount, ...] = ()
+    """Per-customer discounts (e.g. a quote's), added to the plan version's outside any phase."""
+    minimum_commitment: Money | None = None
+    """Per-customer minimum per billing period replacing the plan version's outside any phase; None keeps it."""
     quote_id: str = ""
     quote_version: int = 0
     version: int = 1
@@ -117,22 +127,18 @@ class EffectiveTerms:
     billing_period: Period
     """The full billing cycle containing the instant; proration against the active span is invoicing's."""
     billing_cycle: BillingCycle
+    discounts: tuple[Discount, ...]
+    """The plan version's discounts, then the subscription's (or the phase's)."""
+    minimum_commitment: Decimal | None
+    """The subscription's (or the phase's) minimum if it has one, else the plan version's."""
 
     @property
     def currency(self) -> str:
         return self.plan_version.currency
 
     @property
-    def minimum_commitment(self) -> Decimal | None:
-        return self.plan_version.minimum_commitment
-
-    @property
     def maximum(self) -> Decimal | None:
         return self.plan_version.maximum
-
-    @property
-    def discounts(self) -> tuple[Discount, ...]:
-        return self.plan_version.discounts
 
     @property
     def usage_charges(self) -> tuple[PlanCharge, ...]:
@@ -144,37 +150,18 @@ class EffectiveTerms:
 
     def to_engine(self) -> PlanVersion:
         """The terms as an engine plan, ready for ``tally.pricing.price_plan``."""
-        return replace(self.plan_version, charges=self.charges).to_engine()
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    """``moment`` shifted by whole months, the day clamped to the target month (31 Jan + 1 month = 28/29 Feb)."""
-    years, month_index = divmod(moment.month - 1 + months, 12)
-    year, month = moment.year + years, month_index + 1
-    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+        return replace(
+            self.plan_version,
+            charges=self.charges,
+            discounts=self.discounts,
+            minimum_commitment=self.minimum_commitment,
+        ).to_engine()
 
 
 def billing_period(start_at: datetime, cycle: BillingCycle, anchor: BillingAnchor, at: datetime) -> Period:
-    """The billing cycle containing ``at`` (the first one if ``at`` is before the start).
-
-    CALENDAR periods start on the 1st of the month, of the quarter (Jan, Apr, Jul, Oct) or of the year, UTC;
-    ANNIVERSARY periods start on the subscription's start date every cycle, counted from the start so that
-    a start on the 31st comes back to the 31st wherever the month has one.
-    """
-    months = cycle.value
-    at = max(at, start_at).astimezone(UTC)
-    if anchor is BillingAnchor.CALENDAR:
-        index = at.year * 12 + at.month - 1
-        index -= index % months
-        start = datetime(index // 12, index % 12 + 1, 1, tzinfo=UTC)
-        return Period(start, add_months(start, months))
-    origin = start_at.astimezone(UTC)
-    cycles = ((at.year - origin.year) * 12 + at.month - origin.month) // months
-    while add_months(origin, cycles * months) > at:
-        cycles -= 1
-    while add_months(origin, (cycles + 1) * months) <= at:
-        cycles += 1
-    return Period(add_months(origin, cycles * months), add_months(origin, (cycles + 1) * months))
+    """The billing cycle containing ``at`` (the first one if ``at`` is before the start): see
+    ``tally.pricing.cycles.cycle_period`` for where CALENDAR and ANNIVERSARY periods start."""
+    return cycle_period(start_at, cycle.value, anniversary=anchor is BillingAnchor.ANNIVERSARY, at=at)
 
 
 def apply_overrides(
@@ -216,10 +203,14 @@ def resolve_terms(
         )
     phase = _phase_at(subscription.phases, at)
     version_id = subscription.plan_version_id
-    overrides = subscription.overrides
+    overrides, discounts, minimum = (
+        subscription.overrides,
+        subscription.discounts,
+        subscription.minimum_commitment,
+    )
     if phase is not None:
         version_id = phase.plan_version_id or subscription.plan_version_id
-        overrides = phase.overrides
+        overrides, discounts, minimum = phase.overrides, phase.discounts, phase.minimum_commitment
     version = versions.get(version_id)
     if version is None:
         raise NotFound("plan version", version_id, field="subscription.plan_version_id")
@@ -232,7 +223,48 @@ def resolve_terms(
             subscription.start_at, subscription.billing_cycle, subscription.billing_anchor, at
         ),
         billing_cycle=subscription.billing_cycle,
+        discounts=version.discounts + discounts,
+        minimum_commitment=version.minimum_commitment if minimum is None else minimum.amount,
     )
+
+
+def _negotiated_violations(
+    discounts: tuple[Discount, ...], minimum: Money | None, version: PlanVersionTerms, path: str
+) -> list[FieldViolation]:
+    """What is wrong with a subscription's (or phase's) own discounts and minimum against its plan version."""
+    problems: list[FieldViolation] = []
+    for index, discount in enumerate(discounts):
+        at = f"{path}.discounts[{index}]"
+        if not discount.value.is_finite() or discount.value < 0:
+            problems.append(FieldViolation(f"{at}.value", f"must not be negative, got {discount.value}"))
+        elif discount.kind is DiscountKind.PERCENTAGE and discount.value > 100:
+            problems.append(
+                FieldViolation(f"{at}.value", f"a percentage must be at most 100, got {discount.value}")
+            )
+        if discount.charge_id is not None and version.charge(discount.charge_id) is None:
+            problems.append(
+                FieldViolation(
+                    f"{at}.charge_id", f"no charge {discount.charge_id!r} in plan version {version.id}"
+                )
+            )
+    if minimum is not None:
+        at = f"{path}.minimum_commitment"
+        if minimum.currency != version.currency:
+            problems.append(
+                FieldViolation(
+                    f"{at}.currency",
+                    f"must be the plan version's currency {version.currency}, got {minimum.currency}",
+                )
+            )
+        if minimum.amount < 0:
+            problems.append(FieldViolation(f"{at}.amount", f"must not be negative, got {minimum.amount}"))
+        elif version.maximum is not None and minimum.amount > version.maximum:
+            problems.append(
+                FieldViolation(
+                    f"{at}.amount", f"must not exceed the plan version's maximum {version.maximum}"
+                )
+            )
+    return problems
 
 
 def _override_violations(
@@ -303,6 +335,9 @@ def validate_subscription(
     if subscription.end_at is not None and subscription.end_at <= subscription.start_at:
         problems.append(FieldViolation(f"{path}.end_at", "must be after start_at"))
     problems.extend(_override_violations(subscription.overrides, version, f"{path}.price_overrides"))
+    problems.extend(
+        _negotiated_violations(subscription.discounts, subscription.minimum_commitment, version, path)
+    )
     previous_start: datetime | None = None
     for index, phase in enumerate(subscription.phases):
         at = f"{path}.phases[{index}]"
@@ -323,6 +358,7 @@ def validate_subscription(
                 )
             )
         problems.extend(_override_violations(phase.overrides, phase_version, f"{at}.price_overrides"))
+        problems.extend(_negotiated_violations(phase.discounts, phase.minimum_commitment, phase_version, at))
     if problems:
         raise InvalidArgument(problems)
 
@@ -336,15 +372,29 @@ def migrate(
 ) -> Subscription:
     """The subscription moved to ``target`` from ``effective_at``; the terms before it are kept as a phase.
 
-    Overrides carry over only with ``keep_overrides``, and only for charges ``target`` still has.
+    Overrides, discounts and the minimum carry over only with ``keep_overrides``, overrides and discounts
+    only for charges ``target`` still has.
     """
-    overrides = tuple(
-        o for o in subscription.overrides if keep_overrides and target.charge(o.charge_id) is not None
-    )
+
+    def kept(charge_id: str | None) -> bool:
+        return keep_overrides and (charge_id is None or target.charge(charge_id) is not None)
+
     phases = subscription.phases
     if effective_at > subscription.start_at:
         history = Phase(
-            subscription.plan_version_id, subscription.start_at, effective_at, subscription.overrides
+            subscription.plan_version_id,
+            subscription.start_at,
+            effective_at,
+            subscription.overrides,
+            subscription.discounts,
+            subscription.minimum_commitment,
         )
         phases = tuple(sorted((*phases, history), key=lambda p: p.start_at))
-    return replace(subscription, plan_version_id=target.id, overrides=overrides, phases=phases)
+    return replace(
+        subscription,
+        plan_version_id=target.id,
+        overrides=tuple(o for o in subscription.overrides if kept(o.charge_id)),
+        discounts=tuple(d for d in subscription.discounts if kept(d.charge_id)),
+        minimum_commitment=subscription.minimum_commitment if keep_overrides else None,
+        phases=phases,
+    )

@@ -528,19 +528,23 @@ class PriceOverride(_message.Message):
     def __init__(self, charge_id: _Optional[str] = ..., price: _Optional[_Union[Price, _Mapping]] = ..., included_quantity: _Optional[str] = ...) -> None: ...
 
 class SubscriptionPhase(_message.Message):
-    __slots__ = ("plan_version_id", "start_at", "end_at", "price_overrides")
+    __slots__ = ("plan_version_id", "start_at", "end_at", "price_overrides", "discounts", "minimum_commitment")
     PLAN_VERSION_ID_FIELD_NUMBER: _ClassVar[int]
     START_AT_FIELD_NUMBER: _ClassVar[int]
     END_AT_FIELD_NUMBER: _ClassVar[int]
     PRICE_OVERRIDES_FIELD_NUMBER: _ClassVar[int]
+    DISCOUNTS_FIELD_NUMBER: _ClassVar[int]
+    MINIMUM_COMMITMENT_FIELD_NUMBER: _ClassVar[int]
     plan_version_id: str
     start_at: _timestamp_pb2.Timestamp
     end_at: _timestamp_pb2.Timestamp
     price_overrides: _containers.RepeatedCompositeFieldContainer[PriceOverride]
-    def __init__(self, plan_version_id: _Optional[str] = ..., start_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., price_overrides: _Optional[_Iterable[_Union[PriceOverride, _Mapping]]] = ...) -> None: ...
+    discounts: _containers.RepeatedCompositeFieldContainer[Discount]
+    minimum_commitment: _money_pb2.Money
+    def __init__(self, plan_version_id: _Optional[str] = ..., start_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., price_overrides: _Optional[_Iterable[_Union[PriceOverride, _Mapping]]] = ..., discounts: _Optional[_Iterable[_Union[Discount, _Mapping]]] = ..., minimum_commitment: _Optional[_Union[_money_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class Subscription(_message.Message):
-    __slots__ = ("id", "customer_id", "plan_version_id", "status", "start_at", "billing_cycle", "billing_anchor", "end_at", "cancel_at", "price_overrides", "phases", "quote_id", "created_at", "updated_at")
+    __slots__ = ("id", "customer_id", "plan_version_id", "status", "start_at", "billing_cycle", "billing_anchor", "end_at", "cancel_at", "price_overrides", "phases", "quote_id", "created_at", "updated_at", "discounts", "minimum_commitment")
     ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     PLAN_VERSION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -555,6 +559,8 @@ class Subscription(_message.Message):
     QUOTE_ID_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    DISCOUNTS_FIELD_NUMBER: _ClassVar[int]
+    MINIMUM_COMMITMENT_FIELD_NUMBER: _ClassVar[int]
     id: str
     customer_id: str
     plan_version_id: str
@@ -569,7 +575,9 @@ class Subscription(_message.Message):
     quote_id: str
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., customer_id: _Optional[str] = ..., plan_version_id: _Optional[str] = ..., status: _Optional[_Union[SubscriptionStatus, str]] = ..., start_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., billing_cycle: _Optional[_Union[BillingCycle, str]] = ..., billing_anchor: _Optional[_Union[BillingAnchor, str]] = ..., end_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., price_overrides: _Optional[_Iterable[_Union[PriceOverride, _Mapping]]] = ..., phases: _Optional[_Iterable[_Union[SubscriptionPhase, _Mapping]]] = ..., quote_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    discounts: _containers.RepeatedCompositeFieldContainer[Discount]
+    minimum_commitment: _money_pb2.Money
+    def __init__(self, id: _Optional[str] = ..., customer_id: _Optional[str] = ..., plan_version_id: _Optional[str] = ..., status: _Optional[_Union[SubscriptionStatus, str]] = ..., start_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., billing_cycle: _Optional[_Union[BillingCycle, str]] = ..., billing_anchor: _Optional[_Union[BillingAnchor, str]] = ..., end_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., price_overrides: _Optional[_Iterable[_Union[PriceOverride, _Mapping]]] = ..., phases: _Optional[_Iterable[_Union[SubscriptionPhase, _Mapping]]] = ..., quote_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., discounts: _Optional[_Iterable[_Union[Discount, _Mapping]]] = ..., minimum_commitment: _Optional[_Union[_money_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class CreateSubscriptionRequest(_message.Message):
     __slots__ = ("subscription",)

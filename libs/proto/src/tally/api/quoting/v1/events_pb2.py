@@ -24,15 +24,16 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from tally.api.catalog.v1 import catalog_service_pb2 as tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2
+from tally.api.common.v1 import money_pb2 as tally_dot_api_dot_common_dot_v1_dot_money__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!tally/api/quoting/v1/events.proto\x12\x14tally.api.quoting.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a*tally/api/catalog/v1/catalog_service.proto\"\xe3\x02\n\rQuoteAccepted\x12\x10\n\x08quote_id\x18\x01 \x01(\t\x12\x15\n\rquote_version\x18\x02 \x01(\x05\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12\x17\n\x0fplan_version_id\x18\x04 \x01(\t\x12\x36\n\toverrides\x18\x05 \x03(\x0b\x32#.tally.api.catalog.v1.PriceOverride\x12,\n\x08start_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x39\n\rbilling_cycle\x18\x07 \x01(\x0e\x32\".tally.api.catalog.v1.BillingCycle\x12\x13\n\x0bterm_months\x18\x08 \x01(\x05\x12/\n\x0b\x61\x63\x63\x65pted_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cquote_number\x18\n \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!tally/api/quoting/v1/events.proto\x12\x14tally.api.quoting.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a*tally/api/catalog/v1/catalog_service.proto\x1a\x1ftally/api/common/v1/money.proto\"\xfc\x02\n\rQuoteAccepted\x12\x10\n\x08quote_id\x18\x01 \x01(\t\x12\x15\n\rquote_version\x18\x02 \x01(\x05\x12\x13\n\x0b\x63ustomer_id\x18\x03 \x01(\t\x12/\n\x0b\x61\x63\x63\x65pted_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cquote_number\x18\n \x01(\t\x12\x38\n\x0csubscription\x18\x0b \x01(\x0b\x32\".tally.api.catalog.v1.Subscription\x12\x30\n\x08prospect\x18\x0c \x01(\x0b\x32\x1e.tally.api.catalog.v1.Customer\x12\x32\n\x0eprepaid_credit\x18\r \x01(\x0b\x32\x1a.tally.api.common.v1.MoneyJ\x04\x08\x04\x10\tR\x0fplan_version_idR\toverridesR\x08start_atR\rbilling_cycleR\x0bterm_monthsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tally.api.quoting.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_QUOTEACCEPTED']._serialized_start=137
-  _globals['_QUOTEACCEPTED']._serialized_end=492
+  _globals['_QUOTEACCEPTED']._serialized_start=170
+  _globals['_QUOTEACCEPTED']._serialized_end=550
 # @@protoc_insertion_point(module_scope)

@@ -55,6 +55,11 @@ class QuotingServiceStub:
                 request_serializer=tally_dot_api_dot_quoting_dot_v1_dot_quoting__service__pb2.UpdateQuoteRequest.SerializeToString,
                 response_deserializer=tally_dot_api_dot_quoting_dot_v1_dot_quoting__service__pb2.UpdateQuoteResponse.FromString,
                 _registered_method=True)
+        self.GetQuoteHistory = channel.unary_unary(
+                '/tally.api.quoting.v1.QuotingService/GetQuoteHistory',
+                request_serializer=tally_dot_api_dot_quoting_dot_v1_dot_quoting__service__pb2.GetQuoteHistoryRequest.SerializeToString,
+                response_deserializer=tally_dot_api_dot_quoting_dot_v1_dot_quoting__service__pb2.GetQuoteHistoryResponse.FromString,
+                _registered_method=True)
         self.PriceQuote = channel.unary_unary(
                 '/tally.api.quoting.v1.QuotingService/PriceQuote',
                 request_serializer=tally_dot_api_dot_quoting_dot_v1_dot_quoting__service__pb2.PriceQuoteRequest.SerializeToString,
@@ -97,7 +102,7 @@ class QuotingServiceServicer:
     """
 
     def CreateQuote(self, request, context):
-        """Creates a draft quote.
+        """Creates a draft quote, its terms validated against catalog.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -118,28 +123,35 @@ class QuotingServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdateQuote(self, request, context):
-        """Changes a draft quote; refused for any other status.
+        """Changes a draft (or rejected) quote as its next version; refused for any other status.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetQuoteHistory(self, request, context):
+        """Returns every version of a quote and every transition it went through.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def PriceQuote(self, request, context):
-        """Prices a quote's lines for their estimated quantities.
+        """Prices a quote: an estimated invoice per billing period of the term, as invoicing would draft it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def SubmitQuote(self, request, context):
-        """Submits a draft quote for approval.
+        """Submits a draft quote for approval; approved at once when no approval rule applies.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ApproveQuote(self, request, context):
-        """Approves a submitted quote.
+        """Records an approval of a submitted quote by a holder of a required approver role.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -167,7 +179,7 @@ class QuotingServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CompareQuoteToActual(self, request, context):
-        """Compares an accepted quote's estimates with the usage and amounts actually billed.
+        """Compares an accepted quote's estimates with the usage metered and the amounts invoiced so far.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -195,6 +207,11 @@ def add_QuotingServiceServicer_to_server(servicer, server):
                     servicer.UpdateQuote,
                     request_deserializer=tally_dot_api_dot_quoting_dot_v1_dot_quoting__service__pb2.UpdateQuoteRequest.FromString,
                     response_serializer=tally_dot_api_dot_quoting_dot_v1_dot_quoting__service__pb2.UpdateQuoteResponse.SerializeToString,
+            ),
+            'GetQuoteHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetQuoteHistory,
+                    request_deserializer=tally_dot_api_dot_quoting_dot_v1_dot_quoting__service__pb2.GetQuoteHistoryRequest.FromString,
+                    response_serializer=tally_dot_api_dot_quoting_dot_v1_dot_quoting__service__pb2.GetQuoteHistoryResponse.SerializeToString,
             ),
             'PriceQuote': grpc.unary_unary_rpc_method_handler(
                     servicer.PriceQuote,
@@ -341,6 +358,33 @@ class QuotingService:
             '/tally.api.quoting.v1.QuotingService/UpdateQuote',
             tally_dot_api_dot_quoting_dot_v1_dot_quoting__service__pb2.UpdateQuoteRequest.SerializeToString,
             tally_dot_api_dot_quoting_dot_v1_dot_quoting__service__pb2.UpdateQuoteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetQuoteHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tally.api.quoting.v1.QuotingService/GetQuoteHistory',
+            tally_dot_api_dot_quoting_dot_v1_dot_quoting__service__pb2.GetQuoteHistoryRequest.SerializeToString,
+            tally_dot_api_dot_quoting_dot_v1_dot_quoting__service__pb2.GetQuoteHistoryResponse.FromString,
             options,
             channel_credentials,
             insecure,
