@@ -10,17 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from tally.api.invoicing.v1 import invoicing_service_pb2_grpc as pb_grpc
-from tally.invoicing.alerts import AlertOutbox
-from tally.invoicing.billing import Billing, BillingPolicy
-from tally.invoicing.billing_rpcs import BillingRpcs
-from tally.invoicing.billing_store import BillingStore
-from tally.invoicing.credit_note_handlers import CreditNotes, Pdfs
-from tally.invoicing.credit_note_store import CreditNoteStore
-from tally.invoicing.documents import Party
+from tally.invoicing.billing.alerts import AlertOutbox
+from tally.invoicing.billing.late_usage import LATE_USAGE_CONSUMER, LateUsageRecorder
+from tally.invoicing.billing.peers import IDEMPOTENT, Catalog, Metering
+from tally.invoicing.billing.rpcs import BillingRpcs
+from tally.invoicing.billing.runs import Billing, BillingPolicy
+from tally.invoicing.billing.store import BillingStore
+from tally.invoicing.credit_notes.handlers import CreditNotes, Pdfs
+from tally.invoicing.credit_notes.store import CreditNoteStore
+from tally.invoicing.documents.views import Party
 from tally.invoicing.events import PAYMENTS_CONSUMER
 from tally.invoicing.handlers import Invoices, PaymentRecorder
-from tally.invoicing.late_usage import LATE_USAGE_CONSUMER, LateUsageRecorder
-from tally.invoicing.peers import IDEMPOTENT, Catalog, Metering
 from tally.invoicing.server import SCOPES, SERVICE, InvoicingServicer
 from tally.invoicing.settings import InvoicingSettings
 from tally.invoicing.store import InvoiceStore, PaymentLedger

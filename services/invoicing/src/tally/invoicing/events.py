@@ -4,8 +4,8 @@ of payments."""
 from __future__ import annotations
 
 from tally.api.invoicing.v1 import events_pb2
-from tally.invoicing.credit_note_messages import credit_note_to_wire
-from tally.invoicing.credit_notes import CreditNote
+from tally.invoicing.credit_notes.domain import CreditNote
+from tally.invoicing.credit_notes.messages import credit_note_to_wire
 from tally.invoicing.domain import Invoice
 from tally.invoicing.messages import invoice_to_wire
 from tally.invoicing.store import OutboxMessage

@@ -10,16 +10,16 @@ from tally.api.common.v1 import pagination_pb2
 from tally.api.invoicing.v1 import invoicing_service_pb2 as pb
 from tally.api.invoicing.v1 import invoicing_service_pb2_grpc as pb_grpc
 from tally.domain.errors import InvalidArgument
-from tally.invoicing.billing_rpcs import BillingRpcs
-from tally.invoicing.credit_note_handlers import CreditNotes, Pdfs
-from tally.invoicing.credit_note_messages import (
+from tally.invoicing.billing.rpcs import BillingRpcs
+from tally.invoicing.credit_notes.handlers import CreditNotes, Pdfs
+from tally.invoicing.credit_notes.messages import (
     credit_note_to_wire,
     extent_from_wire,
     page_key,
     page_token,
     reason_from_wire,
 )
-from tally.invoicing.credit_note_store import CreditNoteFilter
+from tally.invoicing.credit_notes.store import CreditNoteFilter
 from tally.invoicing.handlers import Invoices
 from tally.invoicing.messages import invoice_to_wire, period_from_wire, status_from_wire
 from tally.invoicing.store import InvoiceFilter, InvoiceKey

@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, RowMapping
 
 from tally.domain.errors import FailedPrecondition, NotFound
-from tally.invoicing import ledger
+from tally.invoicing.credit_ledger import store as ledger
 from tally.invoicing.domain import (
     CustomerSnapshot,
     Invoice,

@@ -12,11 +12,11 @@ from sqlalchemy import Engine
 from tally.api.common.v1 import money_pb2, pagination_pb2
 from tally.api.invoicing.v1 import invoicing_service_pb2 as pb
 from tally.domain.errors import FailedPrecondition, InvalidArgument
-from tally.invoicing import ledger
-from tally.invoicing.alerts import AlertOutbox, controls_from_wire, controls_to_wire
-from tally.invoicing.billing import Billing
+from tally.invoicing.billing.alerts import AlertOutbox, controls_from_wire, controls_to_wire
+from tally.invoicing.billing.peers import Catalog
+from tally.invoicing.billing.runs import Billing
+from tally.invoicing.credit_ledger import store as ledger
 from tally.invoicing.messages import invoice_to_wire
-from tally.invoicing.peers import Catalog
 from tally.mesh.wire import decimal_to_wire, timestamp_from_wire, timestamp_to_wire
 from tally.persistence.paging import decode_token, encode_token, page_size
 

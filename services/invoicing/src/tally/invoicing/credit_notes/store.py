@@ -13,8 +13,8 @@ from sqlalchemy import Engine, Select, and_, insert, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
 from tally.domain.errors import NotFound
-from tally.invoicing import ledger
-from tally.invoicing.credit_notes import (
+from tally.invoicing.credit_ledger import store as ledger
+from tally.invoicing.credit_notes.domain import (
     CreditNote,
     CreditNoteLine,
     CreditNoteReason,

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from tally.api.catalog.v1 import catalog_service_pb2 as cat
 from tally.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument
-from tally.invoicing.peers import GroupedQuantity, UsageQuery
+from tally.invoicing.billing.peers import GroupedQuantity, UsageQuery
 from tally.mesh.wire import timestamp_from_wire
 from tally.pricing import (
     Charge,

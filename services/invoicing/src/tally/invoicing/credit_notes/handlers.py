@@ -11,22 +11,22 @@ from datetime import UTC, datetime
 from opentelemetry import trace
 
 from tally.domain.errors import InvalidArgument, NotFound
-from tally.invoicing.credit_note_store import (
+from tally.invoicing.credit_notes.domain import CreditNote, CreditNoteReason, Extent
+from tally.invoicing.credit_notes.store import (
     CreditNoteFilter,
     CreditNoteKey,
     CreditNoteStore,
     Voided,
 )
-from tally.invoicing.credit_notes import CreditNote, CreditNoteReason, Extent
-from tally.invoicing.documents import Party
-from tally.invoicing.events import credit_note_issued
-from tally.invoicing.pdf import render_credit_note, render_invoice
-from tally.invoicing.rendering import (
+from tally.invoicing.documents.pdf import render_credit_note, render_invoice
+from tally.invoicing.documents.rendering import (
     credit_note_filename,
     credit_note_view,
     invoice_filename,
     invoice_view,
 )
+from tally.invoicing.documents.views import Party
+from tally.invoicing.events import credit_note_issued
 from tally.invoicing.store import InvoiceStore
 from tally.mesh import attributes
 

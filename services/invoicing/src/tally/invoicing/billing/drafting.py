@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from tally.domain.errors import FieldViolation, InvalidArgument
+from tally.invoicing.billing.taxes import CustomerRate, TaxEngine
 from tally.invoicing.domain import (
     CustomerSnapshot,
     Invoice,
@@ -32,7 +33,6 @@ from tally.invoicing.domain import (
     LineKind,
 )
 from tally.invoicing.domain import Period as InvoicePeriod
-from tally.invoicing.taxes import CustomerRate, TaxEngine
 from tally.money import Money, line_tax, round_line
 from tally.pricing import (
     BillingTiming,

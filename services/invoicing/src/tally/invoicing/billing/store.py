@@ -18,9 +18,9 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, Engine, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
-from tally.invoicing import ledger
+from tally.invoicing.billing.drafting import Draft, ThresholdInvoice, invoice_from_draft
+from tally.invoicing.credit_ledger import store as ledger
 from tally.invoicing.domain import CustomerSnapshot, Invoice, InvoiceKind, InvoiceStatus, LineKind
-from tally.invoicing.drafting import Draft, ThresholdInvoice, invoice_from_draft
 from tally.invoicing.numbering import INVOICE_PREFIX, format_number, series_for, take_number, take_values
 from tally.invoicing.store import OutboxMessage, breakdown_to_json, load_invoice, snapshot_to_json
 from tally.invoicing.tables import (

@@ -11,7 +11,7 @@ from opentelemetry import trace
 
 from tally.api.metering.v1 import events_pb2 as metering_events
 from tally.domain.errors import InvalidArgument
-from tally.invoicing.billing_store import BillingStore, LateUsage
+from tally.invoicing.billing.store import BillingStore, LateUsage
 from tally.mesh import streams
 from tally.mesh.jetstream import ConsumerSpec, Delivery
 from tally.mesh.wire import timestamp_from_wire

@@ -20,8 +20,8 @@ from tally.api.common.v1 import money_pb2, period_pb2
 from tally.api.invoicing.v1 import events_pb2
 from tally.api.invoicing.v1 import invoicing_service_pb2 as pb
 from tally.domain.errors import FieldViolation, InvalidArgument
-from tally.invoicing.billing_store import Controls, controls_from_row
-from tally.invoicing.drafting import Draft
+from tally.invoicing.billing.drafting import Draft
+from tally.invoicing.billing.store import Controls, controls_from_row
 from tally.invoicing.tables import alert_firings, billing_controls
 from tally.mesh import streams
 from tally.mesh.wire import decimal_to_wire, timestamp_to_wire

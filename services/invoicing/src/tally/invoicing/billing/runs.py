@@ -22,19 +22,9 @@ from decimal import Decimal
 
 from tally.api.catalog.v1 import catalog_service_pb2 as cat
 from tally.domain.errors import DomainError, InvalidArgument
-from tally.invoicing.alerts import AlertOutbox
-from tally.invoicing.batching import Batcher
-from tally.invoicing.billing_store import (
-    OPENING,
-    BillingStore,
-    Controls,
-    LateUsage,
-    Pending,
-    Save,
-    billing_key,
-)
-from tally.invoicing.domain import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
-from tally.invoicing.drafting import (
+from tally.invoicing.billing.alerts import AlertOutbox
+from tally.invoicing.billing.batching import Batcher
+from tally.invoicing.billing.drafting import (
     Adjustment,
     BilledCustomer,
     Draft,
@@ -44,9 +34,17 @@ from tally.invoicing.drafting import (
     draft_invoice,
     invoice_from_draft,
 )
-from tally.invoicing.events import invoice_finalized
-from tally.invoicing.peers import BilledParty, Catalog, GroupedQuantity, Metering, UsageQuery
-from tally.invoicing.terms import (
+from tally.invoicing.billing.peers import BilledParty, Catalog, GroupedQuantity, Metering, UsageQuery
+from tally.invoicing.billing.store import (
+    OPENING,
+    BillingStore,
+    Controls,
+    LateUsage,
+    Pending,
+    Save,
+    billing_key,
+)
+from tally.invoicing.billing.terms import (
     BillingTerms,
     active_interval,
     terms_from_wire,
@@ -54,6 +52,8 @@ from tally.invoicing.terms import (
     usage_queries,
     value_queries,
 )
+from tally.invoicing.domain import Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
+from tally.invoicing.events import invoice_finalized
 from tally.pricing import ChargeUsage, CreditGrant, FlatPrice, Period, PlanVersion
 
 _log = logging.getLogger(__name__)

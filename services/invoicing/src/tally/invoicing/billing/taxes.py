@@ -8,8 +8,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from tally.invoicing.billing.drafting import BilledCustomer
     from tally.invoicing.domain import LineKind
-    from tally.invoicing.drafting import BilledCustomer
 
 
 class TaxEngine(Protocol):

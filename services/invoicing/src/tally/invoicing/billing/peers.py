@@ -19,8 +19,8 @@ from tally.api.common.v1 import pagination_pb2, period_pb2
 from tally.api.metering.v1 import metering_service_pb2 as met
 from tally.api.metering.v1 import metering_service_pb2_grpc as met_grpc
 from tally.domain.errors import FailedPrecondition, InvalidArgument
+from tally.invoicing.credit_ledger.store import Grant
 from tally.invoicing.domain import CustomerSnapshot
-from tally.invoicing.ledger import Grant
 from tally.mesh.wire import money_from_wire, timestamp_from_wire, timestamp_to_wire
 from tally.money import parse_decimal
 from tally.pricing import Period

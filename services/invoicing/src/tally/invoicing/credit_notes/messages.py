@@ -6,8 +6,7 @@ from datetime import datetime
 
 from tally.api.invoicing.v1 import invoicing_service_pb2 as pb
 from tally.domain.errors import InvalidArgument
-from tally.invoicing.credit_note_store import CreditNoteKey
-from tally.invoicing.credit_notes import (
+from tally.invoicing.credit_notes.domain import (
     CreditedLine,
     CreditNote,
     CreditNoteLine,
@@ -17,6 +16,7 @@ from tally.invoicing.credit_notes import (
     LineCredit,
     LumpSumCredit,
 )
+from tally.invoicing.credit_notes.store import CreditNoteKey
 from tally.mesh.wire import decimal_to_wire, money_from_wire, money_to_wire, timestamp_to_wire
 from tally.money import parse_decimal
 from tally.persistence.paging import decode_token, encode_token
