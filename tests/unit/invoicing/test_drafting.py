@@ -4,7 +4,8 @@ from decimal import Decimal
 import pytest
 
 from tally.domain.errors import InvalidArgument
-from tally.invoicing.billing.drafting import BilledCustomer, DraftInputs, ThresholdInvoice, draft_invoice
+from tally.invoicing.billing.drafting import DraftInputs, ThresholdInvoice, draft_invoice
+from tally.invoicing.billing.taxes import BilledCustomer
 from tally.invoicing.domain import LineKind
 from tally.money import Money
 from tally.pricing import (

@@ -1,4 +1,5 @@
-"""UsageLate: usage that changed after its period closed, kept until the customer's next invoice corrects it."""
+"""UsageLate: usage that changed after its period was invoiced, kept once per message until the customer's next
+invoice corrects it (``BillingRun`` turns it into adjustment lines)."""
 
 from __future__ import annotations
 
@@ -9,55 +10,36 @@ from datetime import UTC, datetime
 
 from opentelemetry import trace
 
-from tally.api.metering.v1 import events_pb2 as metering_events
-from tally.domain.errors import InvalidArgument
-from tally.invoicing.billing.store import BillingStore, LateUsage
-from tally.mesh import streams
-from tally.mesh.jetstream import ConsumerSpec, Delivery
-from tally.mesh.wire import timestamp_from_wire
-from tally.pricing import Period
+from tally.invoicing.billing.ports import BillingTransaction
+from tally.invoicing.billing.usage import LateUsage
+from tally.invoicing.ports import Transactions
 
 _log = logging.getLogger(__name__)
-
-LATE_USAGE_CONSUMER = ConsumerSpec(
-    stream=streams.METERING.name,
-    durable="invoicing-usage-late",
-    filter_subject=streams.USAGE_LATE,
-)
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def late_usage_from_wire(message_id: str, data: bytes) -> tuple[LateUsage, str, datetime | None]:
-    """The late usage a UsageLate message reports, its cause and when it was detected."""
-    event = metering_events.UsageLate.FromString(data)
-    if not event.customer:
-        raise InvalidArgument.field("customer", "is required")
-    start, end = timestamp_from_wire(event.period.start), timestamp_from_wire(event.period.end)
-    if start is None or end is None or end <= start:
-        raise InvalidArgument.field("period", "needs a start before its end")
-    cause = metering_events.LateCause.Name(event.cause).removeprefix("LATE_CAUSE_")
-    late = LateUsage(
-        message_id, event.customer, tuple(event.meter_ids), tuple(event.event_ids), Period(start, end)
-    )
-    return late, cause, timestamp_from_wire(event.detected_at)
-
-
 class LateUsageRecorder:
-    """Keeps each UsageLate once (by message id); the next billing run turns it into adjustment lines."""
+    """Keeps each UsageLate once (by message id)."""
 
-    def __init__(self, store: BillingStore, *, clock: Callable[[], datetime] = _now) -> None:
-        self._store = store
+    def __init__(
+        self, transactions: Transactions[BillingTransaction], *, clock: Callable[[], datetime] = _now
+    ) -> None:
+        self._transactions = transactions
         self._clock = clock
 
-    async def handle(self, delivery: Delivery) -> None:
-        message_id = delivery.msg_id or f"stream-seq:{delivery.stream_sequence}"
-        late, cause, detected = late_usage_from_wire(message_id, delivery.data)
-        fresh = await asyncio.to_thread(
-            self._store.record_late_usage, late, cause=cause, detected_at=detected or self._clock()
-        )
+    async def record(self, late: LateUsage, *, cause: str, detected_at: datetime | None) -> bool:
+        """Keeps ``late`` (detected now when metering did not say); False for a message kept before."""
+
+        def keep() -> bool:
+            with self._transactions.begin() as tx:
+                fresh = tx.late_usage.add(late, cause=cause, detected_at=detected_at or self._clock())
+                tx.commit()
+                return fresh
+
+        fresh = await asyncio.to_thread(keep)
         trace.get_current_span().set_attribute("tally.late_usage.fresh", fresh)
         _log.info(
             "late usage for %s (%d events, %s): %s",
@@ -66,3 +48,4 @@ class LateUsageRecorder:
             cause,
             "kept" if fresh else "repeat",
         )
+        return fresh

@@ -1,4 +1,8 @@
-"""Credit note use cases: issue one, void an invoice with one, read and list them, and render both kinds of PDF."""
+"""Credit note use cases: issue one, void an invoice with one, read and list them.
+
+Issuing takes the next ``CN`` number first (``numbered``), as finalizing does for ``INV``, so concurrent credit
+notes queue in order and each sees what the earlier ones credited; a refused credit note rolls its number back.
+"""
 
 from __future__ import annotations
 
@@ -11,23 +15,27 @@ from datetime import UTC, datetime
 from opentelemetry import trace
 
 from tally.domain.errors import InvalidArgument, NotFound
-from tally.invoicing.credit_notes.domain import CreditNote, CreditNoteReason, Extent
-from tally.invoicing.credit_notes.store import (
+from tally.invoicing.credit_ledger.handlers import give_back_burns
+from tally.invoicing.credit_notes.domain import (
+    CreditNote,
     CreditNoteFilter,
     CreditNoteKey,
-    CreditNoteStore,
+    CreditNoteReason,
+    Extent,
+    FullCredit,
     Voided,
+    check_voidable,
+    credit_lines,
+    credit_note,
+    credited_by,
+    nothing_left,
+    void_note,
 )
-from tally.invoicing.documents.pdf import render_credit_note, render_invoice
-from tally.invoicing.documents.rendering import (
-    credit_note_filename,
-    credit_note_view,
-    invoice_filename,
-    invoice_view,
-)
-from tally.invoicing.documents.views import Party
-from tally.invoicing.events import credit_note_issued
-from tally.invoicing.store import InvoiceStore
+from tally.invoicing.credit_notes.ports import CreditNoteTransaction
+from tally.invoicing.domain import Invoice, InvoiceStatus, OutboxMessage
+from tally.invoicing.handlers import numbered
+from tally.invoicing.numbering import CREDIT_NOTE_PREFIX
+from tally.invoicing.ports import Transactions
 from tally.mesh import attributes
 
 _log = logging.getLogger(__name__)
@@ -47,19 +55,25 @@ def _required(value: str, field: str) -> str:
     return value
 
 
+def _burns_given_back(invoice: Invoice) -> str:
+    return f"Invoice {invoice.number or invoice.id} voided"
+
+
 class CreditNotes:
     """Issues credit notes and voids invoices; CreditNoteIssued is published after each commit."""
 
     def __init__(
         self,
-        store: CreditNoteStore,
+        transactions: Transactions[CreditNoteTransaction],
         wake_relay: Callable[[], None],
         *,
+        issued: Callable[[CreditNote], OutboxMessage],
         clock: Callable[[], datetime] = _now,
         new_id: Callable[[], str] = _new_id,
     ) -> None:
-        self._store = store
+        self._transactions = transactions
         self._wake_relay = wake_relay
+        self._issued = issued
         self._clock = clock
         self._new_id = new_id
 
@@ -69,31 +83,40 @@ class CreditNotes:
         _required(invoice_id, "invoice_id")
         trace.get_current_span().set_attribute(attributes.INVOICE, invoice_id)
         note = await asyncio.to_thread(
-            self._store.issue,
-            invoice_id,
-            extent,
-            credit_note_id=self._new_id(),
-            reason=reason,
-            memo=memo,
-            now=self._clock(),
-            event=credit_note_issued,
+            self._issue, invoice_id, extent, reason, memo, self._new_id(), self._clock()
         )
         self._wake_relay()
         _log.info("credit note %s issued on invoice %s for %s", note.number, invoice_id, note.total)
         return note
 
+    def _issue(
+        self,
+        invoice_id: str,
+        extent: Extent,
+        reason: CreditNoteReason,
+        memo: str,
+        note_id: str,
+        now: datetime,
+    ) -> CreditNote:
+        with numbered(self._transactions, CREDIT_NOTE_PREFIX, invoice_id, at=now) as (tx, number, invoice):
+            earlier = credited_by(tx.credit_notes.of_invoice(invoice_id))
+            lines = credit_lines(invoice, extent, earlier, credit_note_id=note_id)
+            if not lines:
+                raise nothing_left(invoice)
+            note = credit_note(
+                invoice, lines, id=note_id, number=number, reason=reason, memo=memo, issued_at=now
+            )
+            tx.credit_notes.add(note, now=now)
+            tx.outbox.add(self._issued(note))
+            tx.commit()
+            return note
+
     async def void(self, invoice_id: str, reason: str) -> Voided:
-        """FINALIZED → VOID with a credit note for what is left to credit; voiding again changes nothing."""
+        """FINALIZED → VOID with a credit note for what is left to credit and the invoice's prepaid credit given
+        back; voiding again changes nothing."""
         _required(invoice_id, "invoice_id")
         trace.get_current_span().set_attribute(attributes.INVOICE, invoice_id)
-        voided = await asyncio.to_thread(
-            self._store.void,
-            invoice_id,
-            credit_note_id=self._new_id(),
-            memo=reason,
-            now=self._clock(),
-            event=credit_note_issued,
-        )
+        voided = await asyncio.to_thread(self._void, invoice_id, reason, self._new_id(), self._clock())
         self._wake_relay()
         _log.info(
             "invoice %s void, credit note %s",
@@ -102,9 +125,65 @@ class CreditNotes:
         )
         return voided
 
+    def _void(self, invoice_id: str, memo: str, note_id: str, now: datetime) -> Voided:
+        """In one transaction: the credit note for everything left to credit, VOID, the prepaid credit burned
+        on the invoice given back, CreditNoteIssued in the outbox. A VOID invoice is returned as it is with its
+        credit note (a retry: the number attempt rolls back)."""
+        with numbered(self._transactions, CREDIT_NOTE_PREFIX, invoice_id, at=now) as (tx, number, invoice):
+            notes = tx.credit_notes.of_invoice(invoice_id)
+            if invoice.status is InvoiceStatus.VOID:
+                return Voided(invoice, void_note(notes))
+            check_voidable(invoice)
+            lines = credit_lines(invoice, FullCredit(), credited_by(notes), credit_note_id=note_id)
+            if lines:
+                note = credit_note(
+                    invoice,
+                    lines,
+                    id=note_id,
+                    number=number,
+                    reason=CreditNoteReason.INVOICE_VOIDED,
+                    memo=memo,
+                    issued_at=now,
+                )
+                tx.credit_notes.add(note, now=now)
+                tx.invoices.void(invoice_id, now=now)
+                give_back_burns(tx.ledger, invoice_id, at=now, description=_burns_given_back(invoice))
+                voided = tx.invoices.get(invoice_id)
+                if voided is None:  # pragma: no cover - the row is locked by this transaction
+                    raise NotFound("invoice", invoice_id, field="invoice_id")
+                tx.outbox.add(self._issued(note))
+                tx.commit()
+                return Voided(voided, note)
+        # Earlier credit notes credited everything: the number above is not needed (it rolled back).
+        return self._void_uncredited(invoice_id, now)
+
+    def _void_uncredited(self, invoice_id: str, now: datetime) -> Voided:
+        """Voids an invoice earlier credit notes credited in full: no new credit note, so no number.
+
+        The first statement is the status change, a write, for the same locking reason as a number; credit
+        notes issued in between could only have credited more, so there is still nothing to credit.
+        """
+        with self._transactions.begin() as tx:
+            changed = tx.invoices.void(invoice_id, now=now)
+            invoice = tx.invoices.get(invoice_id)
+            if invoice is None:
+                raise NotFound("invoice", invoice_id, field="invoice_id")
+            if not changed:
+                if invoice.status is InvoiceStatus.VOID:
+                    return Voided(invoice, void_note(tx.credit_notes.of_invoice(invoice_id)))
+                check_voidable(invoice)
+            give_back_burns(tx.ledger, invoice_id, at=now, description=_burns_given_back(invoice))
+            tx.commit()
+            return Voided(invoice, None)
+
     async def get(self, credit_note_id: str) -> CreditNote:
         _required(credit_note_id, "credit_note_id")
-        note = await asyncio.to_thread(self._store.get, credit_note_id)
+
+        def read() -> CreditNote | None:
+            with self._transactions.begin() as tx:
+                return tx.credit_notes.get(credit_note_id)
+
+        note = await asyncio.to_thread(read)
         if note is None:
             raise NotFound("credit note", credit_note_id, field="credit_note_id")
         return note
@@ -112,34 +191,8 @@ class CreditNotes:
     async def list(
         self, where: CreditNoteFilter, *, after: CreditNoteKey | None, limit: int
     ) -> list[CreditNote]:
-        return await asyncio.to_thread(self._store.list, where, after=after, limit=limit)
+        def read() -> list[CreditNote]:
+            with self._transactions.begin() as tx:
+                return tx.credit_notes.find(where, after=after, limit=limit)
 
-
-class Pdfs:
-    """Renders invoices and credit notes as PDFs, off the event loop (reportlab is CPU-bound)."""
-
-    def __init__(self, invoices: InvoiceStore, credit_notes: CreditNoteStore, issuer: Party) -> None:
-        self._invoices = invoices
-        self._credit_notes = credit_notes
-        self._issuer = issuer
-
-    async def invoice(self, invoice_id: str) -> tuple[bytes, str]:
-        """The PDF and its file name."""
-        _required(invoice_id, "invoice_id")
-        invoice = await asyncio.to_thread(self._invoices.get, invoice_id)
-        if invoice is None:
-            raise NotFound("invoice", invoice_id, field="invoice_id")
-        pdf = await asyncio.to_thread(render_invoice, invoice_view(invoice, self._issuer))
-        return pdf, invoice_filename(invoice)
-
-    async def credit_note(self, credit_note_id: str) -> tuple[bytes, str]:
-        """The PDF and its file name."""
-        _required(credit_note_id, "credit_note_id")
-        note = await asyncio.to_thread(self._credit_notes.get, credit_note_id)
-        if note is None:
-            raise NotFound("credit note", credit_note_id, field="credit_note_id")
-        invoice = await asyncio.to_thread(self._invoices.get, note.invoice_id)
-        if invoice is None:  # pragma: no cover - credit_notes.invoice_id is a foreign key
-            raise NotFound("invoice", note.invoice_id, field="credit_note_id")
-        pdf = await asyncio.to_thread(render_credit_note, credit_note_view(note, invoice, self._issuer))
-        return pdf, credit_note_filename(note)
+        return await asyncio.to_thread(read)

@@ -9,6 +9,7 @@ from tally.domain.errors import InvalidArgument
 from tally.invoicing.credit_notes.domain import (
     CreditedLine,
     CreditNote,
+    CreditNoteKey,
     CreditNoteLine,
     CreditNoteReason,
     Extent,
@@ -16,7 +17,6 @@ from tally.invoicing.credit_notes.domain import (
     LineCredit,
     LumpSumCredit,
 )
-from tally.invoicing.credit_notes.store import CreditNoteKey
 from tally.mesh.wire import decimal_to_wire, money_from_wire, money_to_wire, timestamp_to_wire
 from tally.money import parse_decimal
 from tally.persistence.paging import decode_token, encode_token
