@@ -15,7 +15,7 @@ from typing import Protocol, TypeVar
 from opentelemetry import trace
 
 from tally.domain.errors import FailedPrecondition, InvalidArgument, NotFound
-from tally.invoicing.credit_ledger.domain import burned
+from tally.invoicing.credit_ledger.handlers import record_burns
 from tally.invoicing.credit_ledger.ports import CreditLedgerRepository
 from tally.invoicing.domain import (
     Invoice,
@@ -29,7 +29,7 @@ from tally.invoicing.domain import (
     settles,
 )
 from tally.invoicing.numbering import INVOICE_PREFIX, format_number, series_for
-from tally.invoicing.ports import InvoiceRepository, InvoiceTransaction, NumberSeries, Transactions
+from tally.invoicing.ports import InvoiceRepository, InvoiceTransaction, NumberSeries, Transactions, read
 from tally.mesh import attributes
 from tally.money import Money
 from tally.pricing import LedgerEntry
@@ -109,22 +109,13 @@ class Invoices:
     async def get(self, invoice_id: str) -> Invoice:
         if not invoice_id:
             raise InvalidArgument.field("invoice_id", "is required")
-
-        def read() -> Invoice | None:
-            with self._transactions.begin() as tx:
-                return tx.invoices.get(invoice_id)
-
-        invoice = await asyncio.to_thread(read)
+        invoice = await read(self._transactions, lambda tx: tx.invoices.get(invoice_id))
         if invoice is None:
             raise NotFound("invoice", invoice_id, field="invoice_id")
         return invoice
 
     async def list(self, where: InvoiceFilter, *, after: InvoiceKey | None, limit: int) -> list[Invoice]:
-        def read() -> list[Invoice]:
-            with self._transactions.begin() as tx:
-                return tx.invoices.find(where, after=after, limit=limit)
-
-        return await asyncio.to_thread(read)
+        return await read(self._transactions, lambda tx: tx.invoices.find(where, after=after, limit=limit))
 
     async def finalize(self, invoice_id: str) -> Invoice:
         """Numbers a DRAFT and freezes it as FINALIZED; InvoiceFinalized is published after the commit."""
@@ -147,16 +138,6 @@ class Invoices:
                 raise FailedPrecondition(
                     f"invoice {invoice_id!r} is {draft.status.value}; only a DRAFT invoice can be finalized"
                 )
-            tx.ledger.append(
-                burned(
-                    customer_id=draft.customer_id,
-                    currency=draft.currency,
-                    invoice_id=draft.id,
-                    invoice_number=number,
-                    burns=_credit_burns(tx.ledger, draft),
-                    at=now,
-                )
-            )
             finalized = replace(
                 draft,
                 number=number,
@@ -164,6 +145,7 @@ class Invoices:
                 issued_at=now,
                 due_at=now + self._payment_terms,
             )
+            record_burns(tx.ledger, finalized, _credit_burns(tx.ledger, draft), at=now)
             tx.invoices.finalize(finalized, now=now)
             tx.outbox.add(self._finalized(finalized))
             tx.commit()

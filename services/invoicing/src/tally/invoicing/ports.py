@@ -3,7 +3,8 @@ them. Protocols: the stores implement them, the unit tests fake them, and the us
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from decimal import Decimal
@@ -13,6 +14,8 @@ from tally.invoicing.credit_ledger.ports import CreditLedgerRepository
 from tally.invoicing.domain import Invoice, InvoiceFilter, InvoiceKey, OutboxMessage, Payment
 
 Tx_co = TypeVar("Tx_co", covariant=True)
+Tx = TypeVar("Tx")
+T = TypeVar("T")
 
 
 class Transactions(Protocol[Tx_co]):
@@ -20,6 +23,17 @@ class Transactions(Protocol[Tx_co]):
         """A new transaction: what it wrote is kept only if the use case commits it before leaving; leaving
         without committing (returning early or raising) rolls everything back."""
         ...
+
+
+async def read(transactions: Transactions[Tx], query: Callable[[Tx], T]) -> T:
+    """What ``query`` reads in a transaction of its own, off the event loop (the stores block); nothing it does
+    is committed."""
+
+    def run() -> T:
+        with transactions.begin() as tx:
+            return query(tx)
+
+    return await asyncio.to_thread(run)
 
 
 class InvoiceRepository(Protocol):

@@ -1,19 +1,17 @@
 """Billing controls use cases: set and read a subscription's invoice threshold and alerts, and fire each alert an
-open period reaches once per period, its event in the outbox in the same transaction as the firing."""
+open period reached once per period, its event in the outbox in the same transaction as the firing."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from tally.domain.errors import InvalidArgument
-from tally.invoicing.billing.alerts import Alert, Controls, reached
+from tally.invoicing.billing.alerts import Alert, Controls
 from tally.invoicing.billing.ports import BillingTransaction
 from tally.invoicing.domain import OutboxMessage
-from tally.invoicing.ports import Transactions
-from tally.money import Money
-from tally.pricing import ChargeUsage, Period
+from tally.invoicing.ports import Transactions, read
 
 
 def _now() -> datetime:
@@ -22,32 +20,16 @@ def _now() -> datetime:
 
 def fire_alerts(
     transactions: Transactions[BillingTransaction],
-    controls: Controls,
+    alerts: Sequence[Alert],
     alerted: Callable[[Alert], OutboxMessage],
-    *,
-    subscription_id: str,
-    customer_id: str,
-    period: Period,
-    spend: Money,
-    usage: Mapping[str, ChargeUsage],
-    at: datetime,
 ) -> int:
-    """Fires every alert reached and not fired before in ``period``; returns how many fired now."""
-    due = reached(
-        controls,
-        subscription_id=subscription_id,
-        customer_id=customer_id,
-        period=period,
-        spend=spend,
-        usage=usage,
-        at=at,
-    )
-    if not due:
-        return 0
+    """Fires each alert not fired before in its period; returns how many fired now."""
     fired = 0
     with transactions.begin() as tx:
-        for alert in due:
-            if tx.alert_firings.fire_once(subscription_id, alert.key, period.start, at=at):
+        for alert in alerts:
+            if tx.alert_firings.fire_once(
+                alert.subscription_id, alert.key, alert.period.start, at=alert.triggered_at
+            ):
                 tx.outbox.add(alerted(alert))
                 fired += 1
         tx.commit()
@@ -76,10 +58,5 @@ class BillingControls:
         """The subscription's controls; none set reads as no threshold and no alerts."""
         if not subscription_id:
             raise InvalidArgument.field("subscription_id", "is required")
-
-        def read() -> Controls | None:
-            with self._transactions.begin() as tx:
-                return tx.controls.get(subscription_id)
-
-        found = await asyncio.to_thread(read)
+        found = await read(self._transactions, lambda tx: tx.controls.get(subscription_id))
         return found if found is not None else Controls(subscription_id, "", None, (), ())

@@ -16,8 +16,7 @@ from datetime import datetime, timedelta
 
 from tally.invoicing.billing.drafting import Draft, invoice_from_draft
 from tally.invoicing.billing.ports import BillingTransaction
-from tally.invoicing.credit_ledger.domain import burned
-from tally.invoicing.credit_ledger.handlers import usable_grants
+from tally.invoicing.credit_ledger.handlers import record_burns, usable_grants
 from tally.invoicing.domain import CustomerSnapshot, Invoice, InvoiceKind, InvoiceStatus, OutboxMessage
 from tally.invoicing.numbering import INVOICE_PREFIX, format_number, series_for
 from tally.invoicing.ports import Transactions
@@ -111,16 +110,7 @@ class InvoiceWriter:
             else:
                 tx.invoices.replace([(pending.key, invoice)], now=now)
             if number is not None:
-                tx.ledger.append(
-                    burned(
-                        customer_id=pending.customer_id,
-                        currency=draft.currency,
-                        invoice_id=invoice.id,
-                        invoice_number=number,
-                        burns=draft.credit_entries,
-                        at=now,
-                    )
-                )
+                record_burns(tx.ledger, invoice, draft.credit_entries, at=now)
                 mark_late_usage_applied(tx, pending, invoice.id)
                 tx.outbox.add(self._finalized(invoice))
             tx.commit()

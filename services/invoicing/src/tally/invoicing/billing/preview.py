@@ -11,7 +11,6 @@ from tally.domain.errors import InvalidArgument
 from tally.invoicing.billing.drafting import (
     Draft,
     DraftInputs,
-    ThresholdInvoice,
     draft_invoice,
     invoice_from_draft,
 )
@@ -21,8 +20,8 @@ from tally.invoicing.billing.terms import BilledParty, active_interval
 from tally.invoicing.billing.usage import usage_from_quantities, usage_queries
 from tally.invoicing.credit_ledger.handlers import usable_grants
 from tally.invoicing.domain import Invoice, InvoiceStatus
-from tally.invoicing.ports import Transactions
-from tally.pricing import CreditGrant, Period
+from tally.invoicing.ports import Transactions, read
+from tally.pricing import Period
 
 
 def _now() -> datetime:
@@ -85,7 +84,13 @@ class Previews:
         answers, values, (thresholds, grants) = await asyncio.gather(
             self._metering.usage(usage_queries(terms, party.external_id, to_date)),
             event_values(self._metering, terms, party, to_date),
-            asyncio.to_thread(self._read, subscription_id, period, party, now),
+            read(
+                self._transactions,
+                lambda tx: (
+                    tx.billed.threshold_invoices(subscription_id, period),
+                    usable_grants(tx.ledger, party.id, party.currency, now),
+                ),
+            ),
         )
         draft = draft_invoice(
             DraftInputs(
@@ -104,13 +109,3 @@ class Previews:
             )
         )
         return preview_invoice(subscription_id, party, draft, now)
-
-    def _read(
-        self, subscription_id: str, period: Period, party: BilledParty, now: datetime
-    ) -> tuple[list[ThresholdInvoice], list[CreditGrant]]:
-        """The period's threshold invoices and the credit usable now, read together."""
-        with self._transactions.begin() as tx:
-            return (
-                tx.billed.threshold_invoices(subscription_id, period),
-                usable_grants(tx.ledger, party.id, party.currency, now),
-            )

@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from tally.domain.errors import DomainError
-from tally.invoicing.billing.alerts import Alert, Controls
+from tally.invoicing.billing.alerts import Alert, Controls, reached
 from tally.invoicing.billing.batching import Batcher
 from tally.invoicing.billing.controls import fire_alerts
 from tally.invoicing.billing.drafting import (
@@ -58,10 +58,9 @@ from tally.invoicing.billing.usage import (
     usage_queries,
     value_queries,
 )
-from tally.invoicing.credit_ledger.domain import Grant
-from tally.invoicing.credit_ledger.handlers import record_grants
+from tally.invoicing.credit_ledger.handlers import copy_grants
 from tally.invoicing.domain import Invoice, InvoiceKind, InvoiceStatus, OutboxMessage
-from tally.invoicing.ports import Transactions
+from tally.invoicing.ports import Transactions, read
 from tally.money import Money
 from tally.pricing import ChargeUsage, CreditGrant, Period, PlanVersion
 
@@ -102,6 +101,20 @@ async def event_values(
     return dict(zip(asks, found, strict=True))
 
 
+@dataclass(frozen=True, slots=True)
+class RunDependencies:
+    """What every billing run works with."""
+
+    transactions: Transactions[BillingTransaction]
+    catalog: CatalogPeer
+    metering: MeteringPeer
+    writer: InvoiceWriter
+    alerted: Callable[[Alert], OutboxMessage]
+    wake_relay: Callable[[], None]
+    policy: BillingPolicy
+    clock: Callable[[], datetime]
+
+
 class Billing:
     """Runs billing, one run at a time, reading catalog and metering through their ports."""
 
@@ -117,32 +130,17 @@ class Billing:
         policy: BillingPolicy = BillingPolicy(),
         clock: Callable[[], datetime] = _now,
     ) -> None:
-        self._transactions = transactions
-        self._catalog = catalog
-        self._metering = metering
-        self._wake_relay = wake_relay
-        self._alerted = alerted
-        self._policy = policy
-        self._clock = clock
-        self._writer = InvoiceWriter(transactions, finalized=finalized, payment_terms=policy.payment_terms)
+        writer = InvoiceWriter(transactions, finalized=finalized, payment_terms=policy.payment_terms)
+        self._with = RunDependencies(
+            transactions, catalog, metering, writer, alerted, wake_relay, policy, clock
+        )
         self._lock = asyncio.Lock()
 
     async def run(self, as_of: datetime | None = None) -> RunResult:
         """Bills every subscription up to ``as_of`` (default now)."""
         async with self._lock:
-            run = BillingRun(
-                self._transactions,
-                self._catalog,
-                self._metering,
-                self._writer,
-                as_of=as_of or self._clock(),
-                alerted=self._alerted,
-                wake_relay=self._wake_relay,
-                policy=self._policy,
-                clock=self._clock,
-            )
-            result = await run.bill_all()
-            self._wake_relay()
+            result = await BillingRun(self._with, as_of or self._with.clock()).bill_all()
+            self._with.wake_relay()
             return result
 
 
@@ -150,28 +148,9 @@ class BillingRun:
     """One run: what it read in bulk up front, its counts and failures, and the batches its subscriptions'
     terms and usage lookups and writes are coalesced into."""
 
-    def __init__(
-        self,
-        transactions: Transactions[BillingTransaction],
-        catalog: CatalogPeer,
-        metering: MeteringPeer,
-        writer: InvoiceWriter,
-        *,
-        as_of: datetime,
-        alerted: Callable[[Alert], OutboxMessage],
-        wake_relay: Callable[[], None],
-        policy: BillingPolicy,
-        clock: Callable[[], datetime],
-    ) -> None:
-        self._transactions = transactions
-        self._catalog = catalog
-        self._metering = metering
-        self._writer = writer
+    def __init__(self, dependencies: RunDependencies, as_of: datetime) -> None:
+        self._with = dependencies
         self._as_of = as_of
-        self._alerted = alerted
-        self._wake_relay = wake_relay
-        self._policy = policy
-        self._clock = clock
         self.result = RunResult()
         # Writes are group-committed: the drafts ready at the same moment go in one transaction, one at a time
         # (SQLite would otherwise make concurrent writers poll for its lock, and numbering serialises them).
@@ -180,7 +159,9 @@ class BillingRun:
             self._write_many, max_size=200, wait=timedelta(milliseconds=10)
         )
         # Per-subscription code asks for one thing at a time; these coalesce the asks into batch RPCs.
-        self._terms_batch: Batcher[tuple[str, datetime], BillingTerms] = Batcher(catalog.batch_terms)
+        self._terms_batch: Batcher[tuple[str, datetime], BillingTerms] = Batcher(
+            dependencies.catalog.batch_terms
+        )
         self._usage_batch: Batcher[tuple[UsageQuery, ...], list[GroupedQuantity]] = Batcher(
             self._fetch_usage, max_size=100
         )
@@ -190,19 +171,23 @@ class BillingRun:
         self._late: dict[str, list[LateUsage]] = {}
         self._thresholds: dict[tuple[str, datetime], list[ThresholdInvoice]] = {}
 
+    async def _read(self, query: Callable[[BillingTransaction], T]) -> T:
+        return await read(self._with.transactions, query)
+
     async def bill_all(self) -> RunResult:
+        """Bills every subscription catalog lists as billed (active, canceled or ended), up to ``as_of``."""
         # Read in bulk up front what every subscription needs: customers, credit grants, billed periods.
-        self._controls = await asyncio.to_thread(self._read, lambda tx: tx.controls.all())
-        self._parties = await self._catalog.customers()
-        grants = await self._catalog.grants()
+        self._controls = await self._read(lambda tx: tx.controls.all())
+        self._parties = await self._with.catalog.customers()
+        grants = await self._with.catalog.grants()
         if grants:
-            await asyncio.to_thread(self._record_grants, grants)
-        self._cursors = await asyncio.to_thread(self._read, lambda tx: tx.billed.billed_through())
-        self._late = await asyncio.to_thread(self._read, lambda tx: tx.late_usage.pending())
-        self._thresholds = await asyncio.to_thread(self._read, lambda tx: tx.billed.all_threshold_invoices())
-        gate = asyncio.Semaphore(self._policy.concurrency)
+            await asyncio.to_thread(copy_grants, self._with.transactions, grants, now=self._with.clock())
+        self._cursors = await self._read(lambda tx: tx.billed.billed_through())
+        self._late = await self._read(lambda tx: tx.late_usage.pending())
+        self._thresholds = await self._read(lambda tx: tx.billed.all_threshold_invoices())
+        gate = asyncio.Semaphore(self._with.policy.concurrency)
         tasks = []
-        async for subscription in self._catalog.subscriptions():
+        async for subscription in self._with.catalog.subscriptions():
             if subscription.status not in BILLED_SUBSCRIPTIONS:
                 continue
             self.result.evaluated += 1
@@ -210,30 +195,21 @@ class BillingRun:
         await asyncio.gather(*tasks)
         return self.result
 
-    def _read(self, read: Callable[[BillingTransaction], T]) -> T:
-        with self._transactions.begin() as tx:
-            return read(tx)
-
-    def _record_grants(self, grants: Sequence[Grant]) -> None:
-        with self._transactions.begin() as tx:
-            record_grants(tx.ledger, grants, now=self._clock())
-            tx.commit()
-
     async def _party(self, customer_id: str) -> BilledParty:
         party = self._parties.get(customer_id)
         if party is None:
-            party = self._parties[customer_id] = await self._catalog.customer(customer_id)
+            party = self._parties[customer_id] = await self._with.catalog.customer(customer_id)
         return party
 
     async def _write_many(self, saves: Sequence[Save]) -> list[Saved | Exception]:
         async with self._write_gate:
-            return await asyncio.to_thread(self._writer.save_many, saves, now=self._clock())
+            return await asyncio.to_thread(self._with.writer.save_many, saves, now=self._with.clock())
 
     async def _terms(self, subscription_id: str, at: datetime) -> BillingTerms:
         return await self._terms_batch.load((subscription_id, at))
 
     async def _fetch_usage(self, asks: Sequence[tuple[UsageQuery, ...]]) -> list[list[GroupedQuantity]]:
-        answers = await self._metering.usage([query for ask in asks for query in ask])
+        answers = await self._with.metering.usage([query for ask in asks for query in ask])
         split, at = [], 0
         for ask in asks:
             split.append(answers[at : at + len(ask)])
@@ -243,7 +219,7 @@ class BillingRun:
     async def _usage(self, terms: BillingTerms, party: BilledParty, period: Period) -> dict[str, ChargeUsage]:
         queries = usage_queries(terms, party.external_id, period)
         quantities, values = await asyncio.gather(
-            self._usage_batch.load(tuple(queries)), event_values(self._metering, terms, party, period)
+            self._usage_batch.load(tuple(queries)), event_values(self._with.metering, terms, party, period)
         )
         return usage_from_quantities(terms, quantities, values)
 
@@ -277,7 +253,7 @@ class BillingRun:
                 if period.start <= as_of and controls is not None:
                     await self._watch_open_period(subscription, party, terms, active, controls)
                 return
-            finalize = period.end + self._policy.grace <= as_of
+            finalize = period.end + self._with.policy.grace <= as_of
             await self._close(subscription, party, terms, active, finalize)
             if not finalize:
                 return  # the next period cannot be billed before this one is final
@@ -311,7 +287,7 @@ class BillingRun:
         finalize: bool,
     ) -> None:
         period = terms.period
-        usage_read_at = self._clock()  # metering treats the period's usage stored after this as late
+        usage_read_at = self._with.clock()  # metering treats the period's usage stored after this as late
         usage = await self._usage(terms, party, period)
         advance: Period | None = None
         advance_plan: PlanVersion | None = None
@@ -380,15 +356,18 @@ class BillingRun:
         ]
         if not pending:
             return [], ()
+        overlapping = await self._read(
+            lambda tx: [
+                (late, tx.billed.usage_billed_overlapping(subscription.id, late.period)) for late in pending
+            ]
+        )
         by_invoice: dict[str, tuple[Invoice, list[LateUsage]]] = {}
-        for late in pending:
-            overlapping = await asyncio.to_thread(
-                self._read,
-                lambda tx, late=late: tx.billed.usage_billed_overlapping(subscription.id, late.period),
-            )
-            for invoice in overlapping:
+        for late, invoices in overlapping:
+            for invoice in invoices:
                 if invoice.period.end <= before.start:
                     by_invoice.setdefault(invoice.id, (invoice, []))[1].append(late)
+        # What earlier corrections already added to each invoice: only this subscription's runs add to it.
+        corrected = await self._read(lambda tx: {i: tx.billed.corrections_of(i) for i in by_invoice})
         adjustments = []
         applied: set[str] = set()
         for invoice, lates in by_invoice.values():
@@ -405,11 +384,8 @@ class BillingRun:
                     meters=terms.meters,
                 )
             )
-            corrected = await asyncio.to_thread(
-                self._read, lambda tx, i=invoice: tx.billed.corrections_of(i.id)
-            )
             applied.update(late.id for late in lates)
-            adjustment = correction(invoice, lates, repriced, corrected)
+            adjustment = correction(invoice, lates, repriced, corrected[invoice.id])
             if adjustment is not None:
                 adjustments.append(adjustment)
         return adjustments, tuple(sorted(applied))
@@ -439,14 +415,12 @@ class BillingRun:
         threshold = controls.invoice_threshold
         if threshold is None:
             return
-        earlier = await asyncio.to_thread(
-            self._read, lambda tx: tx.billed.threshold_invoices(subscription.id, period)
-        )
+        earlier = await self._read(lambda tx: tx.billed.threshold_invoices(subscription.id, period))
         unbilled = accrued.subtotal.amount - sum((t.subtotal for t in earlier), ZERO)
         if unbilled < threshold:
             return
-        sequence = await asyncio.to_thread(
-            self._read, lambda tx: tx.billed.count_kind(subscription.id, period, InvoiceKind.THRESHOLD)
+        sequence = await self._read(
+            lambda tx: tx.billed.count_kind(subscription.id, period, InvoiceKind.THRESHOLD)
         )
         inputs = DraftInputs(
             customer=party.billed,
@@ -471,11 +445,8 @@ class BillingRun:
         spend: Money,
         usage: dict[str, ChargeUsage],
     ) -> None:
-        fired = await asyncio.to_thread(
-            fire_alerts,
-            self._transactions,
+        due = reached(
             controls,
-            self._alerted,
             subscription_id=subscription.id,
             customer_id=subscription.customer_id,
             period=period,
@@ -483,5 +454,8 @@ class BillingRun:
             usage=usage,
             at=self._as_of,
         )
+        if not due:
+            return
+        fired = await asyncio.to_thread(fire_alerts, self._with.transactions, due, self._with.alerted)
         if fired:
-            self._wake_relay()
+            self._with.wake_relay()

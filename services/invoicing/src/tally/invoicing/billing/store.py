@@ -35,6 +35,17 @@ def _billed_usage() -> ColumnElement[bool]:
     return or_(invoices.c.billing_key.is_(None), ~invoices.c.billing_key.like(f"%|{OPENING}"))
 
 
+def _issued_usage_overlapping(period: Period) -> list[ColumnElement[bool]]:
+    """Issued REGULAR invoices of usage whose period overlaps ``period``."""
+    return [
+        invoices.c.kind == InvoiceKind.REGULAR.value,
+        invoices.c.status.in_(_BILLED),
+        invoices.c.period_start < period.end,
+        invoices.c.period_end > period.start,
+        _billed_usage(),
+    ]
+
+
 def _threshold_invoice(row: RowMapping) -> ThresholdInvoice:
     return ThresholdInvoice(row["id"], row["number"], Decimal(row["subtotal"]), Decimal(row["tax"]))
 
@@ -107,14 +118,7 @@ class SqlBilledInvoices:
     def usage_billed_overlapping(self, subscription_id: str, period: Period) -> list[Invoice]:
         ids = self._conn.execute(
             select(invoices.c.id)
-            .where(
-                invoices.c.subscription_id == subscription_id,
-                invoices.c.kind == InvoiceKind.REGULAR.value,
-                invoices.c.status.in_(_BILLED),
-                invoices.c.period_start < period.end,
-                invoices.c.period_end > period.start,
-                _billed_usage(),
-            )
+            .where(invoices.c.subscription_id == subscription_id, *_issued_usage_overlapping(period))
             .order_by(invoices.c.period_start)
         ).scalars()
         found = SqlInvoices(self._conn)
@@ -137,14 +141,7 @@ class SqlBilledInvoices:
             self._conn.execute(
                 select(invoices.c.subscription_id)
                 .distinct()
-                .where(
-                    invoices.c.customer_id == customer_id,
-                    invoices.c.kind == InvoiceKind.REGULAR.value,
-                    invoices.c.status.in_(_BILLED),
-                    invoices.c.period_start < period.end,
-                    invoices.c.period_end > period.start,
-                    _billed_usage(),
-                )
+                .where(invoices.c.customer_id == customer_id, *_issued_usage_overlapping(period))
             ).scalars()
         )
 

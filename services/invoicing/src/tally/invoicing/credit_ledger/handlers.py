@@ -4,7 +4,7 @@ steps finalizing, billing and voiding take on the ledger inside their own transa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -14,6 +14,7 @@ from tally.invoicing.credit_ledger.domain import (
     Entry,
     Grant,
     as_credit,
+    burned,
     granted,
     in_burn_order,
     reversal,
@@ -21,8 +22,9 @@ from tally.invoicing.credit_ledger.domain import (
     usable,
 )
 from tally.invoicing.credit_ledger.ports import CreditLedgerRepository, LedgerTransaction
-from tally.invoicing.ports import Transactions
-from tally.pricing import CreditGrant
+from tally.invoicing.domain import Invoice
+from tally.invoicing.ports import Transactions, read
+from tally.pricing import CreditGrant, LedgerEntry
 
 
 class GrantSource(Protocol):
@@ -47,6 +49,15 @@ def record_grants(ledger: CreditLedgerRepository, grants: Iterable[Grant], *, no
     return fresh
 
 
+def copy_grants(
+    transactions: Transactions[LedgerTransaction], grants: Iterable[Grant], *, now: datetime
+) -> None:
+    """``record_grants`` in a transaction of its own (run it in a worker thread)."""
+    with transactions.begin() as tx:
+        record_grants(tx.ledger, grants, now=now)
+        tx.commit()
+
+
 def usable_grants(
     ledger: CreditLedgerRepository, customer_id: str, currency: str, at: datetime
 ) -> list[CreditGrant]:
@@ -57,14 +68,30 @@ def usable_grants(
     ]
 
 
+def record_burns(
+    ledger: CreditLedgerRepository, invoice: Invoice, burns: Sequence[LedgerEntry], *, at: datetime
+) -> None:
+    """One BURNED entry per grant a numbered ``invoice`` takes credit from."""
+    ledger.append(
+        burned(
+            customer_id=invoice.customer_id,
+            currency=invoice.currency,
+            invoice_id=invoice.id,
+            invoice_number=invoice.number or "",
+            burns=burns,
+            at=at,
+        )
+    )
+
+
 def give_back_burns(
     ledger: CreditLedgerRepository, invoice_id: str, *, at: datetime, description: str
 ) -> None:
     """Gives back every credit still burned on ``invoice_id``: a REVERSED entry per grant. Giving back twice gives
     nothing the second time."""
-    for burned in still_burned(ledger.entries_of_invoice(invoice_id)):
-        balance = ledger.balance(burned.credit_grant_id)
-        ledger.append([reversal(burned, balance, invoice_id=invoice_id, at=at, description=description)])
+    for held in still_burned(ledger.entries_of_invoice(invoice_id)):
+        balance = ledger.balance(held.credit_grant_id)
+        ledger.append([reversal(held, balance, invoice_id=invoice_id, at=at, description=description)])
 
 
 class CreditLedger:
@@ -85,27 +112,23 @@ class CreditLedger:
         """Every grant of the customer usable now (any currency) with what is left, in burn order."""
         await self._sync(customer_id)
         now = self._clock()
-        return await asyncio.to_thread(self._balance, customer_id, now)
-
-    def _balance(self, customer_id: str, now: datetime) -> CreditBalance:
-        with self._transactions.begin() as tx:
-            balances = [
+        balances = await read(
+            self._transactions,
+            lambda tx: [
                 pair
                 for currency in tx.ledger.currencies(customer_id)
                 for pair in usable(tx.ledger.grants_with_balance(customer_id, currency), now)
-            ]
+            ],
+        )
         return CreditBalance(tuple(in_burn_order(balances)))
 
     async def entries(
         self, customer_id: str, *, after: tuple[datetime, str] | None, limit: int
     ) -> list[Entry]:
         await self._sync(customer_id)
-
-        def read() -> list[Entry]:
-            with self._transactions.begin() as tx:
-                return tx.ledger.entries(customer_id, after=after, limit=limit)
-
-        return await asyncio.to_thread(read)
+        return await read(
+            self._transactions, lambda tx: tx.ledger.entries(customer_id, after=after, limit=limit)
+        )
 
     async def _sync(self, customer_id: str) -> None:
         if not customer_id:
@@ -113,9 +136,4 @@ class CreditLedger:
         if self._catalog is None:
             return
         grants = await self._catalog.grants(customer_id)
-        await asyncio.to_thread(self._record, grants)
-
-    def _record(self, grants: list[Grant]) -> None:
-        with self._transactions.begin() as tx:
-            record_grants(tx.ledger, grants, now=self._clock())
-            tx.commit()
+        await asyncio.to_thread(copy_grants, self._transactions, grants, now=self._clock())

@@ -35,7 +35,7 @@ from tally.invoicing.credit_notes.ports import CreditNoteTransaction
 from tally.invoicing.domain import Invoice, InvoiceStatus, OutboxMessage
 from tally.invoicing.handlers import numbered
 from tally.invoicing.numbering import CREDIT_NOTE_PREFIX
-from tally.invoicing.ports import Transactions
+from tally.invoicing.ports import Transactions, read
 from tally.mesh import attributes
 
 _log = logging.getLogger(__name__)
@@ -178,12 +178,7 @@ class CreditNotes:
 
     async def get(self, credit_note_id: str) -> CreditNote:
         _required(credit_note_id, "credit_note_id")
-
-        def read() -> CreditNote | None:
-            with self._transactions.begin() as tx:
-                return tx.credit_notes.get(credit_note_id)
-
-        note = await asyncio.to_thread(read)
+        note = await read(self._transactions, lambda tx: tx.credit_notes.get(credit_note_id))
         if note is None:
             raise NotFound("credit note", credit_note_id, field="credit_note_id")
         return note
@@ -191,8 +186,6 @@ class CreditNotes:
     async def list(
         self, where: CreditNoteFilter, *, after: CreditNoteKey | None, limit: int
     ) -> list[CreditNote]:
-        def read() -> list[CreditNote]:
-            with self._transactions.begin() as tx:
-                return tx.credit_notes.find(where, after=after, limit=limit)
-
-        return await asyncio.to_thread(read)
+        return await read(
+            self._transactions, lambda tx: tx.credit_notes.find(where, after=after, limit=limit)
+        )

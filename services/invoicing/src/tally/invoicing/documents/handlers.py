@@ -16,12 +16,23 @@ from tally.invoicing.documents.rendering import (
 )
 from tally.invoicing.documents.views import Party
 from tally.invoicing.domain import Invoice
-from tally.invoicing.ports import Transactions
+from tally.invoicing.ports import Transactions, read
 
 
 def _required(value: str, field: str) -> None:
     if not value:
         raise InvalidArgument.field(field, "is required")
+
+
+def _with_invoice(tx: CreditNoteTransaction, credit_note_id: str) -> tuple[CreditNote, Invoice]:
+    """The credit note and the invoice it credits."""
+    note = tx.credit_notes.get(credit_note_id)
+    if note is None:
+        raise NotFound("credit note", credit_note_id, field="credit_note_id")
+    invoice = tx.invoices.get(note.invoice_id)
+    if invoice is None:  # pragma: no cover - credit_notes.invoice_id is a foreign key
+        raise NotFound("invoice", note.invoice_id, field="credit_note_id")
+    return note, invoice
 
 
 class Pdfs:
@@ -34,7 +45,7 @@ class Pdfs:
     async def invoice(self, invoice_id: str) -> tuple[bytes, str]:
         """The PDF and its file name."""
         _required(invoice_id, "invoice_id")
-        invoice = await asyncio.to_thread(self._invoice, invoice_id)
+        invoice = await read(self._transactions, lambda tx: tx.invoices.get(invoice_id))
         if invoice is None:
             raise NotFound("invoice", invoice_id, field="invoice_id")
         pdf = await asyncio.to_thread(render_invoice, invoice_view(invoice, self._issuer))
@@ -43,21 +54,6 @@ class Pdfs:
     async def credit_note(self, credit_note_id: str) -> tuple[bytes, str]:
         """The PDF and its file name."""
         _required(credit_note_id, "credit_note_id")
-        note, invoice = await asyncio.to_thread(self._credit_note, credit_note_id)
+        note, invoice = await read(self._transactions, lambda tx: _with_invoice(tx, credit_note_id))
         pdf = await asyncio.to_thread(render_credit_note, credit_note_view(note, invoice, self._issuer))
         return pdf, credit_note_filename(note)
-
-    def _invoice(self, invoice_id: str) -> Invoice | None:
-        with self._transactions.begin() as tx:
-            return tx.invoices.get(invoice_id)
-
-    def _credit_note(self, credit_note_id: str) -> tuple[CreditNote, Invoice]:
-        """The credit note and the invoice it credits, read together."""
-        with self._transactions.begin() as tx:
-            note = tx.credit_notes.get(credit_note_id)
-            if note is None:
-                raise NotFound("credit note", credit_note_id, field="credit_note_id")
-            invoice = tx.invoices.get(note.invoice_id)
-        if invoice is None:  # pragma: no cover - credit_notes.invoice_id is a foreign key
-            raise NotFound("invoice", note.invoice_id, field="credit_note_id")
-        return note, invoice
