@@ -52,6 +52,13 @@ class NumberedTransaction(Protocol):
 Tx = TypeVar("Tx", bound=NumberedTransaction)
 
 
+def take_number(numbers: NumberSeries, prefix: str, at: datetime) -> str:
+    """The next number of ``prefix``'s series for a document issued ``at``; take it as the transaction's first
+    statement (see ``tally.invoicing.numbering``)."""
+    series = series_for(prefix, at)
+    return format_number(series, numbers.take(series))
+
+
 @contextmanager
 def numbered(
     transactions: Transactions[Tx], prefix: str, invoice_id: str, *, at: datetime
@@ -63,8 +70,7 @@ def numbered(
     left without a commit rolls its number back, so numbers stay gapless.
     """
     with transactions.begin() as tx:
-        series = series_for(prefix, at)
-        number = format_number(series, tx.numbers.take(series))
+        number = take_number(tx.numbers, prefix, at)
         invoice = tx.invoices.get(invoice_id, for_update=True)
         if invoice is None:
             raise NotFound("invoice", invoice_id, field="invoice_id")

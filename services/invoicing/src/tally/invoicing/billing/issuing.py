@@ -18,6 +18,7 @@ from tally.invoicing.billing.drafting import Draft, invoice_from_draft
 from tally.invoicing.billing.ports import BillingTransaction
 from tally.invoicing.credit_ledger.handlers import record_burns, usable_grants
 from tally.invoicing.domain import CustomerSnapshot, Invoice, InvoiceKind, InvoiceStatus, OutboxMessage
+from tally.invoicing.handlers import take_number
 from tally.invoicing.numbering import INVOICE_PREFIX, format_number, series_for
 from tally.invoicing.ports import Transactions
 from tally.pricing import CreditGrant
@@ -91,11 +92,7 @@ class InvoiceWriter:
         """Stores one draft, made from the customer's grants as they are inside its transaction."""
         pending = save.pending
         with self._transactions.begin() as tx:
-            # A number first when finalizing: the transaction's first statement (see tally.invoicing.numbering).
-            number = None
-            if save.finalize:
-                series = series_for(INVOICE_PREFIX, now)
-                number = format_number(series, tx.numbers.take(series))
+            number = take_number(tx.numbers, INVOICE_PREFIX, now) if save.finalize else None
             stored = tx.billed.drafted([pending.key]).get(pending.key)
             if stored is not None and stored.status is not InvoiceStatus.DRAFT:
                 issued = tx.invoices.get(stored.id)
