@@ -34,7 +34,8 @@ from tally.api.invoicing.v1 import invoicing_service_pb2 as pb
 from tally.api.invoicing.v1 import invoicing_service_pb2_grpc as pb_grpc
 from tally.api.metering.v1 import metering_service_pb2 as met
 from tally.api.metering.v1 import metering_service_pb2_grpc as met_grpc
-from tally.invoicing.drafting import BilledCustomer, DraftInputs, draft_invoice
+from tally.invoicing.billing.drafting import DraftInputs, draft_invoice
+from tally.invoicing.billing.taxes import BilledCustomer
 from tally.mesh import jetstream, streams
 from tally.mesh.auth import ALL_SCOPES, generate_key
 from tally.pricing import (

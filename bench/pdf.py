@@ -19,8 +19,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.platypus import Paragraph, SimpleDocTemplate
 
-from tally.invoicing.documents import InvoiceView, LineView, Party, TierRow
-from tally.invoicing.pdf import render_invoice
+from tally.invoicing.documents.pdf import render_invoice
+from tally.invoicing.documents.views import InvoiceView, LineView, Party, TierRow
 from tally.money import Money
 
 START, END = datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC)

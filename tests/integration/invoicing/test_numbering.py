@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import insert, select, update
 
 import tally.invoicing
-from tally.invoicing.numbering import INVOICE_PREFIX, number_series, take_number
-from tally.invoicing.tables import invoices
+from tally.invoicing.numbering import INVOICE_PREFIX, format_number, series_for
+from tally.invoicing.store import SqlNumberSeries
+from tally.invoicing.tables import invoices, number_series
 from tally.persistence.engine import create_engine
 from tally.persistence.migrations import upgrade
 
@@ -49,6 +50,11 @@ def draft_invoices(engine, count):
     }
     with engine.begin() as connection:
         connection.execute(insert(invoices), [{**row, "id": f"inv_{i:02d}"} for i in range(count)])
+
+
+def take_number(connection, prefix, issued_at):
+    series = series_for(prefix, issued_at)
+    return format_number(series, SqlNumberSeries(connection).take(series))
 
 
 def finalize(engine, invoice_id, fail):

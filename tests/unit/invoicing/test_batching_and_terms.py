@@ -10,9 +10,10 @@ from tally.api.catalog.v1 import catalog_service_pb2 as cat
 from tally.api.common.v1 import money_pb2
 from tally.api.invoicing.v1 import invoicing_service_pb2 as pb
 from tally.domain.errors import FailedPrecondition, InvalidArgument
-from tally.invoicing.alerts import controls_from_wire
-from tally.invoicing.batching import Batcher
-from tally.invoicing.terms import terms_from_wire, usage_from_quantities, usage_queries, value_queries
+from tally.invoicing.billing.batching import Batcher
+from tally.invoicing.billing.peer_messages import terms_from_wire
+from tally.invoicing.billing.rpcs import controls_from_wire
+from tally.invoicing.billing.usage import usage_from_quantities, usage_queries, value_queries
 from tally.pricing import EventValues, MatrixUsage, MatrixUsageEntry, Period
 
 MARCH = datetime(2026, 3, 1, tzinfo=UTC)

@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 
 from tally.domain.errors import FailedPrecondition, InvalidArgument
-from tally.invoicing.credit_notes import (
+from tally.invoicing.credit_notes.domain import (
     Credited,
     CreditedLine,
     CreditNoteReason,

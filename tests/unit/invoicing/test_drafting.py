@@ -4,8 +4,9 @@ from decimal import Decimal
 import pytest
 
 from tally.domain.errors import InvalidArgument
+from tally.invoicing.billing.drafting import DraftInputs, ThresholdInvoice, draft_invoice
+from tally.invoicing.billing.taxes import BilledCustomer
 from tally.invoicing.domain import LineKind
-from tally.invoicing.drafting import BilledCustomer, DraftInputs, ThresholdInvoice, draft_invoice
 from tally.money import Money
 from tally.pricing import (
     BillingTiming,
@@ -293,7 +294,7 @@ def test_a_plan_in_another_currency_than_the_customer_is_refused():
 
 
 def test_a_tax_engine_decides_each_line_rate_and_an_exempt_customer_pays_none():
-    from tally.invoicing.taxes import RatesByCharge
+    from tally.invoicing.billing.taxes import RatesByCharge
 
     plan = PlanVersion("USD", (fee("base", "100.00"), unit("calls", "0.10")))
     engine = RatesByCharge({"base": D("5")})

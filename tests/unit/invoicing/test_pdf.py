@@ -6,7 +6,8 @@ from decimal import Decimal
 import pytest
 from pypdf import PdfReader
 
-from tally.invoicing.documents import (
+from tally.invoicing.documents.pdf import render_credit_note, render_invoice
+from tally.invoicing.documents.views import (
     CreditNoteView,
     InvoiceView,
     LineView,
@@ -15,7 +16,6 @@ from tally.invoicing.documents import (
     format_money,
     format_unit_price,
 )
-from tally.invoicing.pdf import render_credit_note, render_invoice
 from tally.money import Money
 
 D = Decimal

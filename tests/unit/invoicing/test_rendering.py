@@ -5,16 +5,16 @@ from decimal import Decimal
 
 from pypdf import PdfReader
 
-from tally.invoicing.credit_notes import CreditNote, CreditNoteLine, CreditNoteReason
-from tally.invoicing.documents import LineView, Party, TierRow
-from tally.invoicing.domain import CustomerSnapshot, Invoice, InvoiceLine, InvoiceStatus, LineKind, Period
-from tally.invoicing.pdf import render_credit_note, render_invoice
-from tally.invoicing.rendering import (
+from tally.invoicing.credit_notes.domain import CreditNote, CreditNoteLine, CreditNoteReason
+from tally.invoicing.documents.pdf import render_credit_note, render_invoice
+from tally.invoicing.documents.rendering import (
     credit_note_filename,
     credit_note_view,
     invoice_filename,
     invoice_view,
 )
+from tally.invoicing.documents.views import LineView, Party, TierRow
+from tally.invoicing.domain import CustomerSnapshot, Invoice, InvoiceLine, InvoiceStatus, LineKind, Period
 from tally.money import Money
 from tally.pricing import BreakdownLine
 

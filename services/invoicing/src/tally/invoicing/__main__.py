@@ -10,20 +10,22 @@ from pathlib import Path
 from typing import Any
 
 from tally.api.invoicing.v1 import invoicing_service_pb2_grpc as pb_grpc
-from tally.invoicing.alerts import AlertOutbox
-from tally.invoicing.billing import Billing, BillingPolicy
-from tally.invoicing.billing_rpcs import BillingRpcs
-from tally.invoicing.billing_store import BillingStore
-from tally.invoicing.credit_note_handlers import CreditNotes, Pdfs
-from tally.invoicing.credit_note_store import CreditNoteStore
-from tally.invoicing.documents import Party
-from tally.invoicing.events import PAYMENTS_CONSUMER
+from tally.invoicing import events
+from tally.invoicing.billing.controls import BillingControls
+from tally.invoicing.billing.late_usage import LateUsageRecorder
+from tally.invoicing.billing.peers import IDEMPOTENT, Catalog, Metering
+from tally.invoicing.billing.preview import Previews
+from tally.invoicing.billing.rpcs import BillingRpcs
+from tally.invoicing.billing.runs import Billing, BillingPolicy
+from tally.invoicing.credit_ledger.handlers import CreditLedger
+from tally.invoicing.credit_ledger.rpcs import CreditLedgerRpcs
+from tally.invoicing.credit_notes.handlers import CreditNotes
+from tally.invoicing.documents.handlers import Pdfs
+from tally.invoicing.documents.views import Party
 from tally.invoicing.handlers import Invoices, PaymentRecorder
-from tally.invoicing.late_usage import LATE_USAGE_CONSUMER, LateUsageRecorder
-from tally.invoicing.peers import IDEMPOTENT, Catalog, Metering
 from tally.invoicing.server import SCOPES, SERVICE, InvoicingServicer
 from tally.invoicing.settings import InvoicingSettings
-from tally.invoicing.store import InvoiceStore, PaymentLedger
+from tally.invoicing.transactions import SqlTransactions
 from tally.mesh import streams
 from tally.runtime.process import Consumer, Runtime, ServiceDefinition, Wiring, main
 
@@ -32,59 +34,62 @@ MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
 
 
 async def wire(runtime: Runtime[InvoicingSettings]) -> Wiring:
-    payments = PaymentRecorder(PaymentLedger(runtime.engine, PAYMENTS_CONSUMER.durable))
     settings = runtime.settings
+    transactions = SqlTransactions(runtime.engine)
+    wake_relay = runtime.relay.wake
     issuer = Party(
         settings.issuer_name,
         settings.issuer_address,
         tax_id=settings.issuer_tax_id,
         email=settings.issuer_email,
     )
-    credit_note_store = CreditNoteStore(runtime.engine)
-    billing_store = BillingStore(runtime.engine)
-    alerts = AlertOutbox(runtime.engine, runtime.relay.wake)
     catalog = (
         Catalog(runtime.channel(settings.catalog_target, idempotent=IDEMPOTENT))
         if settings.catalog_target
         else None
     )
-    billing = None
+    billing = previews = None
     if catalog is not None and settings.metering_target:
         metering = Metering(runtime.channel(settings.metering_target, idempotent=IDEMPOTENT))
         billing = Billing(
-            billing_store,
+            transactions,
             catalog,
             metering,
-            runtime.relay.wake,
-            alerts=alerts,
+            wake_relay,
+            finalized=events.invoice_finalized,
+            alerted=events.alert_triggered,
             policy=BillingPolicy(
                 grace=timedelta(minutes=settings.grace_minutes),
                 payment_terms=timedelta(days=settings.payment_terms_days),
                 concurrency=max(1, settings.concurrency),
             ),
         )
-    late_usage = LateUsageRecorder(billing_store)
+        previews = Previews(transactions, catalog, metering)
+    invoices = Invoices(
+        transactions,
+        wake_relay,
+        finalized=events.invoice_finalized,
+        payment_terms=timedelta(days=settings.payment_terms_days),
+    )
+    payments = PaymentRecorder(transactions, events.PAYMENTS_CONSUMER.durable)
     return Wiring(
         registrations=[
             (
                 pb_grpc.add_InvoicingServiceServicer_to_server,
                 InvoicingServicer(
-                    Invoices(
-                        InvoiceStore(runtime.engine),
-                        runtime.relay.wake,
-                        payment_terms=timedelta(days=runtime.settings.payment_terms_days),
-                    ),
-                    credit_notes=CreditNotes(credit_note_store, runtime.relay.wake),
-                    pdfs=Pdfs(InvoiceStore(runtime.engine), credit_note_store, issuer),
-                    billing=BillingRpcs(runtime.engine, billing, alerts, catalog),
+                    invoices,
+                    credit_notes=CreditNotes(transactions, wake_relay, issued=events.credit_note_issued),
+                    pdfs=Pdfs(transactions, issuer),
+                    billing=BillingRpcs(billing, previews, BillingControls(transactions)),
+                    credit_ledger=CreditLedgerRpcs(CreditLedger(transactions, catalog)),
                 ),
             )
         ],
         service_names=[SERVICE],
         scopes=SCOPES,
         consumers=[
-            Consumer(PAYMENTS_CONSUMER, payments.handle),
-            Consumer(LATE_USAGE_CONSUMER, late_usage.handle),
+            Consumer(events.PAYMENTS_CONSUMER, events.on_payment_recorded(payments)),
+            Consumer(events.LATE_USAGE_CONSUMER, events.on_usage_late(LateUsageRecorder(transactions))),
         ],
         background=[scheduled_runs(billing, settings.run_interval_seconds)]
         if billing and settings.run_interval_seconds

@@ -20,6 +20,10 @@ class InvoiceStatus(enum.StrEnum):
     VOID = "VOID"
 
 
+BILLED_STATUSES = (InvoiceStatus.FINALIZED, InvoiceStatus.PAID)
+"""An invoice in one of these was issued to the customer and stands: it can be credited, corrected and netted."""
+
+
 class LineKind(enum.StrEnum):
     """What an invoice line charges for."""
 
@@ -111,6 +115,35 @@ class Invoice:
     """Who is billed, as printed; None on invoices drafted before snapshots were kept."""
     usage_read_at: datetime | None = None
     """When the usage on the invoice was read from metering (later usage of the period is late)."""
+
+
+@dataclass(frozen=True)
+class InvoiceFilter:
+    """Which invoices a listing shows; None matches any."""
+
+    customer_id: str | None = None
+    status: InvoiceStatus | None = None
+    overlapping: Period | None = None
+    """Only invoices whose period overlaps this one."""
+
+
+@dataclass(frozen=True)
+class InvoiceKey:
+    """Where a page of invoices (newest first) ended."""
+
+    created_at: datetime
+    id: str
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """An event to publish if, and only if, the transaction writing it commits."""
+
+    subject: str
+    msg_id: str
+    """Derived from the state change (``invoice-finalized:<id>``), so a retried publish is the same message."""
+    payload: bytes
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

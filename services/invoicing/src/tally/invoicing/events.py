@@ -1,16 +1,41 @@
-"""Invoicing's events: InvoiceFinalized and CreditNoteIssued (published via the outbox), and the durable consumer
-of payments."""
+"""Invoicing's events on the wire: what it publishes through the outbox (InvoiceFinalized, CreditNoteIssued, spend
+and usage alerts), and what it consumes (PaymentRecorded, UsageLate: each delivery decoded and handed to its use
+case)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from tally.api.common.v1 import money_pb2
 from tally.api.invoicing.v1 import events_pb2
-from tally.invoicing.credit_note_messages import credit_note_to_wire
-from tally.invoicing.credit_notes import CreditNote
-from tally.invoicing.domain import Invoice
-from tally.invoicing.messages import invoice_to_wire
-from tally.invoicing.store import OutboxMessage
+from tally.api.metering.v1 import events_pb2 as metering_events
+from tally.domain.errors import InvalidArgument
+from tally.invoicing.billing.alerts import Alert, AlertKind
+from tally.invoicing.billing.late_usage import LateUsageRecorder
+from tally.invoicing.billing.usage import LateUsage
+from tally.invoicing.credit_notes.domain import CreditNote
+from tally.invoicing.credit_notes.messages import credit_note_to_wire
+from tally.invoicing.domain import Invoice, OutboxMessage
+from tally.invoicing.handlers import PaymentRecorder
+from tally.invoicing.messages import invoice_to_wire, payment_from_wire, period_to_wire
 from tally.mesh import streams
-from tally.mesh.jetstream import ConsumerSpec
+from tally.mesh.jetstream import ConsumerSpec, Delivery
+from tally.mesh.wire import decimal_to_wire, timestamp_from_wire, timestamp_to_wire
+from tally.pricing import Period
+
+PAYMENTS_CONSUMER = ConsumerSpec(
+    stream=streams.ERP.name,
+    durable="invoicing-payments",
+    filter_subject=streams.PAYMENT_RECORDED,
+)
+"""Every invoicing replica pulls PaymentRecorded from this one durable consumer."""
+
+LATE_USAGE_CONSUMER = ConsumerSpec(
+    stream=streams.METERING.name,
+    durable="invoicing-usage-late",
+    filter_subject=streams.USAGE_LATE,
+)
 
 
 def invoice_finalized(invoice: Invoice) -> OutboxMessage:
@@ -31,9 +56,69 @@ def credit_note_issued(note: CreditNote) -> OutboxMessage:
     )
 
 
-PAYMENTS_CONSUMER = ConsumerSpec(
-    stream=streams.ERP.name,
-    durable="invoicing-payments",
-    filter_subject=streams.PAYMENT_RECORDED,
-)
-"""Every invoicing replica pulls PaymentRecorded from this one durable consumer."""
+def alert_triggered(alert: Alert) -> OutboxMessage:
+    """SpendAlertTriggered or UsageAlertTriggered (header ``Tally-Alert-Kind: spend|usage``); an alert fires once
+    per subscription, alert and period, which name the event."""
+    period = period_to_wire(alert.period)
+    at = timestamp_to_wire(alert.triggered_at)
+    if alert.kind is AlertKind.SPEND:
+        payload = events_pb2.SpendAlertTriggered(
+            customer_id=alert.customer_id,
+            subscription_id=alert.subscription_id,
+            threshold=money_pb2.Money(amount=decimal_to_wire(alert.threshold), currency=alert.currency),
+            spend=money_pb2.Money(amount=decimal_to_wire(alert.reached), currency=alert.currency),
+            period=period,
+            triggered_at=at,
+        ).SerializeToString()
+    else:
+        payload = events_pb2.UsageAlertTriggered(
+            customer_id=alert.customer_id,
+            subscription_id=alert.subscription_id,
+            charge_id=alert.charge_id,
+            threshold=decimal_to_wire(alert.threshold),
+            quantity=decimal_to_wire(alert.reached),
+            period=period,
+            triggered_at=at,
+        ).SerializeToString()
+    return OutboxMessage(
+        subject=streams.ALERT_TRIGGERED,
+        msg_id=f"alert:{alert.subscription_id}:{alert.key}:{alert.period.start.isoformat()}",
+        payload=payload,
+        headers=(("Tally-Alert-Kind", alert.kind.value),),
+    )
+
+
+def _message_id(delivery: Delivery) -> str:
+    # Without a publisher id the stream position still identifies a redelivery of the same message.
+    return delivery.msg_id or f"stream-seq:{delivery.stream_sequence}"
+
+
+def on_payment_recorded(payments: PaymentRecorder) -> Callable[[Delivery], Awaitable[None]]:
+    async def handle(delivery: Delivery) -> None:
+        payment = payment_from_wire(delivery.data, default_received_at=datetime.now(UTC))
+        await payments.record(_message_id(delivery), payment)
+
+    return handle
+
+
+def late_usage_from_wire(message_id: str, data: bytes) -> tuple[LateUsage, str, datetime | None]:
+    """The late usage a UsageLate message reports, its cause and when it was detected."""
+    event = metering_events.UsageLate.FromString(data)
+    if not event.customer:
+        raise InvalidArgument.field("customer", "is required")
+    start, end = timestamp_from_wire(event.period.start), timestamp_from_wire(event.period.end)
+    if start is None or end is None or end <= start:
+        raise InvalidArgument.field("period", "needs a start before its end")
+    cause = metering_events.LateCause.Name(event.cause).removeprefix("LATE_CAUSE_")
+    late = LateUsage(
+        message_id, event.customer, tuple(event.meter_ids), tuple(event.event_ids), Period(start, end)
+    )
+    return late, cause, timestamp_from_wire(event.detected_at)
+
+
+def on_usage_late(recorder: LateUsageRecorder) -> Callable[[Delivery], Awaitable[None]]:
+    async def handle(delivery: Delivery) -> None:
+        late, cause, detected_at = late_usage_from_wire(_message_id(delivery), delivery.data)
+        await recorder.record(late, cause=cause, detected_at=detected_at)
+
+    return handle

@@ -22,6 +22,7 @@ from tally.mesh.wire import (
     timestamp_to_wire,
 )
 from tally.pricing import BreakdownLine
+from tally.pricing import Period as BillingPeriod
 
 
 def _stamp(moment: datetime | None) -> Timestamp | None:
@@ -32,7 +33,7 @@ def _decimal(value: Decimal | None) -> str:
     return "" if value is None else decimal_to_wire(value)
 
 
-def period_to_wire(period: Period) -> period_pb2.Period:
+def period_to_wire(period: Period | BillingPeriod) -> period_pb2.Period:
     return period_pb2.Period(start=timestamp_to_wire(period.start), end=timestamp_to_wire(period.end))
 
 

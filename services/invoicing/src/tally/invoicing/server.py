@@ -10,19 +10,21 @@ from tally.api.common.v1 import pagination_pb2
 from tally.api.invoicing.v1 import invoicing_service_pb2 as pb
 from tally.api.invoicing.v1 import invoicing_service_pb2_grpc as pb_grpc
 from tally.domain.errors import InvalidArgument
-from tally.invoicing.billing_rpcs import BillingRpcs
-from tally.invoicing.credit_note_handlers import CreditNotes, Pdfs
-from tally.invoicing.credit_note_messages import (
+from tally.invoicing.billing.rpcs import BillingRpcs
+from tally.invoicing.credit_ledger.rpcs import CreditLedgerRpcs
+from tally.invoicing.credit_notes.domain import CreditNoteFilter
+from tally.invoicing.credit_notes.handlers import CreditNotes
+from tally.invoicing.credit_notes.messages import (
     credit_note_to_wire,
     extent_from_wire,
     page_key,
     page_token,
     reason_from_wire,
 )
-from tally.invoicing.credit_note_store import CreditNoteFilter
+from tally.invoicing.documents.handlers import Pdfs
+from tally.invoicing.domain import InvoiceFilter, InvoiceKey
 from tally.invoicing.handlers import Invoices
 from tally.invoicing.messages import invoice_to_wire, period_from_wire, status_from_wire
-from tally.invoicing.store import InvoiceFilter, InvoiceKey
 from tally.persistence.paging import decode_token, encode_token, page_size
 
 SERVICE = "tally.api.invoicing.v1.InvoicingService"
@@ -61,12 +63,19 @@ def _key(token: str) -> InvoiceKey | None:
 
 class InvoicingServicer(pb_grpc.InvoicingServiceServicer):
     def __init__(
-        self, invoices: Invoices, *, credit_notes: CreditNotes, pdfs: Pdfs, billing: BillingRpcs
+        self,
+        invoices: Invoices,
+        *,
+        credit_notes: CreditNotes,
+        pdfs: Pdfs,
+        billing: BillingRpcs,
+        credit_ledger: CreditLedgerRpcs,
     ) -> None:
         self._invoices = invoices
         self._billing = billing
         self._credit_notes = credit_notes
         self._pdfs = pdfs
+        self._credit_ledger = credit_ledger
 
     async def GetInvoice(
         self, request: pb.GetInvoiceRequest, context: grpc.aio.ServicerContext
@@ -169,9 +178,9 @@ class InvoicingServicer(pb_grpc.InvoicingServiceServicer):
     async def GetCreditBalance(
         self, request: pb.GetCreditBalanceRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetCreditBalanceResponse:
-        return await self._billing.credit_balance(request)
+        return await self._credit_ledger.balance(request)
 
     async def ListCreditLedger(
         self, request: pb.ListCreditLedgerRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListCreditLedgerResponse:
-        return await self._billing.credit_ledger(request)
+        return await self._credit_ledger.entries(request)

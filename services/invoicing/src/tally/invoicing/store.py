@@ -1,67 +1,36 @@
-"""Invoicing's tables: invoices, their lines and the payments recorded against them."""
+"""The invoice core in invoicing's tables: invoices with their lines, payments, number series, inbox and outbox,
+each a repository on the caller's connection (SQLAlchemy Core; the only SQL of the core)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import (
-    Engine,
-    and_,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
 
-from tally.domain.errors import FailedPrecondition, NotFound
-from tally.invoicing import ledger
 from tally.invoicing.domain import (
     CustomerSnapshot,
     Invoice,
+    InvoiceFilter,
+    InvoiceKey,
     InvoiceKind,
     InvoiceLine,
     InvoiceStatus,
     LineKind,
+    OutboxMessage,
     Payment,
-    PaymentOutcome,
     Period,
-    settles,
 )
-from tally.invoicing.numbering import INVOICE_PREFIX, take_number
-from tally.invoicing.tables import invoice_lines, invoices, payments
+from tally.invoicing.tables import invoice_lines, invoices, number_series, payments
 from tally.money import Money
 from tally.persistence import inbox, outbox
 from tally.persistence.dialects import upsert_insert
-from tally.pricing import BreakdownLine, LedgerEntry
-
-
-@dataclass(frozen=True)
-class OutboxMessage:
-    """An event to publish if, and only if, the transaction writing it commits."""
-
-    subject: str
-    msg_id: str
-    payload: bytes
-
-
-@dataclass(frozen=True)
-class InvoiceFilter:
-    customer_id: str | None = None
-    status: InvoiceStatus | None = None
-    overlapping: Period | None = None
-
-
-@dataclass(frozen=True)
-class InvoiceKey:
-    """Where a page of invoices (newest first) ended."""
-
-    created_at: datetime
-    id: str
+from tally.pricing import BreakdownLine
 
 
 def _at(moment: datetime | None) -> datetime:
@@ -75,11 +44,15 @@ def _optional_decimal(raw: str | None) -> Decimal | None:
     return None if raw is None else Decimal(raw)
 
 
+def _decimal_text(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
 def _json(raw: str | None, default: Any) -> Any:
     return default if raw is None else json.loads(raw)
 
 
-def breakdown_to_json(breakdown: Sequence[BreakdownLine]) -> str | None:
+def _breakdown_to_json(breakdown: Sequence[BreakdownLine]) -> str | None:
     if not breakdown:
         return None
     return json.dumps(
@@ -104,7 +77,7 @@ def _breakdown(raw: str | None) -> tuple[BreakdownLine, ...]:
     )
 
 
-def snapshot_to_json(customer: CustomerSnapshot | None) -> str | None:
+def _snapshot_to_json(customer: CustomerSnapshot | None) -> str | None:
     if customer is None:
         return None
     return json.dumps(
@@ -150,7 +123,8 @@ def _line(row: RowMapping) -> InvoiceLine:
     )
 
 
-def _invoice(row: RowMapping, lines: Sequence[InvoiceLine] = ()) -> Invoice:
+def invoice_from_row(row: RowMapping, lines: Sequence[InvoiceLine] = ()) -> Invoice:
+    """An ``invoices`` row (with its lines, if given) as the domain's invoice."""
     currency = row["currency"]
 
     def money(column: str) -> Money:
@@ -181,132 +155,87 @@ def _invoice(row: RowMapping, lines: Sequence[InvoiceLine] = ()) -> Invoice:
     )
 
 
-def load_invoice(conn: Connection, invoice_id: str, *, for_update: bool = False) -> Invoice | None:
-    query = select(invoices).where(invoices.c.id == invoice_id)
-    if for_update:
-        query = query.with_for_update()
-    row = conn.execute(query).mappings().first()
-    if row is None:
-        return None
-    lines = conn.execute(
-        select(invoice_lines)
-        .where(invoice_lines.c.invoice_id == invoice_id)
-        .order_by(invoice_lines.c.position)
-    ).mappings()
-    return _invoice(row, [_line(line) for line in lines])
+def _invoice_row(billing_key: str, invoice: Invoice, now: datetime) -> dict[str, object]:
+    return {
+        "id": invoice.id,
+        "billing_key": billing_key,
+        "created_at": invoice.created_at,
+        "customer_id": invoice.customer_id,
+        "subscription_id": invoice.subscription_id,
+        "status": invoice.status.value,
+        "currency": invoice.currency,
+        "period_start": invoice.period.start,
+        "period_end": invoice.period.end,
+        "subtotal": str(invoice.subtotal.amount),
+        "tax": str(invoice.tax.amount),
+        "credits_applied": str(invoice.credits_applied.amount),
+        "total": str(invoice.total.amount),
+        "amount_due": str(invoice.amount_due.amount),
+        "number": invoice.number,
+        "issued_at": invoice.issued_at,
+        "due_at": invoice.due_at,
+        "paid_at": invoice.paid_at,
+        "voided_at": invoice.voided_at,
+        "updated_at": now,
+        "kind": invoice.kind.value,
+        "customer_snapshot": _snapshot_to_json(invoice.customer),
+        "usage_read_at": invoice.usage_read_at,
+    }
 
 
-def _burn_credit_lines(conn: Connection, draft: Invoice, number: str, now: datetime) -> None:
-    """Records the burns a stored draft's CREDIT lines promise, refusing if the credit was spent meanwhile."""
-    entries = []
-    for line in draft.lines:
-        if line.kind is not LineKind.CREDIT or not line.charge_id:
-            continue
-        taken = -line.amount.amount
-        left = ledger.balance(conn, line.charge_id)
-        if left < taken:
-            raise FailedPrecondition(
-                f"credit grant {line.charge_id!r} has {left} left, less than the {taken} this draft applies; "
-                "run billing again to re-draft the invoice"
-            )
-        entries.append(LedgerEntry(line.charge_id, taken, left - taken))
-    ledger.record_burns(
-        conn,
-        customer_id=draft.customer_id,
-        currency=draft.currency,
-        invoice_id=draft.id,
-        invoice_number=number,
-        entries=entries,
-        at=now,
-    )
+def _line_rows(invoice: Invoice) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for line in invoice.lines:
+        served = line.service_period
+        rows.append(
+            {
+                "id": line.id,
+                "invoice_id": invoice.id,
+                "position": line.position,
+                "kind": line.kind.value,
+                "description": line.description,
+                "charge_id": line.charge_id,
+                "meter_id": line.meter_id,
+                "quantity": _decimal_text(line.quantity),
+                "unit_price": _decimal_text(line.unit_price),
+                "amount": str(line.amount.amount),
+                "tax": str(line.tax.amount),
+                "tax_rate_percent": _decimal_text(line.tax_rate_percent),
+                "currency": invoice.currency,
+                "service_period_start": None if served is None else served.start,
+                "service_period_end": None if served is None else served.end,
+                "breakdown": _breakdown_to_json(line.breakdown),
+                "event_ids": json.dumps(list(line.event_ids)) if line.event_ids else None,
+                "group_values": json.dumps([list(pair) for pair in line.group]) if line.group else None,
+                "corrects_invoice_id": line.corrects_invoice_id or None,
+            }
+        )
+    return rows
 
 
-class _AlreadyFinalized(Exception):
-    """Unwinds a finalize transaction whose invoice was finalized before."""
+class SqlInvoices:
+    """The InvoiceRepository on one connection."""
 
-    def __init__(self, invoice: Invoice) -> None:
-        super().__init__(invoice.id)
-        self.invoice = invoice
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
 
+    def get(self, invoice_id: str, *, for_update: bool = False, lines: bool = True) -> Invoice | None:
+        query = select(invoices).where(invoices.c.id == invoice_id)
+        if for_update:
+            query = query.with_for_update()
+        row = self._conn.execute(query).mappings().first()
+        if row is None:
+            return None
+        if not lines:
+            return invoice_from_row(row)
+        found = self._conn.execute(
+            select(invoice_lines)
+            .where(invoice_lines.c.invoice_id == invoice_id)
+            .order_by(invoice_lines.c.position)
+        ).mappings()
+        return invoice_from_row(row, [_line(line) for line in found])
 
-class InvoiceStore:
-    """Reads invoices with their lines, and finalizes drafts."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-
-    def get(self, invoice_id: str) -> Invoice | None:
-        with self._engine.connect() as conn:
-            return load_invoice(conn, invoice_id)
-
-    def finalize(
-        self,
-        invoice_id: str,
-        *,
-        now: datetime,
-        payment_terms: timedelta,
-        event: Callable[[Invoice], OutboxMessage],
-    ) -> Invoice:
-        """Number a DRAFT, set it FINALIZED (issued ``now``, due ``now + payment_terms``) and enqueue ``event``
-        of the result, all in one transaction; an invoice finalized before is returned as it is, and NotFound
-        or FailedPrecondition (PAID, VOID) roll everything back.
-
-        The number is taken by the transaction's first statement, a write: on SQLite that takes the database's
-        write lock before anything is read (a WAL transaction that read first could not wait for it), and on
-        PostgreSQL it locks the series row, so concurrent finalizes queue in order. A refused finalize rolls
-        the counter back with it, so numbers stay gapless.
-        """
-        try:
-            return self._finalize(invoice_id, now=now, payment_terms=payment_terms, event=event)
-        except _AlreadyFinalized as done:
-            # The contract makes finalize idempotent: a retry gets the invoice as it was finalized. The
-            # exception rolled back the number this attempt took, so numbering stays gapless.
-            return done.invoice
-
-    def _finalize(
-        self,
-        invoice_id: str,
-        *,
-        now: datetime,
-        payment_terms: timedelta,
-        event: Callable[[Invoice], OutboxMessage],
-    ) -> Invoice:
-        with self._engine.begin() as conn:
-            number = take_number(conn, INVOICE_PREFIX, now)
-            draft = load_invoice(conn, invoice_id, for_update=True)
-            if draft is None:
-                raise NotFound("invoice", invoice_id, field="invoice_id")
-            if draft.status is InvoiceStatus.FINALIZED:
-                raise _AlreadyFinalized(draft)
-            if draft.status is not InvoiceStatus.DRAFT:
-                raise FailedPrecondition(
-                    f"invoice {invoice_id!r} is {draft.status.value}; only a DRAFT invoice can be finalized"
-                )
-            _burn_credit_lines(conn, draft, number, now)
-            finalized = replace(
-                draft,
-                number=number,
-                status=InvoiceStatus.FINALIZED,
-                issued_at=now,
-                due_at=now + payment_terms,
-            )
-            conn.execute(
-                update(invoices)
-                .where(invoices.c.id == invoice_id, invoices.c.status == InvoiceStatus.DRAFT.value)
-                .values(
-                    number=finalized.number,
-                    status=finalized.status.value,
-                    issued_at=finalized.issued_at,
-                    due_at=finalized.due_at,
-                    updated_at=now,
-                )
-            )
-            message = event(finalized)
-            outbox.enqueue(conn, message.subject, message.payload, message.msg_id)
-            return finalized
-
-    def list(self, where: InvoiceFilter, *, after: InvoiceKey | None, limit: int) -> list[Invoice]:
-        """Invoices newest first (lines left out), starting after ``after``."""
+    def find(self, where: InvoiceFilter, *, after: InvoiceKey | None, limit: int) -> list[Invoice]:
         query = select(invoices).order_by(invoices.c.created_at.desc(), invoices.c.id.desc()).limit(limit)
         if where.customer_id:
             query = query.where(invoices.c.customer_id == where.customer_id)
@@ -324,49 +253,63 @@ class InvoiceStore:
                     and_(invoices.c.created_at == after.created_at, invoices.c.id < after.id),
                 )
             )
-        with self._engine.connect() as conn:
-            return [_invoice(row) for row in conn.execute(query).mappings()]
+        return [invoice_from_row(row) for row in self._conn.execute(query).mappings()]
 
+    def add(self, keyed: Sequence[tuple[str, Invoice]], *, now: datetime) -> None:
+        if not keyed:
+            return
+        self._conn.execute(insert(invoices), [_invoice_row(key, invoice, now) for key, invoice in keyed])
+        self._add_lines([invoice for _, invoice in keyed])
 
-class PaymentLedger:
-    """Records payments from the ERP: once per message (inbox) and once per payment id."""
-
-    def __init__(self, engine: Engine, consumer: str) -> None:
-        self._engine = engine
-        self._consumer = consumer
-
-    def record(self, msg_id: str, payment: Payment, *, now: datetime) -> PaymentOutcome:
-        """Claim ``msg_id`` and apply ``payment`` in one transaction; what happened is returned."""
-        with self._engine.begin() as conn:
-            if not inbox.claim(conn, self._consumer, msg_id):
-                return PaymentOutcome.DUPLICATE
-            row = (
-                conn.execute(select(invoices).where(invoices.c.id == payment.invoice_id).with_for_update())
-                .mappings()
-                .first()
+    def replace(self, keyed: Sequence[tuple[str, Invoice]], *, now: datetime) -> None:
+        for key, invoice in keyed:
+            self._conn.execute(delete(invoice_lines).where(invoice_lines.c.invoice_id == invoice.id))
+            self._conn.execute(
+                update(invoices).where(invoices.c.id == invoice.id).values(**_invoice_row(key, invoice, now))
             )
-            if row is None:
-                return PaymentOutcome.UNKNOWN_INVOICE
-            invoice = _invoice(row)
-            if invoice.currency != payment.amount.currency:
-                return PaymentOutcome.CURRENCY_MISMATCH
-            if not self._insert(conn, payment, now):
-                return PaymentOutcome.DUPLICATE
-            paid = Money(Decimal(0), invoice.currency)
-            for (amount,) in conn.execute(
-                select(payments.c.amount).where(payments.c.invoice_id == invoice.id)
-            ):
-                paid = paid + Money(Decimal(amount), invoice.currency)
-            if not settles(invoice.status, invoice.amount_due, paid):
-                return PaymentOutcome.RECORDED
-            conn.execute(
-                update(invoices)
-                .where(invoices.c.id == invoice.id)
-                .values(status=InvoiceStatus.PAID.value, paid_at=payment.received_at, updated_at=now)
-            )
-            return PaymentOutcome.SETTLED
+        self._add_lines([invoice for _, invoice in keyed])
 
-    def _insert(self, conn: Connection, payment: Payment, now: datetime) -> bool:
+    def _add_lines(self, written: Sequence[Invoice]) -> None:
+        rows = [row for invoice in written for row in _line_rows(invoice)]
+        if rows:
+            self._conn.execute(insert(invoice_lines), rows)
+
+    def finalize(self, invoice: Invoice, *, now: datetime) -> None:
+        self._conn.execute(
+            update(invoices)
+            .where(invoices.c.id == invoice.id, invoices.c.status == InvoiceStatus.DRAFT.value)
+            .values(
+                number=invoice.number,
+                status=InvoiceStatus.FINALIZED.value,
+                issued_at=invoice.issued_at,
+                due_at=invoice.due_at,
+                updated_at=now,
+            )
+        )
+
+    def void(self, invoice_id: str, *, now: datetime) -> bool:
+        changed = self._conn.execute(
+            update(invoices)
+            .where(invoices.c.id == invoice_id, invoices.c.status == InvoiceStatus.FINALIZED.value)
+            .values(status=InvoiceStatus.VOID.value, voided_at=now, updated_at=now)
+        ).rowcount
+        return bool(changed)
+
+    def mark_paid(self, invoice_id: str, *, paid_at: datetime, now: datetime) -> None:
+        self._conn.execute(
+            update(invoices)
+            .where(invoices.c.id == invoice_id)
+            .values(status=InvoiceStatus.PAID.value, paid_at=paid_at, updated_at=now)
+        )
+
+
+class SqlPayments:
+    """The PaymentRepository on one connection; a payment counts once, whatever message carries it."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, payment: Payment, *, now: datetime) -> bool:
         values = {
             "payment_id": payment.payment_id,
             "invoice_id": payment.invoice_id,
@@ -378,9 +321,67 @@ class PaymentLedger:
             "recorded_at": now,
         }
         stmt = (
-            upsert_insert(payments, conn.dialect.name)
+            upsert_insert(payments, self._conn.dialect.name)
             .values(values)
             .on_conflict_do_nothing()
             .returning(payments.c.payment_id)
         )
-        return conn.execute(stmt).first() is not None
+        return self._conn.execute(stmt).first() is not None
+
+    def amounts(self, invoice_id: str) -> list[Decimal]:
+        rows = self._conn.execute(select(payments.c.amount).where(payments.c.invoice_id == invoice_id))
+        return [Decimal(amount) for (amount,) in rows]
+
+
+class SqlNumberSeries:
+    """The NumberSeries on one connection: taking values is one upsert that advances the counter and returns it,
+    so it locks the series row (PostgreSQL) or takes the write lock (SQLite) until the transaction ends."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def take(self, series: str, count: int = 1) -> int:
+        dialect = self._conn.dialect.name
+        statement: postgresql.Insert | sqlite.Insert
+        if dialect == "postgresql":
+            statement = postgresql.insert(number_series)
+        elif dialect == "sqlite":
+            statement = sqlite.insert(number_series)
+        else:  # pragma: no cover - the two databases Tally runs on
+            raise NotImplementedError(f"number series on {dialect}")
+        advanced = self._conn.execute(
+            statement.values(series=series, next_value=1 + count)
+            .on_conflict_do_update(
+                index_elements=[number_series.c.series],
+                set_={"next_value": number_series.c.next_value + count},
+            )
+            .returning(number_series.c.next_value)
+        ).scalar_one()
+        return int(advanced) - count
+
+
+class SqlInbox:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def claim(self, consumer: str, msg_id: str) -> bool:
+        return inbox.claim(self._conn, consumer, msg_id)
+
+
+class SqlOutbox:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, message: OutboxMessage) -> None:
+        outbox.enqueue(
+            self._conn,
+            message.subject,
+            message.payload,
+            message.msg_id,
+            headers=dict(message.headers) or None,
+        )
+
+    def add_many(self, messages: Sequence[OutboxMessage]) -> None:
+        outbox.enqueue_many(
+            self._conn, [(message.subject, message.payload, message.msg_id) for message in messages]
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Integer, MetaData, Table, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, ForeignKey, Integer, MetaData, Table, Text, UniqueConstraint
 
 from tally.persistence.types import UtcDateTime
 
@@ -63,6 +63,14 @@ invoice_lines = Table(
     Column("corrects_invoice_id", Text, nullable=True),
     UniqueConstraint("invoice_id", "position", name="uq_invoice_lines_position"),
 )
+
+number_series = Table(
+    "number_series",
+    metadata,
+    Column("series", Text, primary_key=True),
+    Column("next_value", BigInteger, nullable=False),
+)
+"""The next value of each gapless series (``INV-2026``, ``CN-2026``)."""
 
 payments = Table(
     "payments",

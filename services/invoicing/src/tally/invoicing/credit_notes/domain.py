@@ -32,12 +32,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from tally.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument
-from tally.invoicing.domain import Invoice, InvoiceLine, InvoiceStatus, LineKind
+from tally.invoicing.domain import BILLED_STATUSES, Invoice, InvoiceLine, InvoiceStatus, LineKind
 from tally.money import Money, line_tax, quantum, round_line
 
 ZERO = Decimal(0)
-
-CREDITABLE_STATUSES = (InvoiceStatus.FINALIZED, InvoiceStatus.PAID)
 
 
 class CreditNoteReason(enum.StrEnum):
@@ -91,6 +89,35 @@ class CreditNote:
     tax: Money
     total: Money
     issued_at: datetime
+
+
+@dataclass(frozen=True)
+class CreditNoteFilter:
+    """Which credit notes a listing shows; None matches any."""
+
+    customer_id: str | None = None
+    invoice_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CreditNoteKey:
+    """Where a page of credit notes (newest first) ended."""
+
+    issued_at: datetime
+    id: str
+
+
+@dataclass(frozen=True)
+class Voided:
+    """A VOID invoice and the credit note voiding it (None when nothing was left to credit)."""
+
+    invoice: Invoice
+    credit_note: CreditNote | None
+
+
+def void_note(notes: Sequence[CreditNote]) -> CreditNote | None:
+    """The credit note that voided an invoice, among its credit notes (oldest first)."""
+    return next((note for note in reversed(notes) if note.reason is CreditNoteReason.INVOICE_VOIDED), None)
 
 
 @dataclass(frozen=True)
@@ -166,7 +193,7 @@ class _Left:
 
 def check_creditable(invoice: Invoice) -> None:
     """FailedPrecondition, naming the status, unless the invoice is FINALIZED or PAID."""
-    if invoice.status not in CREDITABLE_STATUSES:
+    if invoice.status not in BILLED_STATUSES:
         raise FailedPrecondition(
             f"invoice {invoice.id!r} is {invoice.status.value}; only a FINALIZED or PAID invoice can be credited"
         )

@@ -6,10 +6,10 @@ from datetime import datetime
 
 from tally.api.invoicing.v1 import invoicing_service_pb2 as pb
 from tally.domain.errors import InvalidArgument
-from tally.invoicing.credit_note_store import CreditNoteKey
-from tally.invoicing.credit_notes import (
+from tally.invoicing.credit_notes.domain import (
     CreditedLine,
     CreditNote,
+    CreditNoteKey,
     CreditNoteLine,
     CreditNoteReason,
     Extent,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import Decimal
 
-from tally.invoicing.credit_notes import REASON_LABELS, CreditNote
-from tally.invoicing.documents import (
+from tally.invoicing.credit_notes.domain import REASON_LABELS, CreditNote
+from tally.invoicing.documents.views import (
     CreditNoteView,
     InvoiceView,
     LineView,

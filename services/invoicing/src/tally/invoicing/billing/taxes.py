@@ -1,15 +1,24 @@
-"""Tax engines: which rate applies to an invoice line. The default is the customer's own rate (or none if
+"""Tax engines: which rate applies to an invoice line (pure). The default is the customer's own rate (or none if
 exempt); a jurisdiction-aware engine (per product tax codes, an external service's answers fetched before
 drafting) plugs in behind the same interface, so drafting stays pure."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from tally.invoicing.domain import LineKind
-    from tally.invoicing.drafting import BilledCustomer
+from tally.invoicing.domain import LineKind
+
+
+@dataclass(frozen=True, slots=True)
+class BilledCustomer:
+    """Who is billed, as far as the amounts care."""
+
+    id: str
+    currency: str
+    tax_rate_percent: Decimal | None
+    """Percent, e.g. Decimal(20); None for a tax-exempt customer (lines carry no tax rate)."""
 
 
 class TaxEngine(Protocol):

@@ -17,12 +17,13 @@ What goes on the invoice that closes ``period``:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from tally.domain.errors import FieldViolation, InvalidArgument
+from tally.invoicing.billing.taxes import BilledCustomer, CustomerRate, TaxEngine
 from tally.invoicing.domain import (
     CustomerSnapshot,
     Invoice,
@@ -32,7 +33,6 @@ from tally.invoicing.domain import (
     LineKind,
 )
 from tally.invoicing.domain import Period as InvoicePeriod
-from tally.invoicing.taxes import CustomerRate, TaxEngine
 from tally.money import Money, line_tax, round_line
 from tally.pricing import (
     BillingTiming,
@@ -60,16 +60,6 @@ _KINDS = {
     PlanLineKind.MINIMUM_TRUE_UP: LineKind.MINIMUM_TRUE_UP,
     PlanLineKind.MAXIMUM: LineKind.ADJUSTMENT,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class BilledCustomer:
-    """Who is billed, as far as the amounts care."""
-
-    id: str
-    currency: str
-    tax_rate_percent: Decimal | None
-    """Percent, e.g. Decimal(20); None for a tax-exempt customer (lines carry no tax rate)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,15 +162,38 @@ class Draft:
     """Grants still usable after the burn."""
 
 
+OPENING = "OPENING"
+"""The billing-key kind of an opening invoice: in-advance fees at the start, no usage billed."""
+REGULAR = "REGULAR"
+"""The billing-key kind of the invoice closing a period."""
+
+
+def billing_key(subscription_id: str, period_start: datetime, kind: str) -> str:
+    """What a billing run's invoice is of (subscription | period start | kind): re-running drafts the same key
+    again, so a period is never billed twice."""
+    return f"{subscription_id}|{period_start.isoformat()}|{kind}"
+
+
 def _in_advance(charge: Charge) -> bool:
     return isinstance(charge.price, FlatPrice) and charge.price.timing is BillingTiming.IN_ADVANCE
 
 
+def _charges_of(plan: PlanVersion, keep: Callable[[Charge], bool]) -> PlanVersion:
+    charges = tuple(charge for charge in plan.charges if keep(charge))
+    ids = {charge.id for charge in charges}
+    return PlanVersion(
+        plan.currency, charges, discounts=tuple(d for d in plan.discounts if d.charge_id in ids)
+    )
+
+
 def advance_fees(plan: PlanVersion) -> PlanVersion:
     """The in-advance fees of ``plan`` with the discounts on them: what an opening invoice bills."""
-    fees = tuple(charge for charge in plan.charges if _in_advance(charge))
-    ids = {charge.id for charge in fees}
-    return PlanVersion(plan.currency, fees, discounts=tuple(d for d in plan.discounts if d.charge_id in ids))
+    return _charges_of(plan, _in_advance)
+
+
+def usage_charges_of(plan: PlanVersion) -> PlanVersion:
+    """The usage charges of ``plan`` with their own discounts: what accrues during a period."""
+    return _charges_of(plan, lambda charge: not isinstance(charge.price, FlatPrice))
 
 
 def with_advance_fees_of(closing: PlanVersion, following: PlanVersion) -> PlanVersion:

@@ -17,7 +17,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from tally.invoicing.documents import (
+from tally.invoicing.documents.views import (
     CreditNoteView,
     InvoiceView,
     LineView,

@@ -1,0 +1,170 @@
+"""Catalog's and metering's messages in billing's own terms: subscriptions, customers, effective terms and credit
+grants read from catalog's replies, and usage queries as metering's requests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+
+from tally.api.catalog.v1 import catalog_service_pb2 as cat
+from tally.api.common.v1 import pagination_pb2, period_pb2
+from tally.api.metering.v1 import metering_service_pb2 as met
+from tally.domain.errors import FieldViolation, InvalidArgument
+from tally.invoicing.billing.terms import BilledParty, BillingTerms, Subscription, SubscriptionStatus
+from tally.invoicing.billing.usage import GroupedQuantity, UsageQuery
+from tally.invoicing.credit_ledger.domain import Grant
+from tally.invoicing.domain import CustomerSnapshot
+from tally.mesh.wire import money_from_wire, timestamp_from_wire, timestamp_to_wire
+from tally.money import parse_decimal
+from tally.pricing import Charge, Period, PlanVersion
+from tally.pricing_wire import Reader, charge_from_wire, discount_from_wire
+
+_STATUSES = {
+    cat.SUBSCRIPTION_STATUS_SCHEDULED: SubscriptionStatus.SCHEDULED,
+    cat.SUBSCRIPTION_STATUS_ACTIVE: SubscriptionStatus.ACTIVE,
+    cat.SUBSCRIPTION_STATUS_CANCELED: SubscriptionStatus.CANCELED,
+    cat.SUBSCRIPTION_STATUS_ENDED: SubscriptionStatus.ENDED,
+}
+
+
+def subscription_from_wire(subscription: cat.Subscription) -> Subscription:
+    return Subscription(
+        id=subscription.id,
+        customer_id=subscription.customer_id,
+        status=_STATUSES.get(subscription.status, SubscriptionStatus.UNSPECIFIED),
+        start_at=timestamp_from_wire(subscription.start_at),
+        cancel_at=timestamp_from_wire(subscription.cancel_at),
+        end_at=timestamp_from_wire(subscription.end_at),
+    )
+
+
+def _address(address: cat.Address) -> tuple[str, ...]:
+    city = " ".join(part for part in (address.postal_code, address.city) if part)
+    lines = (address.line1, address.line2, city, address.region, address.country)
+    return tuple(line for line in lines if line)
+
+
+def party_from_wire(customer: cat.Customer) -> BilledParty:
+    rate: Decimal | None = None
+    if not customer.tax_exempt and customer.tax_rate_percent:
+        rate = parse_decimal(customer.tax_rate_percent, field="customer.tax_rate_percent")
+    return BilledParty(
+        id=customer.id,
+        external_id=customer.external_id or customer.id,
+        currency=customer.currency,
+        tax_rate_percent=rate,
+        snapshot=CustomerSnapshot(
+            name=customer.name or customer.id,
+            email=customer.email,
+            address=_address(customer.billing_address),
+            tax_id=customer.tax_id,
+            external_id=customer.external_id or customer.id,
+        ),
+    )
+
+
+def grant_from_wire(grant: cat.CreditGrant) -> Grant:
+    amount = money_from_wire(grant.amount, field="credit_grant.amount")
+    effective = timestamp_from_wire(grant.effective_at) or timestamp_from_wire(grant.created_at)
+    if effective is None:
+        raise InvalidArgument.field("credit_grant.effective_at", "is missing and so is created_at")
+    return Grant(
+        id=grant.id,
+        customer_id=grant.customer_id,
+        amount=amount,
+        cost_basis=parse_decimal(grant.cost_basis or "1", field="credit_grant.cost_basis"),
+        priority=grant.priority,
+        effective_at=effective,
+        expires_at=timestamp_from_wire(grant.expires_at),
+    )
+
+
+def _billing_period(message: cat.EffectiveTerms) -> Period:
+    start = timestamp_from_wire(message.billing_period.start)
+    end = timestamp_from_wire(message.billing_period.end)
+    if start is None or end is None:
+        raise InvalidArgument.field("terms.billing_period", "is missing")
+    return Period(start, end)
+
+
+def terms_from_wire(message: cat.EffectiveTerms) -> BillingTerms:
+    """The engine plan of ``message``; InvalidArgument naming every unreadable field."""
+    read = Reader()
+    problems: list[FieldViolation] = []
+    charges: list[Charge] = []
+    meters: dict[str, str] = {}
+    for field, group in (
+        ("terms.recurring_fees", message.recurring_fees),
+        ("terms.usage_charges", message.usage_charges),
+    ):
+        for index, wire in enumerate(group):
+            try:
+                charge = charge_from_wire(wire, field=f"{field}[{index}]")
+            except InvalidArgument as exc:
+                problems.extend(exc.violations)
+                continue
+            charges.append(charge)
+            if wire.price.meter_id:
+                meters[charge.id] = wire.price.meter_id
+    discounts = [
+        discount_from_wire(read, discount, f"terms.discounts[{index}]")
+        for index, discount in enumerate(message.discounts)
+    ]
+    minimum = (
+        read.decimal(message.minimum_commitment.amount, "terms.minimum_commitment.amount")
+        if message.HasField("minimum_commitment")
+        else None
+    )
+    maximum = (
+        read.decimal(message.maximum.amount, "terms.maximum.amount") if message.HasField("maximum") else None
+    )
+    problems.extend(read.violations)
+    if problems:
+        raise InvalidArgument(problems)
+    return BillingTerms(
+        subscription_id=message.subscription_id,
+        customer_id=message.customer_id,
+        currency=message.currency,
+        period=_billing_period(message),
+        plan=PlanVersion(message.currency, tuple(charges), minimum, maximum, tuple(discounts)),
+        meters=meters,
+    )
+
+
+def _period_to_wire(period: Period) -> period_pb2.Period:
+    return period_pb2.Period(start=timestamp_to_wire(period.start), end=timestamp_to_wire(period.end))
+
+
+def usage_request(queries: Sequence[UsageQuery]) -> met.BatchGetUsageRequest:
+    return met.BatchGetUsageRequest(
+        queries=[
+            met.UsageQuery(
+                customer=query.customer,
+                meter_id=query.meter_id,
+                period=_period_to_wire(query.period),
+                group_by=list(query.group_by),
+            )
+            for query in queries
+        ]
+    )
+
+
+def usage_from_wire(reply: met.BatchGetUsageResponse) -> list[GroupedQuantity]:
+    """One grouped quantity per result, in order: buckets of the same group are added up."""
+    results: list[GroupedQuantity] = []
+    for result in reply.results:
+        grouped: GroupedQuantity = {}
+        for bucket in result.buckets:
+            key = tuple(sorted(bucket.group.items()))
+            grouped[key] = grouped.get(key, Decimal(0)) + parse_decimal(bucket.quantity, field="quantity")
+        results.append(grouped)
+    return results
+
+
+def values_request(query: UsageQuery, *, page_size: int, page_token: str) -> met.ListMeterValuesRequest:
+    return met.ListMeterValuesRequest(
+        customer=query.customer,
+        meter_id=query.meter_id,
+        period=_period_to_wire(query.period),
+        page=pagination_pb2.PageRequest(page_size=page_size, page_token=page_token),
+    )

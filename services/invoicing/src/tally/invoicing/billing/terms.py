@@ -1,0 +1,84 @@
+"""A subscription as billing sees it (pure): its status and active interval, the customer it bills, and the terms
+each of its billing periods is priced with (catalog's answers, read by ``billing.peers``)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from tally.domain.errors import InvalidArgument
+from tally.invoicing.billing.taxes import BilledCustomer
+from tally.invoicing.domain import CustomerSnapshot
+from tally.pricing import Charge, Period, PlanVersion
+
+
+class SubscriptionStatus(enum.StrEnum):
+    UNSPECIFIED = "UNSPECIFIED"
+    """A status this build does not know."""
+    SCHEDULED = "SCHEDULED"
+    ACTIVE = "ACTIVE"
+    CANCELED = "CANCELED"
+    ENDED = "ENDED"
+
+
+BILLED_SUBSCRIPTIONS = frozenset(
+    {SubscriptionStatus.ACTIVE, SubscriptionStatus.CANCELED, SubscriptionStatus.ENDED}
+)
+"""What a billing run bills: a canceled or ended subscription still has periods to close."""
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    id: str
+    customer_id: str
+    status: SubscriptionStatus
+    start_at: datetime | None
+    """None when catalog sent none: billing that subscription fails, naming the field."""
+    cancel_at: datetime | None = None
+    end_at: datetime | None = None
+
+
+def active_interval(subscription: Subscription) -> Period:
+    """From the start to the cancellation or end (whichever is first), or far in the future."""
+    start = subscription.start_at
+    if start is None:
+        raise InvalidArgument.field("subscription.start_at", "is missing")
+    ends = [moment for moment in (subscription.cancel_at, subscription.end_at) if moment]
+    end = min(ends) if ends else datetime(9999, 1, 1, tzinfo=start.tzinfo)
+    return Period(start, end)
+
+
+@dataclass(frozen=True, slots=True)
+class BilledParty:
+    """A customer as billing needs it."""
+
+    id: str
+    external_id: str
+    """The id usage events name the customer by (metering's ``customer``)."""
+    currency: str
+    tax_rate_percent: Decimal | None
+    snapshot: CustomerSnapshot
+
+    @property
+    def billed(self) -> BilledCustomer:
+        """The customer as drafting and the tax engine see it."""
+        return BilledCustomer(self.id, self.currency, self.tax_rate_percent)
+
+
+@dataclass(frozen=True, slots=True)
+class BillingTerms:
+    """What one billing period of a subscription is priced with."""
+
+    subscription_id: str
+    customer_id: str
+    currency: str
+    period: Period
+    plan: PlanVersion
+    meters: Mapping[str, str]
+    """Meter id per usage charge id."""
+
+    def usage_charges(self) -> list[Charge]:
+        return [charge for charge in self.plan.charges if charge.id in self.meters]

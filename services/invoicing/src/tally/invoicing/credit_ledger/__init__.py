@@ -1,0 +1,1 @@
+"""The prepaid-credit ledger: grants copied from catalog and every movement of credit on them."""

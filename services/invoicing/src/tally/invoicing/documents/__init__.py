@@ -1,0 +1,1 @@
+"""Printed documents: invoices and credit notes as views, and those views as PDFs."""
