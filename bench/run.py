@@ -11,6 +11,7 @@ HERE = Path(__file__).resolve().parent
 BENCHMARKS = [
     ("pricing", [sys.executable, str(HERE / "pricing.py")]),
     ("pdf", [sys.executable, str(HERE / "pdf.py")]),
+    ("insights", [sys.executable, str(HERE / "insights.py")]),
     ("ingest", [sys.executable, str(HERE / "ingest.py"), *sys.argv[1:]]),
     # Last: ingest measured right after it came out lower (21-35k events/s against 37-39k alone); the cause
     # is not known, so the most sensitive benchmark runs first.

@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from tally.cli import admin, rate
+from tally.cli import admin, insights, rate
 from tally.cli.settings import CliSettings
 from tally.cli.stack import Stack, StackConfig, StackError, check_health
 from tally.mesh.settings import SettingsError, load
@@ -42,6 +42,7 @@ def _parser(defaults: CliSettings) -> argparse.ArgumentParser:
     )
     admin.add_commands(commands, defaults.data_dir)
     rate.add_command(commands)
+    insights.add_command(commands)
     return parser
 
 
@@ -102,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
             return _status(args)
         if args.command == "rate":
             return rate.run(args)
+        if args.command == "insights":
+            return insights.run(args)
         if args.command in ("producers", "keys"):
             return admin.run(args)
         from tally.cli.demo import run_demo
