@@ -19,6 +19,7 @@ CATALOG = StreamSpec("CATALOG", ("tally.catalog.>",), max_age_s=DOMAIN_EVENTS_MA
 QUOTING = StreamSpec("QUOTING", ("tally.quoting.>",), max_age_s=DOMAIN_EVENTS_MAX_AGE_S)
 INVOICING = StreamSpec("INVOICING", ("tally.invoicing.>",), max_age_s=DOMAIN_EVENTS_MAX_AGE_S)
 ERP = StreamSpec("ERP", ("tally.erp.>",), max_age_s=DOMAIN_EVENTS_MAX_AGE_S)
+INSIGHTS = StreamSpec("INSIGHTS", ("tally.insights.>",), max_age_s=DOMAIN_EVENTS_MAX_AGE_S)
 
 ALL = (USAGE, METERING, CATALOG, QUOTING, INVOICING, ERP)
 
@@ -34,6 +35,7 @@ INVOICE_FINALIZED = "tally.invoicing.invoice_finalized"
 CREDIT_NOTE_ISSUED = "tally.invoicing.credit_note_issued"
 ALERT_TRIGGERED = "tally.invoicing.alert_triggered"
 PAYMENT_RECORDED = "tally.erp.payment_recorded"
+ANOMALY_DETECTED = "tally.insights.anomaly_detected"
 
 
 def usage_partition(customer: str) -> int:
