@@ -219,7 +219,7 @@ class Detector:
         known = ~np.isnan(values)
         warm = model.warm()
         lam = np.expm1(np.clip(expected, 0.0, 50.0))
-        score = np.where(model.counts, _count_score(values, expected, model.spread), error / sigma)
+        score = np.where(model.counts, _count_score(values, expected, sigma, model.spread), error / sigma)
 
         zero = known & (values <= 0) & warm
         suspicious_zero = zero & np.where(model.counts, lam >= 0.5, score < -s.outlier_sigmas)
@@ -434,10 +434,16 @@ class Detector:
             self._open[i] = _Open(Anomaly.from_dict(anomaly), quiet, zero_run, list(errors))
 
 
-def _count_score(values: Array, expected: Array, spread: Array) -> Array:
+MIN_RATE = 1.0
+"""The smallest expected count a count is judged against: a sparse series' expectation is itself uncertain,
+and two events where the model expected 0.1 are not an incident."""
+
+
+def _count_score(values: Array, expected: Array, sigma: Array, spread: Array) -> Array:
     """How far off a count is, in standard deviations: the signed Poisson deviance residual (close to normal
-    even for a handful of events, where the log scale is not), scaled down by the series' overdispersion."""
-    lam = np.maximum(np.expm1(np.clip(expected, 0.0, 50.0)), 1e-9)
+    even for a handful of events, where the log scale is not), scaled down by the series' overdispersion.
+    The expected count is the mean of the log-normal (exp(μ + σ²/2) − 1), not its median."""
+    lam = np.maximum(np.expm1(np.clip(expected + sigma**2 / 2, 0.0, 50.0)), MIN_RATE)
     y = np.nan_to_num(np.maximum(values, 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         term = np.where(y > 0, y * np.log(y / lam), 0.0)

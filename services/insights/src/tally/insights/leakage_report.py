@@ -54,6 +54,8 @@ class UsageReader(Protocol):
 class InvoiceReader(Protocol):
     async def invoices(self, customer_id: str, start: datetime, end: datetime) -> list[inv.Invoice]: ...
 
+    async def invoice(self, invoice_id: str) -> inv.Invoice: ...
+
 
 class RejectionReader(Protocol):
     async def rejected(
@@ -354,7 +356,7 @@ class LeakageReporter:
                 issued = timestamp_from_wire(invoice.issued_at)
                 if issued is None or issued > late.detected_at:
                     continue
-                findings.extend(await self._moved(context, late, invoice))
+                findings.extend(await self._moved(context, late, await self._invoices.invoice(invoice.id)))
         return findings
 
     async def _moved(self, context: _Context, late: LateUsageRow, invoice: inv.Invoice) -> list[Finding]:

@@ -39,6 +39,7 @@ IDEMPOTENT = {
     "invoicing": (
         (INVOICING, "PreviewInvoice"),
         (INVOICING, "ListInvoices"),
+        (INVOICING, "GetInvoice"),
         (INVOICING, "GetCreditBalance"),
     ),
     "ingestion": ((INGESTION, "ListRejected"),),
@@ -275,6 +276,11 @@ class Invoicing:
             token = reply.page.next_page_token
             if not token:
                 return found
+
+    async def invoice(self, invoice_id: str) -> inv.Invoice:
+        """One invoice with its lines (a listing carries the summary only)."""
+        reply = await self._stub.GetInvoice(inv.GetInvoiceRequest(invoice_id=invoice_id), timeout=self._deadline)
+        return reply.invoice
 
     async def credit_balance(self, customer_id: str) -> inv.GetCreditBalanceResponse:
         return await self._stub.GetCreditBalance(

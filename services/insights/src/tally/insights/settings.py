@@ -7,6 +7,17 @@ from dataclasses import dataclass
 from tally.mesh.settings import parse_seconds, setting
 
 
+def parse_interval(raw: str) -> float:
+    """Seconds between runs, 0 or more (0: never on a timer)."""
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ValueError(f"{raw!r} is not a number of seconds") from None
+    if not value >= 0 or value == float("inf"):
+        raise ValueError(f"{raw!r} must be 0 or a finite number of seconds")
+    return value
+
+
 def parse_days(raw: str) -> int:
     """A whole number of days, at least one."""
     try:
@@ -47,7 +58,7 @@ class InsightsSettings:
     scan_interval_s: float = setting(
         "TALLY_INSIGHTS_SCAN_SECONDS",
         default=300.0,
-        parse=parse_seconds,
+        parse=parse_interval,
         doc="seconds between scans of usage for anomalies (0: only when ScanUsage is called)",
     )
     """How often every series is brought up to date with metering and its new complete steps judged."""

@@ -53,6 +53,8 @@ class CatalogReader(Protocol):
 class InvoiceReader(Protocol):
     async def invoices(self, customer_id: str, start: datetime, end: datetime) -> list[inv.Invoice]: ...
 
+    async def invoice(self, invoice_id: str) -> inv.Invoice: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Simulation:
@@ -225,6 +227,7 @@ class PricingSimulator:
                 and invoice.kind != inv.INVOICE_KIND_THRESHOLD
                 and (start, end) == (period.start, period.end)
             ):
+                invoice = await self._invoices.invoice(invoice.id)
                 total = sum(
                     (
                         parse_decimal(line.amount.amount, field="invoice.lines.amount")
