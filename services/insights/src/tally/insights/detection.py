@@ -33,6 +33,9 @@ from tally.insights.seasonal_model import ModelRates, SeasonalModel
 
 Array = npt.NDArray[np.float64]
 
+RECENT_POINTS = 6
+"""Errors kept per series to measure a confirmed level shift by."""
+
 
 class AnomalyKind(Enum):
     SPIKE = "SPIKE"
@@ -203,6 +206,9 @@ class Detector:
         self._cusum_start = np.zeros((2, size), dtype=np.int64)
         self._cusum_error = np.zeros((2, size))
         self._cusum_points = np.zeros((2, size))
+        # The last errors of each series: a confirmed shift is measured on the points after it, not since
+        # the CUSUM began (which may include normal points before the shift).
+        self._recent = np.full((size, RECENT_POINTS), np.nan)
         self._open: dict[int, _Open] = {}
         self._silence_points = cadence.points(self.settings.silence_after_s)
 
@@ -234,6 +240,7 @@ class Detector:
 
         judged = known & warm & ~zero
         outlier = judged & (np.abs(score) > s.outlier_sigmas)
+        self._recent[judged] = np.column_stack((self._recent[judged, 1:], error[judged]))
         shifted = self._track_shift(ts, judged & ~outlier, score, error)
         # While a shift is building up the model stops learning, or it would absorb the shift before the
         # CUSUM can tell; the CUSUM either fires (and the level moves at once) or falls back to zero.
@@ -368,8 +375,10 @@ class Detector:
         side = 0 if self._cusum[0, i] > self.settings.shift_threshold else 1
         start = int(self._cusum_start[side, i])
         points = int(self._cusum_points[side, i])
-        mean_error = float(self._cusum_error[side, i]) / max(points, 1)
-        self.model.shift_level(np.array([i]), np.array([mean_error]))
+        recent = self._recent[i, -min(points, RECENT_POINTS) :]
+        recent = recent[~np.isnan(recent)]
+        moved = float(np.median(recent)) if recent.size else float(self._cusum_error[side, i]) / max(points, 1)
+        self.model.shift_level(np.array([i]), np.array([moved]))
         self._cusum[:, i] = 0.0
         current = self._open.get(i)
         if current is not None and current.anomaly.end_s is None:
@@ -414,6 +423,7 @@ class Detector:
                 self._cusum_error[:, i].tolist(),
                 self._cusum_points[:, i].tolist(),
             ],
+            "recent": self._recent[i].tolist(),
             "open": None
             if current is None or current.anomaly.end_s is not None
             else [current.anomaly.to_dict(), current.quiet, current.zero_run, current.errors],
@@ -429,6 +439,7 @@ class Detector:
             strict=True,
         ):
             array[:, i] = values
+        self._recent[i] = state["recent"]
         if state["open"] is not None:
             anomaly, quiet, zero_run, errors = state["open"]
             self._open[i] = _Open(Anomaly.from_dict(anomaly), quiet, zero_run, list(errors))

@@ -43,13 +43,13 @@ def _rate(half_life_points: float) -> float:
 class ModelRates:
     """How fast each component follows the data; half-lives in days of the series' own clock."""
 
-    level_days: float = 1.0
+    level_days: float = 2.0
     """The level's half-life: a slow drift is followed, a burst of a few hours barely moves it."""
-    day_profile_visits: float = 4.0
+    day_profile_visits: float = 7.0
     """The day profile's half-life, in visits of each hour of the day (one visit a day)."""
     weekday_days: float = 3.0
     """The weekday offsets' half-life."""
-    week_profile_visits: float = 3.0
+    week_profile_visits: float = 5.0
     """The week profile's half-life, in visits of each hour of the week (one visit a week)."""
     trend: float = 0.0
     """Share of each error the trend takes (0: no trend, as the detector runs it)."""
