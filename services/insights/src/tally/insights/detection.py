@@ -377,7 +377,9 @@ class Detector:
         points = int(self._cusum_points[side, i])
         recent = self._recent[i, -min(points, RECENT_POINTS) :]
         recent = recent[~np.isnan(recent)]
-        moved = float(np.median(recent)) if recent.size else float(self._cusum_error[side, i]) / max(points, 1)
+        moved = (
+            float(np.median(recent)) if recent.size else float(self._cusum_error[side, i]) / max(points, 1)
+        )
         self.model.shift_level(np.array([i]), np.array([moved]))
         self._cusum[:, i] = 0.0
         current = self._open.get(i)

@@ -279,7 +279,9 @@ class Invoicing:
 
     async def invoice(self, invoice_id: str) -> inv.Invoice:
         """One invoice with its lines (a listing carries the summary only)."""
-        reply = await self._stub.GetInvoice(inv.GetInvoiceRequest(invoice_id=invoice_id), timeout=self._deadline)
+        reply = await self._stub.GetInvoice(
+            inv.GetInvoiceRequest(invoice_id=invoice_id), timeout=self._deadline
+        )
         return reply.invoice
 
     async def credit_balance(self, customer_id: str) -> inv.GetCreditBalanceResponse:
