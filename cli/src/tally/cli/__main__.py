@@ -31,7 +31,7 @@ def _parser(defaults: CliSettings) -> argparse.ArgumentParser:
         command.add_argument("--nats-port", type=int, default=defaults.nats_port)
         command.add_argument("--nats-monitor-port", type=int, default=defaults.nats_monitor_port)
 
-    up = commands.add_parser("up", help="start nats-server and the six services; Ctrl-C stops them")
+    up = commands.add_parser("up", help="start nats-server and all the services; Ctrl-C stops them")
     stack_options(up, defaults.data_dir)
     status = commands.add_parser("status", help="health of a running local stack")
     status.add_argument("--data-dir", type=Path, default=defaults.data_dir)

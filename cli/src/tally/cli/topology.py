@@ -1,4 +1,4 @@
-"""The six services of a local stack: their modules, default ports and the peers each one calls."""
+"""The services of a local stack: their modules, default ports and the peers each one calls."""
 
 from __future__ import annotations
 
@@ -47,6 +47,13 @@ SERVICES: tuple[ServiceSpec, ...] = (
         grpc_services=("tally.api.invoicing.v1.InvoicingService",),
     ),
     ServiceSpec("erp_sync", "tally.erp_sync", 5, grpc_services=("tally.api.erp_sync.v1.ErpSyncService",)),
+    ServiceSpec(
+        "insights",
+        "tally.insights",
+        7,
+        calls=("metering", "catalog", "invoicing", "ingestion"),
+        grpc_services=("tally.api.insights.v1.InsightsService",),
+    ),
 )
 
 BY_NAME = {spec.name: spec for spec in SERVICES}
