@@ -276,3 +276,82 @@ def test_a_scan_finds_a_spike_lists_it_and_publishes_anomaly_detected(stack):
 
     events = asyncio.run(published())
     assert spikes[0].id in {e.anomaly.id for e in events}
+
+
+def graduated(quantity):
+    """The test plan's usage price: 5 × 10.00, 5 × 8.00, then 6.00 each."""
+    from decimal import Decimal
+
+    q = Decimal(quantity)
+    tiers = ((Decimal(5), Decimal("10.00")), (Decimal(5), Decimal("8.00")), (None, Decimal("6.00")))
+    total, left = Decimal(0), q
+    for size, price in tiers:
+        units = left if size is None else min(left, size)
+        total += units * price
+        left -= units
+    return total.quantize(Decimal("0.01"))
+
+
+def test_the_invoice_forecast_stands_beside_preview_invoice_priced_by_the_plan(stack):
+    from decimal import Decimal
+
+    from test_invoicing_billing import grant_credit
+
+    catalog, metering, _, insights = stack
+    meter_id = make_meter(metering)
+    _, customer, subscription = make_catalog(catalog, meter_id)
+    grant_credit(catalog, customer.id, "300.00")
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    rng = np.random.default_rng(14)
+    moments = [
+        today - timedelta(days=d) + timedelta(hours=1 + i)
+        for d in range(1, 50)
+        for i in range(int(rng.poisson(4)))
+    ]
+    send_calls(metering, "f1", moments)
+    wait_for_count(metering, meter_id, "acme", today - timedelta(days=50), today, len(moments))
+
+    with grpc.insecure_channel(insights.target) as channel:
+        reply = pb_grpc.InsightsServiceStub(channel).ForecastInvoice(
+            pb.ForecastInvoiceRequest(subscription_id=subscription.id),
+            metadata=insights.metadata(),
+            timeout=60,
+        )
+    assert reply.preview.subscription_id == subscription.id
+    [calls] = reply.charges
+    month_start = today.replace(day=1)
+    so_far = sum(1 for m in moments if m >= month_start)
+    assert (calls.charge_id, calls.meter_id, calls.quantity_so_far) == ("calls", meter_id, str(so_far))
+    expected = Decimal(calls.quantity_expected)
+    days_in_month = ((month_start + timedelta(days=32)).replace(day=1) - month_start).days
+    # About four calls a day for the whole month.
+    assert 2.5 * days_in_month <= expected <= 6 * days_in_month
+    assert Decimal(calls.quantity_low) <= expected <= Decimal(calls.quantity_high)
+    # Each amount is the plan's own price of the quantity beside it, to the cent.
+    assert calls.amount.expected.amount == str(graduated(expected))
+    assert calls.amount.low.amount == str(graduated(calls.quantity_low))
+    assert reply.subtotal.expected.amount == str(graduated(expected) + Decimal("49.00"))
+    tax = (graduated(expected) * Decimal("0.2")).quantize(Decimal("0.01")) + Decimal("9.80")
+    assert reply.total.expected.amount == str(graduated(expected) + Decimal("49.00") + tax)
+    assert (
+        Decimal(reply.total.low.amount)
+        <= Decimal(reply.total.expected.amount)
+        <= Decimal(reply.total.high.amount)
+    )
+    # 300.00 of credit against a forecast of several hundred a month runs out within the next two months.
+    assert reply.credit_balance.amount == "300.00"
+    runs_out = reply.credit_runs_out_at.ToDatetime(tzinfo=UTC)
+    assert today <= runs_out <= today + timedelta(days=62)
+
+    with grpc.insecure_channel(insights.target) as channel:
+        revenue = pb_grpc.InsightsServiceStub(channel).ForecastRevenue(
+            pb.ForecastRevenueRequest(months=2), metadata=insights.metadata(), timeout=60
+        )
+    [acme] = revenue.customers
+    assert acme.customer == "acme" and len(acme.months) == 2
+    for month in acme.months:
+        low, mid, high = (
+            Decimal(m.amount) for m in (month.revenue.low, month.revenue.expected, month.revenue.high)
+        )
+        assert Decimal("49.00") < low <= mid <= high
+    assert [t.expected[0].amount for t in revenue.totals] == [m.revenue.expected.amount for m in acme.months]

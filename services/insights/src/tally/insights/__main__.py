@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,15 +28,16 @@ _log = logging.getLogger("tally.insights")
 
 
 def scheduled_scans(
-    scan: UsageScan, interval_s: float, wake: Callable[[], None]
+    scan: UsageScan, interval_s: float, settle_s: float, wake: Callable[[], None]
 ) -> Callable[[], Coroutine[Any, Any, None]]:
-    """Scans every ``interval_s``; a failed scan is logged and the next one picks up where it stopped."""
+    """Scans every ``interval_s`` the steps that ended at least ``settle_s`` ago; a failed scan is logged and
+    the next one picks up where it stopped."""
 
     async def loop() -> None:
         while True:
             await asyncio.sleep(interval_s)
             try:
-                summary = await scan.scan(datetime.now(UTC))
+                summary = await scan.scan(datetime.now(UTC) - timedelta(seconds=settle_s))
                 if summary.anomalies_changed:
                     wake()
                 _log.info(
@@ -88,7 +89,9 @@ async def wire(runtime: Runtime[InsightsSettings]) -> Wiring:
     )
     background = []
     if scan is not None and settings.scan_interval_s > 0:
-        background.append(scheduled_scans(scan, settings.scan_interval_s, runtime.relay.wake))
+        background.append(
+            scheduled_scans(scan, settings.scan_interval_s, settings.settle_s, runtime.relay.wake)
+        )
     return Wiring(
         registrations=[(pb_grpc.add_InsightsServiceServicer_to_server, servicer)],
         service_names=[SERVICE],

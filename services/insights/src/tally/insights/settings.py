@@ -62,6 +62,14 @@ class InsightsSettings:
         doc="seconds between scans of usage for anomalies (0: only when ScanUsage is called)",
     )
     """How often every series is brought up to date with metering and its new complete steps judged."""
+    settle_s: float = setting(
+        "TALLY_INSIGHTS_SETTLE_SECONDS",
+        default=300.0,
+        parse=parse_interval,
+        doc="how long after a step ends a scheduled scan waits before judging it",
+    )
+    """Usage of an hour still arriving (batches in flight, metering catching up) is in before the hour is
+    judged; a step is judged once, so what arrives later is late usage, not part of the judgement."""
     history_days: int = setting(
         "TALLY_INSIGHTS_HISTORY_DAYS",
         default=35,
