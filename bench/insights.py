@@ -147,7 +147,7 @@ def bench_forecast(seed: int, count: int) -> dict[str, object]:
     ets_model = _statsforecast()
     months = [(datetime(2026, m, 1, tzinfo=UTC), datetime(2026, m + 1, 1, tzinfo=UTC)) for m in (3, 4, 5, 6)]
     for _ in range(count):
-        base = float(np.exp(rng.uniform(np.log(50), np.log(5000))))
+        base = float(np.exp(rng.uniform(np.log(0.2), np.log(5000))))
         series = hourly_usage(rng, 182, base, drift_per_month=float(rng.uniform(-0.02, 0.08)))
         days = daily_totals(series)
         day_ts = START + np.arange(days.size, dtype=np.int64) * DAY

@@ -25,6 +25,7 @@ from tally.insights.billing_terms import BillingTerms, active_interval, terms_fr
 from tally.insights.forecasting import Forecaster
 from tally.money import line_tax, parse_decimal, round_line
 from tally.pricing import (
+    BillingTiming,
     ChargeUsage,
     EventValues,
     FlatPrice,
@@ -34,6 +35,7 @@ from tally.pricing import (
     PercentagePrice,
     Period,
     PlanVersion,
+    fee_quantity,
     price_plan,
 )
 
@@ -197,6 +199,20 @@ def _scaled_usage(charge_usage: ChargeUsage, factor: Decimal) -> ChargeUsage:
     return charge_usage
 
 
+def closing_fees(plan: PlanVersion, period: Period, active: Period) -> dict[str, Decimal]:
+    """The fees the invoice closing ``period`` bills: in-arrears fees for the period itself, in-advance fees
+    for the following one (taken as long as this one), each prorated to the subscription's active interval."""
+    following = Period(period.end, period.end + (period.end - period.start))
+    fees: dict[str, Decimal] = {}
+    for charge in plan.charges:
+        if isinstance(charge.price, FlatPrice):
+            served = period if charge.price.timing is BillingTiming.IN_ARREARS else following
+            periods = fee_quantity(charge.price, served, active)
+            if periods > 0:
+                fees[charge.id] = periods
+    return fees
+
+
 class InvoiceForecaster:
     def __init__(
         self,
@@ -242,12 +258,9 @@ class InvoiceForecaster:
             ),
             None,
         )
-        recurring = {
-            line.charge_id: parse_decimal(line.quantity or "1", field="preview.lines.quantity")
-            for line in preview.lines
-            if line.kind == inv.INVOICE_LINE_KIND_RECURRING
-            and any(c.id == line.charge_id and isinstance(c.price, FlatPrice) for c in terms.plan.charges)
-        }
+        recurring = closing_fees(
+            terms.plan, period, active_interval(await self._catalog.subscription(subscription_id))
+        )
         carried = [
             line
             for line in preview.lines

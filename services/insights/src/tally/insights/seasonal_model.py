@@ -31,6 +31,8 @@ CLIP_SIGMAS = 3.0
 """Errors beyond this many standard deviations teach the model no more than this much (Huber)."""
 WINSOR_SIGMAS = 6.0
 """Errors beyond this many standard deviations teach the noise estimate no more than this much."""
+TREND_NOISE = 0.1
+"""The noise (log scale) at which the trend learns at half its rate."""
 MIN_SIGMA = 0.02
 """The smallest spread on the log scale (2 %): a perfectly smooth history must not make 3 % an alarm."""
 
@@ -170,7 +172,10 @@ class SeasonalModel:
         change = a * residual
         self.level[idx] += change
         if self.rates.trend:
-            self.trend[idx] += np.where(seasoned, self.rates.trend * residual, 0.0)
+            # A slope read off noisy data is mostly noise: the trend learns in proportion to how clearly the
+            # series shows one (full rate below 10 % noise, a 26th of it at 50 %).
+            trust = 1.0 / (1.0 + (s / TREND_NOISE) ** 2)
+            self.trend[idx] += np.where(seasoned, self.rates.trend * trust * residual, 0.0)
         residual = residual - change
 
         d, w, h = self._phases(ts)
