@@ -156,3 +156,29 @@ def test_many_series_judged_together_find_what_each_finds_alone():
     for index, series in enumerate(group):
         alone = detect(series.timestamps, series.values)
         assert [a.start_s for a in alone] == sorted({a.start_s for a in together[index]})
+
+
+def test_points_sharing_a_step_add_up_as_counts_and_average_as_levels():
+    from tally.insights.cadence import regularize
+
+    stamps = [0, 300, 450, 600, 1200]
+    _, counts = regularize(stamps, [1.0, 2.0, 3.0, 4.0, 5.0], Cadence(300))
+    _, levels = regularize(stamps, [1.0, 2.0, 3.0, 4.0, 5.0], Cadence(300), summed=False)
+    assert counts[:3].tolist() == [1.0, 5.0, 4.0] and np.isnan(counts[3]) and counts[4] == 5.0
+    assert levels[:3].tolist() == [1.0, 2.5, 4.0] and np.isnan(levels[3])
+
+
+def test_a_five_minute_series_is_judged_per_hour_and_a_gap_is_not_a_drop():
+    rng = np.random.default_rng(1)
+    days = 42
+    stamps = START + np.arange(days * 288) * 300
+    hour = (stamps % 86_400) / 3600
+    weekend = ((stamps // 86_400 + 3) % 7) >= 5
+    rate = 20 * (0.4 + np.exp(-(((hour - 15) / 4) ** 2))) * np.where(weekend, 0.6, 1.0)
+    burst = slice(30 * 288 + 100, 30 * 288 + 112)  # one hour at 8×, from 08:20
+    rate[burst] *= 8
+    values = rng.poisson(rate).astype(float)
+    keep = np.ones(stamps.size, dtype=bool)
+    keep[35 * 288 + 30 : 35 * 288 + 80] = False  # four hours and more without a row
+    found = detect(stamps[keep], values[keep])
+    assert [(a.kind, (a.start_s - START) // HOUR) for a in found] == [(AnomalyKind.SPIKE, 30 * 24 + 8)]

@@ -15,10 +15,6 @@ WEEK_S = 7 * DAY_S
 _EPOCH_WEEKDAY = 3
 """1970-01-01 was a Thursday: Monday is weekday 0, so the epoch's day number is shifted by three."""
 
-WEEKLY_PROFILE_LIMIT = 400
-"""Phases of the week above which a per-phase weekly profile is not kept (5-minute series would need 2,016,
-each seen once a week): the day profile plus a weekday offset carry the weekly rhythm instead."""
-
 
 @dataclass(frozen=True, slots=True)
 class Cadence:
@@ -43,12 +39,21 @@ class Cadence:
         return self.step_s <= DAY_S and WEEK_S % self.step_s == 0
 
     @property
+    def week_step_s(self) -> int:
+        """The resolution of the weekly profile: the series' own step, but never finer than an hour."""
+        return max(self.step_s, 3600)
+
+    @property
     def per_week(self) -> int:
-        """Phases of the weekly profile kept per series; 0 when none is (see WEEKLY_PROFILE_LIMIT)."""
-        if not self.has_week or self.per_day == 0:
+        """Phases of the weekly profile kept per series (hours of the week at most); 0 without one."""
+        if not self.has_week or self.per_day == 0 or DAY_S % self.week_step_s:
             return 0
-        phases = WEEK_S // self.step_s
-        return phases if phases <= WEEKLY_PROFILE_LIMIT else 0
+        return WEEK_S // self.week_step_s
+
+    @property
+    def per_week_phase(self) -> int:
+        """Steps in one visit of a weekly phase (12 for a 5-minute series, 1 from hourly up)."""
+        return self.week_step_s // self.step_s
 
     def day_phase(self, ts: int) -> int:
         return (ts % DAY_S) // self.step_s if self.per_day else 0
@@ -58,7 +63,9 @@ class Cadence:
         return (ts // DAY_S + _EPOCH_WEEKDAY) % 7
 
     def week_phase(self, ts: int) -> int:
-        return self.weekday(ts) * self.per_day + self.day_phase(ts) if self.per_week else 0
+        if not self.per_week:
+            return 0
+        return self.weekday(ts) * (DAY_S // self.week_step_s) + (ts % DAY_S) // self.week_step_s
 
     def points(self, seconds: float) -> int:
         """How many steps ``seconds`` spans, at least one."""
@@ -84,16 +91,27 @@ def regularize(
     timestamps: Sequence[int] | npt.NDArray[np.int64],
     values: Sequence[float] | npt.NDArray[np.float64],
     cadence: Cadence,
+    *,
+    summed: bool = True,
+    per_step: int = 1,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    """The series on its regular grid: a missing step becomes NaN (unknown, not zero); an off-grid point
-    joins the step it falls in (summed, as usage is)."""
+    """The series on its regular grid: a missing step becomes NaN (unknown, not zero); points falling in the
+    same step are summed (usage counts add up) or, with ``summed`` False, averaged (levels, rates).
+
+    ``per_step`` is how many points a step holds when the series is finer than the grid (12 five-minute
+    points an hour): a step missing some of them is scaled up to a full one, and one missing half or more
+    is unknown, so a gap in the data never reads as a drop."""
     ts = np.asarray(timestamps, dtype=np.int64)
     vs = np.asarray(values, dtype=np.float64)
     start = int(ts[0]) - int(ts[0]) % cadence.step_s
     slots = (ts - start) // cadence.step_s
     grid = np.zeros(int(slots[-1]) + 1)
     np.add.at(grid, slots, vs)
-    seen = np.zeros(grid.size, dtype=bool)
-    seen[slots] = True
-    grid[~seen] = np.nan
+    hits = np.zeros(grid.size)
+    np.add.at(hits, slots, 1.0)
+    if not summed:
+        grid = np.divide(grid, hits, out=grid, where=hits > 0)
+    elif per_step > 1:
+        grid = np.divide(grid * per_step, hits, out=grid, where=hits > 0)
+    grid[hits < max(1, per_step / 2)] = np.nan
     return start + np.arange(grid.size, dtype=np.int64) * cadence.step_s, grid

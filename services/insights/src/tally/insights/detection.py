@@ -33,6 +33,7 @@ from tally.insights.seasonal_model import ModelRates, SeasonalModel
 
 Array = npt.NDArray[np.float64]
 
+HOUR_S = 3600
 RECENT_POINTS = 6
 """Errors kept per series to measure a confirmed level shift by."""
 
@@ -478,11 +479,19 @@ def detect(
     counts: bool | None = None,
     settings: DetectorSettings | None = None,
 ) -> list[Anomaly]:
-    """Every incident of one series (timestamps in seconds, any order of gaps), oldest first."""
+    """Every incident of one series (timestamps in seconds, gaps allowed), oldest first; a series finer than
+    hourly is judged per hour."""
     cadence = cadence or infer_cadence(timestamps)
-    grid_ts, grid = regularize(timestamps, values, cadence)
     if counts is None:
-        counts = looks_like_counts(grid)
+        counts = looks_like_counts(np.asarray(values, dtype=np.float64))
+    per_step = 1
+    if cadence.step_s < HOUR_S and HOUR_S % cadence.step_s == 0:
+        # Finer than hourly, each point holds a sliver of an hour's noise and the rhythm a sliver of its shape:
+        # judged per hour (summed, or averaged for levels), as the service judges usage, incidents stand out
+        # of much less noise.
+        per_step = HOUR_S // cadence.step_s
+        cadence = Cadence(HOUR_S)
+    grid_ts, grid = regularize(timestamps, values, cadence, summed=counts, per_step=per_step)
     detector = Detector(cadence, 1, [counts], settings)
     found: dict[int, Anomaly] = {}
     for ts, value in zip(grid_ts.tolist(), grid.tolist(), strict=True):

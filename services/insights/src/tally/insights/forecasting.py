@@ -66,8 +66,9 @@ class Forecaster:
         if ts.size < 2:
             raise InvalidArgument.field("values", "need at least two points of history to forecast")
         self.cadence = cadence or infer_cadence(ts)
-        grid_ts, grid = regularize(ts, values, self.cadence)
-        detector = Detector(self.cadence, 1, [looks_like_counts(grid)], rates=FORECAST_RATES)
+        counts = looks_like_counts(np.asarray(values, dtype=np.float64))
+        grid_ts, grid = regularize(ts, values, self.cadence, summed=counts)
+        detector = Detector(self.cadence, 1, [counts], rates=FORECAST_RATES)
         for t, value in zip(grid_ts.tolist(), grid.tolist(), strict=True):
             detector.step(t, np.array([value]))
         self._model = detector.model

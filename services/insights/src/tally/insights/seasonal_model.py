@@ -101,7 +101,10 @@ class SeasonalModel:
         self._a_level = _rate(r.level_days * points_per_day)
         self._a_day = _rate(r.day_profile_visits) if self.cadence.per_day else 0.0
         self._a_weekday = _rate(r.weekday_days * points_per_day) if self.cadence.has_week else 0.0
-        self._a_week = _rate(r.week_profile_visits) if self.cadence.per_week else 0.0
+        # A weekly phase is an hour of the week at the finest: a 5-minute series visits it twelve times a week.
+        self._a_week = (
+            _rate(r.week_profile_visits * self.cadence.per_week_phase) if self.cadence.per_week else 0.0
+        )
         self._a_noise = _rate(r.noise_days * points_per_day)
 
     @property
