@@ -67,7 +67,7 @@ def test_two_scans_judge_like_one_and_publish_each_anomaly_once(engine):
         "acme": hourly_usage(rng, 30, 300.0, incidents=(Incident("SPIKE", 20 * 24 + 10, 1),)).values,
         "tanaka": hourly_usage(rng, 30, 80.0, incidents=(Incident("OUTAGE", 25 * 24 + 2, 6),)).values,
     }
-    activity = ActivityStore(engine, "insights-usage-activity")
+    activity = ActivityStore(engine, "insights-usage-activity", "insights-late-usage")
     assert record_activity(activity, ["acme", "tanaka"]) == 1
     assert record_activity(activity, ["acme", "tanaka"]) == 0  # the same message again: applied once
     store = SeriesStore(engine, anomaly_event)
@@ -100,7 +100,7 @@ def test_two_scans_judge_like_one_and_publish_each_anomaly_once(engine):
 def test_a_scan_that_lost_the_race_to_another_replica_writes_nothing(engine):
     rng = np.random.default_rng(3)
     usage = {"acme": hourly_usage(rng, 10, 100.0).values}
-    activity = ActivityStore(engine, "insights-usage-activity")
+    activity = ActivityStore(engine, "insights-usage-activity", "insights-late-usage")
     record_activity(activity, ["acme"])
     store = SeriesStore(engine, anomaly_event)
     asyncio.run(UsageScan(Metering(usage), store, activity, history_days=30).scan(T0 + timedelta(days=5)))

@@ -69,7 +69,7 @@ async def wire(runtime: Runtime[InsightsSettings]) -> Wiring:
     ingestion = Ingestion(ingestion_channel, deadline) if ingestion_channel else None
 
     series = SeriesStore(runtime.engine, anomaly_event)
-    activity = ActivityStore(runtime.engine, USAGE_ACTIVITY.durable)
+    activity = ActivityStore(runtime.engine, USAGE_ACTIVITY.durable, LATE_USAGE.durable)
     scan = (
         UsageScan(metering, series, activity, history_days=settings.history_days)
         if metering is not None

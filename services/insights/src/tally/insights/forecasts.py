@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -324,16 +324,15 @@ class InvoiceForecaster:
     ) -> dict[str, ChargeUsage]:
         """The period's usage so far of matrix and percentage prices, in their own shape (groups, events)."""
         shaped: dict[str, ChargeUsage] = {}
-        matrix = [c for c in terms.usage_charges() if isinstance(c.price, MatrixPrice)]
+        matrix = [(c, c.price) for c in terms.usage_charges() if isinstance(c.price, MatrixPrice)]
         if matrix:
             answers = await self._usage.quantities(
-                [(customer, terms.meters[c.id], start, end, tuple(c.price.dimensions)) for c in matrix]  # type: ignore[union-attr]
+                [(customer, terms.meters[c.id], start, end, tuple(price.dimensions)) for c, price in matrix]
             )
-            for charge, grouped in zip(matrix, answers, strict=True):
-                dimensions = charge.price.dimensions  # type: ignore[union-attr]
+            for (charge, price), grouped in zip(matrix, answers, strict=True):
                 shaped[charge.id] = MatrixUsage(
                     tuple(
-                        MatrixUsageEntry(tuple(dict(key).get(d, "") for d in dimensions), q)
+                        MatrixUsageEntry(tuple(dict(key).get(d, "") for d in price.dimensions), q)
                         for key, q in sorted(grouped.items())
                     )
                 )
@@ -350,12 +349,10 @@ class InvoiceForecaster:
         today: datetime,
         period: Period,
         days_left: int,
-        spend_after: object,
+        price_after: Callable[[int], tuple[Decimal, Decimal, dict[str, Decimal]]],
     ) -> datetime | None:
         """The first day whose cost to date (after tax) reaches ``balance``; past the period, at the period's
-        forecast daily rate, within a year."""
-        price_after = spend_after  # (days) -> (subtotal, tax, by charge)
-        assert callable(price_after)
+        forecast daily rate, within a year. ``price_after(d)`` prices the period with d more days of usage."""
         for d in range(0, days_left + 1):
             subtotal, tax, _ = price_after(d)
             if subtotal + tax >= balance:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
@@ -98,6 +98,11 @@ class _Context:
     """By external id."""
     terms: list[tuple[cat.Subscription, BillingTerms]]
     meters: list[MeterInfo]
+    externals: dict[str, str] = field(init=False)
+    """External id by catalog customer id."""
+
+    def __post_init__(self) -> None:
+        self.externals = {customer.id: external for external, customer in self.customers.items()}
 
     def reference_charge(self, meter_id: str) -> tuple[Charge, str, str] | None:
         """The first subscription charge pricing ``meter_id``: (charge, currency, subscription id)."""
@@ -108,10 +113,8 @@ class _Context:
         return None
 
     def external(self, customer_id: str) -> str:
-        for external, customer in self.customers.items():
-            if customer.id == customer_id:
-                return external
-        return customer_id
+        """The id usage events name the catalog customer ``customer_id`` by."""
+        return self.externals.get(customer_id, customer_id)
 
 
 class LeakageReporter:

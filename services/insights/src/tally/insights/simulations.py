@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -43,7 +43,7 @@ _BILLED = (inv.INVOICE_STATUS_FINALIZED, inv.INVOICE_STATUS_PAID)
 class CatalogReader(Protocol):
     async def customers(self) -> list[cat.Customer]: ...
 
-    def subscriptions(self, customer_id: str = "") -> object: ...
+    def subscriptions(self, customer_id: str = "") -> AsyncIterator[cat.Subscription]: ...
 
     async def terms(self, lookups: Sequence[tuple[str, datetime]]) -> list[cat.EffectiveTerms | str]: ...
 
@@ -148,7 +148,7 @@ class PricingSimulator:
         at = request.period_containing
         subscriptions: list[cat.Subscription] = []
         for customer_id in request.customer_ids or ("",):
-            async for subscription in self._catalog.subscriptions(customer_id):  # type: ignore[attr-defined]
+            async for subscription in self._catalog.subscriptions(customer_id):
                 active = active_interval(subscription)
                 if active.start <= at < active.end:
                     subscriptions.append(subscription)

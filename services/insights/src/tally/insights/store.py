@@ -283,9 +283,11 @@ class LateUsageRow:
 class ActivityStore:
     """Who sends usage of what (customers, producers) and usage that moved late, as the consumers project it."""
 
-    def __init__(self, engine: Engine, consumer: str) -> None:
+    def __init__(self, engine: Engine, consumer: str, late_consumer: str) -> None:
+        """``consumer`` and ``late_consumer`` are the durable names the two consumers claim messages under."""
         self._engine = engine
         self._consumer = consumer
+        self._late_consumer = late_consumer
 
     def record(self, batches: Sequence[tuple[str, BatchActivity]]) -> int:
         """Apply the activity of each (msg id, batch) not applied before, claiming each in the inbox, in one
@@ -341,7 +343,7 @@ class ActivityStore:
 
     def record_late(self, msg_id: str, row: LateUsageRow) -> bool:
         with self._engine.begin() as conn:
-            if not claim(conn, self._consumer + "-late", msg_id):
+            if not claim(conn, self._late_consumer, msg_id):
                 return False
             conn.execute(
                 insert(late_usage).values(
