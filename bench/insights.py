@@ -7,7 +7,7 @@
 2. Forecast: MAPE of the month-end total forecast on day 10, beside seasonal naive (each remaining day is
    the same weekday of last week) and, when it is installed, statsforecast's AutoETS on the same history.
 3. Speed: the time to score 10,000 customer × meter hourly series over 35 days (one vectorised pass), and
-   the forecast latency per subscription.
+   the revenue forecast's latency per subscription (three usage charges, peers answered from memory).
 
 Prints one JSON line per measurement, then readable lines.
 """
@@ -19,7 +19,7 @@ import json
 import statistics
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -214,12 +214,105 @@ def bench_scoring(series_count: int, days: int) -> dict[str, object]:
     return {"series": series_count, "points_per_series": hours, "seconds_median": statistics.median(timings)}
 
 
+def bench_subscription_forecasts(count: int, charges: int = 3) -> dict[str, object]:
+    """ForecastRevenue's use case end to end (terms → daily usage → forecasts → priced months) for ``count``
+    subscriptions of ``charges`` usage charges each, its peers answered from memory: the latency per
+    subscription without the network."""
+    import asyncio
+
+    from tally.api.catalog.v1 import catalog_service_pb2 as cat
+    from tally.api.common.v1 import period_pb2
+    from tally.insights.forecasts import RevenueForecaster
+    from tally.mesh.wire import timestamp_to_wire
+
+    now = datetime(2026, 6, 10, tzinfo=UTC)
+    rng = np.random.default_rng(3)
+    histories = {
+        (f"c{n}", f"m{k}"): daily_totals(hourly_usage(rng, 91, float(rng.uniform(5, 500))))
+        for n in range(count)
+        for k in range(charges)
+    }
+    tiers = [cat.Tier(up_to="1000", unit_price="0.10"), cat.Tier(unit_price="0.05")]
+    terms = cat.EffectiveTerms(
+        currency="USD",
+        billing_period=period_pb2.Period(
+            start=timestamp_to_wire(datetime(2026, 6, 1, tzinfo=UTC)),
+            end=timestamp_to_wire(datetime(2026, 7, 1, tzinfo=UTC)),
+        ),
+        recurring_fees=[
+            cat.Charge(id="fee", name="Fee", price=cat.Price(currency="USD", flat=cat.FlatPrice(amount="49")))
+        ],
+        usage_charges=[
+            cat.Charge(
+                id=f"u{k}",
+                name=f"Usage {k}",
+                price=cat.Price(currency="USD", meter_id=f"m{k}", graduated=cat.GraduatedPrice(tiers=tiers)),
+            )
+            for k in range(charges)
+        ],
+    )
+
+    class Catalog:
+        async def customers(self):
+            return [cat.Customer(id=f"c{n}", external_id=f"c{n}") for n in range(count)]
+
+        async def subscriptions(self, customer_id=""):
+            for n in range(count):
+                yield cat.Subscription(
+                    id=f"s{n}",
+                    customer_id=f"c{n}",
+                    status=cat.SUBSCRIPTION_STATUS_ACTIVE,
+                    start_at=timestamp_to_wire(datetime(2026, 1, 1, tzinfo=UTC)),
+                    billing_cycle=cat.BILLING_CYCLE_MONTHLY,
+                )
+
+        async def terms(self, lookups):
+            found = []
+            for subscription_id, _ in lookups:
+                one = cat.EffectiveTerms()
+                one.CopyFrom(terms)
+                one.subscription_id, one.customer_id = subscription_id, "c" + subscription_id[1:]
+                found.append(one)
+            return found
+
+        async def subscription(self, subscription_id):
+            raise NotImplementedError
+
+    class Metering:
+        async def daily(self, queries):
+            out = []
+            for customer, meter, start, _ in queries:
+                values = histories[(customer, meter)]
+                out.append([(start + timedelta(days=d), float(v)) for d, v in enumerate(values)])
+            return out
+
+        async def values(self, *args):
+            return []
+
+        async def quantities(self, queries):
+            return [{} for _ in queries]
+
+    forecaster = RevenueForecaster(Catalog(), Metering())
+    timings = []
+    for _ in range(3):
+        started = time.perf_counter()
+        outlook = asyncio.run(forecaster.forecast("", 3, now))
+        timings.append((time.perf_counter() - started) / count)
+        assert len(outlook.customers) == count
+    return {
+        "subscriptions": count,
+        "usage_charges": charges,
+        "ms_per_subscription": statistics.median(timings) * 1000,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--series", type=int, default=60)
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--forecast-series", type=int, default=40)
     parser.add_argument("--score-series", type=int, default=10_000)
+    parser.add_argument("--subscriptions", type=int, default=50)
     args = parser.parse_args()
     anomalies = bench_anomalies(11, args.series, args.days)
     print(json.dumps({"bench": "insights_anomalies", **anomalies}))
@@ -227,6 +320,8 @@ def main() -> None:
     print(json.dumps({"bench": "insights_forecast", **forecast}))
     scoring = bench_scoring(args.score_series, 35)
     print(json.dumps({"bench": "insights_scoring", **scoring}))
+    per_subscription = bench_subscription_forecasts(args.subscriptions)
+    print(json.dumps({"bench": "insights_subscription_forecast", **per_subscription}))
     for name in ("insights", "rolling_gaussian"):
         r = anomalies[name]
         assert isinstance(r, dict)
@@ -247,6 +342,10 @@ def main() -> None:
     print(
         f"scoring {scoring['series']:,} series × {scoring['points_per_series']} hours: "
         f"{scoring['seconds_median']:.2f} s (median of 3)"
+    )
+    print(
+        f"revenue forecast: {per_subscription['ms_per_subscription']:.0f} ms per subscription "
+        f"({per_subscription['usage_charges']} usage charges, 3 months, peers in memory)"
     )
 
 
