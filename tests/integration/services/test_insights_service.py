@@ -235,21 +235,21 @@ def test_a_scan_finds_a_spike_lists_it_and_publishes_anomaly_detected(stack):
     _, metering, _, insights = stack
     meter_id = make_meter(metering)
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    series = hourly_usage(np.random.default_rng(3), 15, 6.0, incidents=(Incident("SPIKE", 13 * 24 + 14, 1),))
+    series = hourly_usage(np.random.default_rng(3), 20, 15.0, incidents=(Incident("SPIKE", 17 * 24 + 14, 1),))
     moments = []
     for hour, count in enumerate(series.values.astype(int).tolist()):
         moments.extend(start + timedelta(hours=hour, seconds=s) for s in range(count))
     for first in range(0, len(moments), 5000):
         send_events(metering, f"g{first}", "gamma", moments[first : first + 5000])
 
-    wait_for_count(metering, meter_id, "gamma", start, start + timedelta(days=15), len(moments))
+    wait_for_count(metering, meter_id, "gamma", start, start + timedelta(days=20), len(moments))
 
     channel, stub = insights_stub(insights)
     with channel:
         deadline = datetime.now(UTC) + timedelta(seconds=60)
         while True:  # until the usage consumer has projected gamma: then one scan judges all of it
             scan = stub.ScanUsage(
-                pb.ScanUsageRequest(as_of=stamp(start + timedelta(days=15))),
+                pb.ScanUsageRequest(as_of=stamp(start + timedelta(days=20))),
                 metadata=insights.metadata(),
                 timeout=120,
             )
@@ -261,7 +261,7 @@ def test_a_scan_finds_a_spike_lists_it_and_publishes_anomaly_detected(stack):
         found = stub.ListAnomalies(pb.ListAnomaliesRequest(customer="gamma"), metadata=insights.metadata())
     spikes = [a for a in found.anomalies if a.kind == pb.ANOMALY_KIND_SPIKE]
     assert [(a.granularity, a.period.start.ToDatetime(tzinfo=UTC)) for a in spikes] == [
-        (pb.GRANULARITY_HOURLY, start + timedelta(hours=13 * 24 + 14))
+        (pb.GRANULARITY_HOURLY, start + timedelta(hours=17 * 24 + 14))
     ]
     assert "spiked" in spikes[0].reason and "gamma" in spikes[0].reason
 

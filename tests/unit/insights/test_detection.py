@@ -17,7 +17,7 @@ TOLERANCE_H = 24
 CUSTOMERS = [
     # (events an hour at the daily peak / 1.6, the incidents injected): four customers, each incident twice.
     (
-        40.0,
+        60.0,
         (
             Incident("SPIKE", 20 * 24 + 15, 1),
             Incident("OUTAGE", 33 * 24 + 9, 6),

@@ -60,7 +60,7 @@ class DetectorSettings:
     """A single point this many standard deviations off is an incident."""
     shift_slack: float = 0.5
     """Deviations up to this many standard deviations are noise to the level-shift CUSUM..."""
-    shift_threshold: float = 10.0
+    shift_threshold: float = 12.0
     """...which reports a level shift once the excess beyond it adds up to this many."""
     shift_points: int = 4
     """A spike or drop lasting this many points in a row is a level shift."""

@@ -138,9 +138,10 @@ class SeasonalModel:
         return np.sqrt(self.spread + poisson + MIN_SIGMA**2)
 
     def warm(self) -> npt.NDArray[np.bool_]:
-        """Series that have seen enough to judge: a full week where the week matters, else two days."""
+        """Series that have seen enough to judge: two weeks with a weekly profile (each hour of the week seen
+        twice, and its noise learned once), else two days; two weeks of days for a daily series."""
         c = self.cadence
-        needed = c.points(7 * 86_400) if c.has_week and c.step_s < 86_400 else c.points(2 * 86_400)
+        needed = c.points(14 * 86_400) if c.per_week else c.points(2 * 86_400)
         if c.step_s >= 86_400:
             needed = 14
         return self.observed >= needed
@@ -165,9 +166,22 @@ class SeasonalModel:
         idx = np.flatnonzero(learn)
         error = z[idx] - expected[idx]
         s = sigma[idx]
-        seasoned = self.observed[idx] >= self.cadence.points(86_400)
+        d, w, h = self._phases(ts)
+        # An error at a phase never seen before is the phase itself, not noise: it is learned whole (never
+        # clipped) and teaches the profile, not the spread (or a first week would look like a week of noise).
+        if self.cadence.per_week:
+            familiar = self.week_seen[idx, h] >= 1
+        elif self.cadence.per_day:
+            familiar = self.day_seen[idx, d] >= 1
+        else:
+            familiar = self.weekday_seen[idx, w] >= 1
+        seasoned = (self.observed[idx] >= self.cadence.points(86_400)) & familiar
         residual = np.where(seasoned, np.clip(error, -CLIP_SIGMAS * s, CLIP_SIGMAS * s), error)
 
+        if self.cadence.per_week:
+            # The hour of the week is learned first: a weekly rhythm (quiet weekends, a busy Monday morning)
+            # belongs to it, not to the level, which would otherwise swing with every weekend.
+            residual = self._absorb(self.week, self.week_seen, idx, h, residual, self._a_week)
         obs = self.observed[idx]
         a = np.maximum(self._a_level, 1.0 / (obs + 1.0))
         if hold_level is not None:
@@ -181,19 +195,17 @@ class SeasonalModel:
             self.trend[idx] += np.where(seasoned, self.rates.trend * trust * residual, 0.0)
         residual = residual - change
 
-        d, w, h = self._phases(ts)
         if self.cadence.per_day:
             residual = self._absorb(self.day, self.day_seen, idx, d, residual, self._a_day)
         if self.cadence.has_week:
-            residual = self._absorb(self.weekday, self.weekday_seen, idx, w, residual, self._a_weekday)
-        if self.cadence.per_week:
-            self._absorb(self.week, self.week_seen, idx, h, residual, self._a_week)
+            self._absorb(self.weekday, self.weekday_seen, idx, w, residual, self._a_weekday)
 
         lam = np.expm1(np.clip(expected[idx], 0.0, 50.0))
         poisson = np.where(self.counts[idx], lam / (1.0 + lam) ** 2, 0.0)
         bounded = np.minimum(error**2, (WINSOR_SIGMAS * s) ** 2)
         excess = np.maximum(bounded - poisson, 0.0)
-        self.spread[idx] += np.maximum(self._a_noise, 1.0 / (obs + 1.0)) * (excess - self.spread[idx])
+        rate = np.maximum(self._a_noise, 1.0 / (obs + 1.0))
+        self.spread[idx] += np.where(familiar, rate * (excess - self.spread[idx]), 0.0)
         self.observed[idx] = obs + 1.0
 
     @staticmethod
