@@ -65,6 +65,12 @@ class Forecaster:
         ts = np.asarray(timestamps, dtype=np.int64)
         if ts.size < 2:
             raise InvalidArgument.field("values", "need at least two points of history to forecast")
+        vs = np.asarray(values, dtype=np.float64)
+        # A history starts with its first usage: the zeros before it (a customer not yet sending) are not a
+        # level to learn, and a level shift out of them would colour the noise the forecast expects.
+        used = np.flatnonzero(np.nan_to_num(vs) != 0)
+        first = min(int(used[0]), ts.size - 2) if used.size else ts.size - 2
+        ts, values = ts[first:], vs[first:]
         self.cadence = cadence or infer_cadence(ts)
         counts = looks_like_counts(np.asarray(values, dtype=np.float64))
         grid_ts, grid = regularize(ts, values, self.cadence, summed=counts)
