@@ -36,7 +36,7 @@ def _is_free(port: int) -> bool:
 def run_demo(data_dir) -> str:
     command = [
         sys.executable, "-m", "tally.cli", "demo", "--events", "20000", "--data-dir", str(data_dir),
-        "--base-port", str(consecutive_free_ports(len(SERVICES))), "--nats-port", str(free_port()),
+        "--base-port", str(consecutive_free_ports(max(s.offset for s in SERVICES) + 1)), "--nats-port", str(free_port()),
         "--nats-monitor-port", str(free_port()),
     ]  # fmt: skip
     result = subprocess.run(command, capture_output=True, text=True, timeout=240, check=False)

@@ -31,7 +31,7 @@ def _is_free(port: int) -> bool:
 def config(tmp_path) -> StackConfig:
     return StackConfig(
         data_dir=tmp_path / "stack",
-        base_port=consecutive_free_ports(len(SERVICES)),
+        base_port=consecutive_free_ports(max(spec.offset for spec in SERVICES) + 1),
         nats_port=free_port(),
         nats_monitor_port=free_port(),
     )

@@ -7,7 +7,7 @@ import contextlib
 import sys
 from pathlib import Path
 
-from tally.cli import admin, erp, portal, quotes, rate, status
+from tally.cli import admin, erp, insights, portal, quotes, rate, status
 from tally.cli.settings import CliSettings
 from tally.cli.stack import Stack, StackConfig, StackError
 from tally.mesh.settings import SettingsError, load
@@ -30,7 +30,7 @@ def _parser(defaults: CliSettings) -> argparse.ArgumentParser:
         command.add_argument("--nats-port", type=int, default=defaults.nats_port)
         command.add_argument("--nats-monitor-port", type=int, default=defaults.nats_monitor_port)
 
-    up = commands.add_parser("up", help="start nats-server and the six services; Ctrl-C stops them")
+    up = commands.add_parser("up", help="start nats-server and all the services; Ctrl-C stops them")
     stack_options(up, defaults.data_dir)
     status.add_command(commands, defaults.data_dir)
     demo = commands.add_parser("demo", help="start a stack, show the main job end to end, stop it")
@@ -44,6 +44,7 @@ def _parser(defaults: CliSettings) -> argparse.ArgumentParser:
     portal.add_command(commands, defaults)
     erp.add_command(commands, defaults)
     quotes.add_command(commands, defaults)
+    insights.add_command(commands)
     return parser
 
 
@@ -90,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
             return status.run(args)
         if args.command == "rate":
             return rate.run(args)
+        if args.command == "insights":
+            return insights.run(args)
         if args.command in ("producers", "keys"):
             return admin.run(args)
         if args.command == "portal-link":

@@ -24,7 +24,7 @@ from tally.cli.demo_quotes import compare_with_invoices, quote_new_customer, quo
 from tally.cli.demo_usage import CUSTOMERS, create_meters, demo_period, stream_usage, usage_table
 from tally.cli.portal import demo_links
 from tally.cli.stack import Stack, StackConfig, StackError, trace_export
-from tally.cli.topology import BY_NAME
+from tally.cli.topology import BY_NAME, SERVICES
 from tally.cli.traces import read_spans, render_tree
 from tally.mesh import telemetry
 from tally.mesh.channel import open_channel
@@ -37,11 +37,11 @@ def run_demo(config: StackConfig, events: int = 1_000_000, *, keep: bool = False
     erp = DemoErp(config.data_dir)
     config = erp.start(config)
     stack = Stack(config)
-    print(f"starting Tally (nats-server + 6 services) in {config.data_dir} ...", flush=True)
+    print(f"starting Tally (nats-server + {len(SERVICES)} services) in {config.data_dir} ...", flush=True)
     started = time.monotonic()
     stack.start()
     try:  # from here on, however the demo ends (a closed stdout included), the services are stopped
-        print(f"all six services SERVING after {time.monotonic() - started:.1f}s:")
+        print(f"all {len(SERVICES)} services SERVING after {time.monotonic() - started:.1f}s:")
         for name, endpoint in stack.endpoints():
             print(f"  {name:<16} {endpoint}")
         trace_id, billed, postings = asyncio.run(_main_job(config, stack.admin_key, events, erp))

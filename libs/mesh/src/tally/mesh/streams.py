@@ -21,6 +21,7 @@ INVOICING = StreamSpec("INVOICING", ("tally.invoicing.>",), max_age_s=DOMAIN_EVE
 ERP = StreamSpec("ERP", ("tally.erp.>",), max_age_s=DOMAIN_EVENTS_MAX_AGE_S)
 GATEWAY = StreamSpec("GATEWAY", ("tally.gateway.>",), max_age_s=DOMAIN_EVENTS_MAX_AGE_S)
 """Declared by the gateway only (not in ALL): what it publishes about webhook delivery itself."""
+INSIGHTS = StreamSpec("INSIGHTS", ("tally.insights.>",), max_age_s=DOMAIN_EVENTS_MAX_AGE_S)
 
 ALL = (USAGE, METERING, CATALOG, QUOTING, INVOICING, ERP)
 
@@ -37,6 +38,7 @@ CREDIT_NOTE_ISSUED = "tally.invoicing.credit_note_issued"
 ALERT_TRIGGERED = "tally.invoicing.alert_triggered"
 PAYMENT_RECORDED = "tally.erp.payment_recorded"
 WEBHOOK_ENDPOINT_DISABLED = "tally.gateway.webhook_endpoint_disabled"
+ANOMALY_DETECTED = "tally.insights.anomaly_detected"
 
 
 def usage_partition(customer: str) -> int:

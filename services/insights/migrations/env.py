@@ -1,0 +1,5 @@
+"""Alembic environment of the insights database."""
+
+from tally.persistence.migrations import run_env
+
+run_env()

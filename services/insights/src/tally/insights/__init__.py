@@ -1,0 +1,1 @@
+"""Tally insights: usage anomalies, revenue leakage, forecasts and pricing simulation."""

@@ -1,0 +1,179 @@
+"""A subscription's terms (catalog's EffectiveTerms) as the pricing engine's plan, and its period's usage read
+from metering the way invoicing reads it: a quantity per charge, grouped by the matrix dimensions for a matrix
+price, or each event's value for a percentage price."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+from tally.api.catalog.v1 import catalog_service_pb2 as cat
+from tally.domain.errors import FieldViolation, InvalidArgument
+from tally.mesh.wire import timestamp_from_wire
+from tally.pricing import (
+    Charge,
+    ChargeUsage,
+    EventValues,
+    FlatPrice,
+    MatrixPrice,
+    MatrixUsage,
+    MatrixUsageEntry,
+    PercentagePrice,
+    Period,
+    PlanVersion,
+    fee_quantity,
+)
+from tally.pricing_wire import Reader, charge_from_wire, discount_from_wire
+
+ZERO = Decimal(0)
+Grouped = dict[tuple[tuple[str, str], ...], Decimal]
+
+
+@dataclass(frozen=True, slots=True)
+class BillingTerms:
+    subscription_id: str
+    customer_id: str
+    currency: str
+    period: Period
+    plan: PlanVersion
+    meters: Mapping[str, str]
+    """Meter id per usage charge id."""
+
+    def usage_charges(self) -> list[Charge]:
+        return [charge for charge in self.plan.charges if charge.id in self.meters]
+
+
+def terms_from_wire(message: cat.EffectiveTerms) -> BillingTerms:
+    """The engine plan of ``message``; InvalidArgument naming every unreadable field."""
+    read = Reader()
+    problems: list[FieldViolation] = []
+    charges: list[Charge] = []
+    meters: dict[str, str] = {}
+    for field, group in (
+        ("terms.recurring_fees", message.recurring_fees),
+        ("terms.usage_charges", message.usage_charges),
+    ):
+        for index, wire in enumerate(group):
+            try:
+                charge = charge_from_wire(wire, field=f"{field}[{index}]")
+            except InvalidArgument as exc:
+                problems.extend(exc.violations)
+                continue
+            charges.append(charge)
+            if wire.price.meter_id:
+                meters[charge.id] = wire.price.meter_id
+    discounts = [
+        discount_from_wire(read, discount, f"terms.discounts[{index}]")
+        for index, discount in enumerate(message.discounts)
+    ]
+    minimum = (
+        read.decimal(message.minimum_commitment.amount, "terms.minimum_commitment.amount")
+        if message.HasField("minimum_commitment")
+        else None
+    )
+    maximum = (
+        read.decimal(message.maximum.amount, "terms.maximum.amount") if message.HasField("maximum") else None
+    )
+    problems.extend(read.violations)
+    start = timestamp_from_wire(message.billing_period.start)
+    end = timestamp_from_wire(message.billing_period.end)
+    if start is None or end is None:
+        problems.append(FieldViolation("terms.billing_period", "is missing"))
+    if problems:
+        raise InvalidArgument(problems)
+    assert start is not None and end is not None
+    return BillingTerms(
+        subscription_id=message.subscription_id,
+        customer_id=message.customer_id,
+        currency=message.currency,
+        period=Period(start, end),
+        plan=PlanVersion(message.currency, tuple(charges), minimum, maximum, tuple(discounts)),
+        meters=meters,
+    )
+
+
+def plan_from_version(message: cat.PlanVersion) -> PlanVersion:
+    """A catalog plan version (a candidate for simulation) as the engine's plan."""
+    read = Reader()
+    charges = [
+        charge_from_wire(charge, field=f"plan_version.charges[{i}]")
+        for i, charge in enumerate(message.charges)
+    ]
+    discounts = [
+        discount_from_wire(read, d, f"plan_version.discounts[{i}]") for i, d in enumerate(message.discounts)
+    ]
+    if read.violations:
+        raise InvalidArgument(read.violations)
+    return PlanVersion(message.currency, tuple(charges), discounts=tuple(discounts))
+
+
+class UsageReader(Protocol):
+    async def quantities(
+        self, queries: Sequence[tuple[str, str, datetime, datetime, tuple[str, ...]]]
+    ) -> list[Grouped]: ...
+
+    async def values(self, customer: str, meter_id: str, start: datetime, end: datetime) -> list[Decimal]: ...
+
+
+async def period_usage(
+    terms: BillingTerms, customer: str, usage: UsageReader, period: Period | None = None
+) -> dict[str, ChargeUsage]:
+    """The engine usage of every usage charge over ``period`` (the terms' billing period by default)."""
+    span = period or terms.period
+    found: dict[str, ChargeUsage] = {}
+    quantity_charges = [c for c in terms.usage_charges() if not isinstance(c.price, PercentagePrice)]
+    answers = await usage.quantities(
+        [
+            (
+                customer,
+                terms.meters[c.id],
+                span.start,
+                span.end,
+                tuple(c.price.dimensions) if isinstance(c.price, MatrixPrice) else (),
+            )
+            for c in quantity_charges
+        ]
+    )
+    for charge, grouped in zip(quantity_charges, answers, strict=True):
+        if isinstance(charge.price, MatrixPrice):
+            dimensions = charge.price.dimensions
+            entries = [
+                MatrixUsageEntry(tuple(dict(key).get(d, "") for d in dimensions), quantity)
+                for key, quantity in sorted(grouped.items())
+            ]
+            found[charge.id] = MatrixUsage(tuple(entries))
+        else:
+            found[charge.id] = sum(grouped.values(), ZERO)
+    for charge in terms.usage_charges():
+        if isinstance(charge.price, PercentagePrice):
+            found[charge.id] = EventValues(
+                tuple(await usage.values(customer, terms.meters[charge.id], span.start, span.end))
+            )
+    return found
+
+
+def period_fees(plan: PlanVersion, period: Period, active: Period) -> dict[str, Decimal]:
+    """Each flat fee's periods for ``period`` itself, prorated to the subscription's active interval."""
+    fees: dict[str, Decimal] = {}
+    for charge in plan.charges:
+        if isinstance(charge.price, FlatPrice):
+            periods = fee_quantity(charge.price, period, active)
+            if periods > 0:
+                fees[charge.id] = periods
+    return fees
+
+
+def active_interval(subscription: cat.Subscription) -> Period:
+    """From the start to the cancellation or end (whichever is first), or far in the future."""
+    start = timestamp_from_wire(subscription.start_at)
+    if start is None:
+        raise InvalidArgument.field("subscription.start_at", "is missing")
+    ends = [
+        m
+        for m in (timestamp_from_wire(subscription.cancel_at), timestamp_from_wire(subscription.end_at))
+        if m
+    ]
+    return Period(start, min(ends) if ends else datetime(9999, 1, 1, tzinfo=start.tzinfo))
