@@ -181,7 +181,7 @@ class Stack:
 
     def service_environment(self, spec: ServiceSpec, keyring: Path, token: str) -> dict[str, str]:
         cfg = self.config
-        # One inherited OTEL_SERVICE_NAME would give the six services one name; each names itself instead.
+        # One inherited OTEL_SERVICE_NAME would give every service one name; each names itself instead.
         env = {key: value for key, value in os.environ.items() if key != "OTEL_SERVICE_NAME"}
         env.update(
             TALLY_DATABASE_URL=cfg.database_url(spec),
