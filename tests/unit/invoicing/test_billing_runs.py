@@ -18,6 +18,7 @@ from tally.invoicing.billing.late_usage import LateUsageRecorder
 from tally.invoicing.billing.terms import SubscriptionStatus
 from tally.invoicing.billing.usage import LateUsage
 from tally.invoicing.domain import InvoiceKind, InvoiceStatus
+from tally.invoicing.ports import Uncounted
 from tally.mesh import streams
 from tally.pricing import Charge, PercentagePrice, Period, PlanVersion
 
@@ -198,25 +199,23 @@ async def test_billing_controls_read_back_as_set_and_as_nothing_when_unset():
     assert [v.field for v in missing.value.violations] == ["subscription_id"]
 
 
-async def test_a_preview_is_the_open_periods_cost_to_date_and_stores_nothing():
+async def test_a_preview_is_the_invoice_the_open_period_closes_with_the_usage_so_far_and_stores_no_invoice():
     world = World()
     acme = world.customer()
     world.subscribe("sub_1", acme)
-    world.grant("grant_1", acme, "5.00")
+    world.grant("grant_1", acme, "5.00")  # made in catalog, never copied by a run: the preview reads it live
     world.calls("acme", at(4, 3), at(4, 10))
-    world.now = at(4, 16)  # half of April: the fee accrues to now
-    await world.ledger.balance(acme.id)  # copies catalog's grant into the ledger
-    commits = world.transactions.commits
+    world.now = at(4, 16)  # half of April: the fee is the period's, as the invoice closing April bills it
     preview = await world.previews.preview("sub_1")
     assert (preview.id, preview.number, preview.status) == ("", None, InvoiceStatus.DRAFT)
     assert preview.period.start == APRIL and preview.period.end == MAY
     assert [(kind, amount, tax) for kind, _, amount, tax in lines(preview)] == [
-        ("RECURRING", "24.50", "4.90"),
+        ("RECURRING", "49.00", "9.80"),
         ("USAGE", "20.00", "4.00"),
-        ("CREDIT", "-5.00", "0"),
+        ("CREDIT", "-5.00", "0.00"),
     ]
-    assert str(preview.amount_due.amount) == "48.40"
-    assert world.invoices() == [] and world.transactions.commits == commits
+    assert str(preview.amount_due.amount) == "77.80"
+    assert world.invoices() == []
 
     with pytest.raises(InvalidArgument) as missing:
         await world.previews.preview("")
@@ -375,7 +374,10 @@ def test_a_key_issued_before_is_left_alone_and_its_number_attempt_rolls_back():
     asyncio.run(world.run(at(4, 1, 2)))
     [invoice] = world.invoices()
     writer = InvoiceWriter(
-        world.transactions, finalized=events.invoice_finalized, payment_terms=timedelta(days=30)
+        world.transactions,
+        finalized=events.invoice_finalized,
+        payment_terms=timedelta(days=30),
+        counters=Uncounted(),
     )
     assert invoice.customer is not None
     pending = Pending(
@@ -401,7 +403,10 @@ def test_a_draft_that_cannot_be_made_fails_alone_in_its_block():
     world = World()
     party = world.customer()
     writer = InvoiceWriter(
-        world.transactions, finalized=events.invoice_finalized, payment_terms=timedelta(days=30)
+        world.transactions,
+        finalized=events.invoice_finalized,
+        payment_terms=timedelta(days=30),
+        counters=Uncounted(),
     )
 
     def broken(grants):

@@ -12,17 +12,21 @@ from typing import Any
 from tally.api.invoicing.v1 import invoicing_service_pb2_grpc as pb_grpc
 from tally.invoicing import events
 from tally.invoicing.billing.controls import BillingControls
+from tally.invoicing.billing.history import RunTrigger
 from tally.invoicing.billing.late_usage import LateUsageRecorder
 from tally.invoicing.billing.peers import IDEMPOTENT, Catalog, Metering
 from tally.invoicing.billing.preview import Previews
 from tally.invoicing.billing.rpcs import BillingRpcs
 from tally.invoicing.billing.runs import Billing, BillingPolicy
+from tally.invoicing.counters import MeshCounters
 from tally.invoicing.credit_ledger.handlers import CreditLedger
 from tally.invoicing.credit_ledger.rpcs import CreditLedgerRpcs
 from tally.invoicing.credit_notes.handlers import CreditNotes
 from tally.invoicing.documents.handlers import Pdfs
 from tally.invoicing.documents.views import Party
-from tally.invoicing.handlers import Invoices, PaymentRecorder
+from tally.invoicing.handlers import Invoices
+from tally.invoicing.receivables.handlers import Receivables
+from tally.invoicing.receivables.rpcs import ReceivablesRpcs
 from tally.invoicing.server import SCOPES, SERVICE, InvoicingServicer
 from tally.invoicing.settings import InvoicingSettings
 from tally.invoicing.transactions import SqlTransactions
@@ -37,6 +41,7 @@ async def wire(runtime: Runtime[InvoicingSettings]) -> Wiring:
     settings = runtime.settings
     transactions = SqlTransactions(runtime.engine)
     wake_relay = runtime.relay.wake
+    # Invoices of customers without a legal entity are printed as from the install's default issuer.
     issuer = Party(
         settings.issuer_name,
         settings.issuer_address,
@@ -48,6 +53,7 @@ async def wire(runtime: Runtime[InvoicingSettings]) -> Wiring:
         if settings.catalog_target
         else None
     )
+    counters = MeshCounters()
     billing = previews = None
     if catalog is not None and settings.metering_target:
         metering = Metering(runtime.channel(settings.metering_target, idempotent=IDEMPOTENT))
@@ -63,32 +69,44 @@ async def wire(runtime: Runtime[InvoicingSettings]) -> Wiring:
                 payment_terms=timedelta(days=settings.payment_terms_days),
                 concurrency=max(1, settings.concurrency),
             ),
+            counters=counters,
         )
-        previews = Previews(transactions, catalog, metering)
+        previews = Previews(billing, catalog, transactions)
     invoices = Invoices(
         transactions,
         wake_relay,
         finalized=events.invoice_finalized,
         payment_terms=timedelta(days=settings.payment_terms_days),
+        counters=counters,
     )
-    payments = PaymentRecorder(transactions, events.PAYMENTS_CONSUMER.durable)
+    receivables = Receivables(
+        transactions,
+        wake_relay,
+        paid=events.invoice_paid,
+        consumer=events.PAYMENTS_CONSUMER.durable,
+        grants=catalog,
+    )
+    pdfs = Pdfs(transactions, issuer)
     return Wiring(
         registrations=[
             (
                 pb_grpc.add_InvoicingServiceServicer_to_server,
                 InvoicingServicer(
                     invoices,
-                    credit_notes=CreditNotes(transactions, wake_relay, issued=events.credit_note_issued),
-                    pdfs=Pdfs(transactions, issuer),
+                    credit_notes=CreditNotes(
+                        transactions, wake_relay, issued=events.credit_note_issued, paid=events.invoice_paid
+                    ),
+                    pdfs=pdfs,
                     billing=BillingRpcs(billing, previews, BillingControls(transactions)),
                     credit_ledger=CreditLedgerRpcs(CreditLedger(transactions, catalog)),
+                    receivables=ReceivablesRpcs(receivables, pdfs),
                 ),
             )
         ],
         service_names=[SERVICE],
         scopes=SCOPES,
         consumers=[
-            Consumer(events.PAYMENTS_CONSUMER, events.on_payment_recorded(payments)),
+            Consumer(events.PAYMENTS_CONSUMER, events.on_payment_recorded(receivables)),
             Consumer(events.LATE_USAGE_CONSUMER, events.on_usage_late(LateUsageRecorder(transactions))),
         ],
         background=[scheduled_runs(billing, settings.run_interval_seconds)]
@@ -104,7 +122,7 @@ def scheduled_runs(billing: Billing, interval_seconds: int) -> Callable[[], Coro
         while True:
             await asyncio.sleep(interval_seconds)
             try:
-                result = await billing.run()
+                result = await billing.run(trigger=RunTrigger.SCHEDULE)
                 _log.info(
                     "scheduled billing run: %d evaluated, %d drafted, %d finalized, %d failed",
                     result.evaluated,

@@ -1,6 +1,6 @@
-"""Invoicing's events on the wire: what it publishes through the outbox (InvoiceFinalized, CreditNoteIssued, spend
-and usage alerts), and what it consumes (PaymentRecorded, UsageLate: each delivery decoded and handed to its use
-case)."""
+"""Invoicing's events on the wire: what it publishes through the outbox (InvoiceFinalized, InvoicePaid,
+CreditNoteIssued, spend and usage alerts), and what it consumes (PaymentRecorded, UsageLate: each delivery decoded
+and handed to its use case)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from tally.invoicing.billing.usage import LateUsage
 from tally.invoicing.credit_notes.domain import CreditNote
 from tally.invoicing.credit_notes.messages import credit_note_to_wire
 from tally.invoicing.domain import Invoice, OutboxMessage
-from tally.invoicing.handlers import PaymentRecorder
 from tally.invoicing.messages import invoice_to_wire, payment_from_wire, period_to_wire
+from tally.invoicing.receivables.handlers import Receivables
 from tally.mesh import streams
 from tally.mesh.jetstream import ConsumerSpec, Delivery
 from tally.mesh.wire import decimal_to_wire, timestamp_from_wire, timestamp_to_wire
@@ -44,6 +44,15 @@ def invoice_finalized(invoice: Invoice) -> OutboxMessage:
         subject=streams.INVOICE_FINALIZED,
         msg_id=f"invoice-finalized:{invoice.id}",
         payload=events_pb2.InvoiceFinalized(invoice=invoice_to_wire(invoice)).SerializeToString(),
+    )
+
+
+def invoice_paid(invoice: Invoice) -> OutboxMessage:
+    """InvoicePaid with the invoice as settled; an invoice is settled once, so its id names the event."""
+    return OutboxMessage(
+        subject=streams.INVOICE_PAID,
+        msg_id=f"invoice-paid:{invoice.id}",
+        payload=events_pb2.InvoicePaid(invoice=invoice_to_wire(invoice)).SerializeToString(),
     )
 
 
@@ -93,7 +102,7 @@ def _message_id(delivery: Delivery) -> str:
     return delivery.msg_id or f"stream-seq:{delivery.stream_sequence}"
 
 
-def on_payment_recorded(payments: PaymentRecorder) -> Callable[[Delivery], Awaitable[None]]:
+def on_payment_recorded(payments: Receivables) -> Callable[[Delivery], Awaitable[None]]:
     async def handle(delivery: Delivery) -> None:
         payment = payment_from_wire(delivery.data, default_received_at=datetime.now(UTC))
         await payments.record(_message_id(delivery), payment)
