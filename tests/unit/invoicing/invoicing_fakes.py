@@ -23,6 +23,7 @@ from tally.invoicing.billing.terms import BilledParty, BillingTerms, Subscriptio
 from tally.invoicing.billing.usage import GroupedQuantity, LateUsage, UsageQuery
 from tally.invoicing.credit_ledger.domain import Entry, Grant
 from tally.invoicing.credit_notes.domain import CreditNote, CreditNoteFilter, CreditNoteKey
+from tally.invoicing.delivery.domain import Attempt, Delivery, DeliveryKey, DeliveryState
 from tally.invoicing.domain import (
     BILLED_STATUSES,
     OPEN_STATUSES,
@@ -75,6 +76,8 @@ class Tables:
     firings: set[tuple[str, str, datetime]] = field(default_factory=set)
     runs: dict[str, RunRecord] = field(default_factory=dict)
     logos: dict[str, bytes] = field(default_factory=dict)
+    deliveries: dict[str, Delivery] = field(default_factory=dict)
+    leases: dict[str, datetime] = field(default_factory=dict)
 
 
 def _overlaps(period: Period, other: Period) -> bool:
@@ -498,6 +501,48 @@ class FakeLogos:
         return self._t.logos.get(entity_id, b"")
 
 
+class FakeDeliveries:
+    def __init__(self, tables: Tables) -> None:
+        self._t = tables
+
+    def add(self, delivery: Delivery) -> None:
+        if delivery.id in self._t.deliveries:
+            raise Conflict(f"delivery {delivery.id} exists")
+        self._t.deliveries[delivery.id] = delivery
+
+    def get(self, delivery_id: str) -> Delivery | None:
+        return self._t.deliveries.get(delivery_id)
+
+    def lease_due(self, now: datetime, *, until: datetime, limit: int) -> list[Delivery]:
+        due = sorted(
+            (
+                d
+                for d in self._t.deliveries.values()
+                if d.state is DeliveryState.PENDING
+                and d.next_attempt_at is not None
+                and d.next_attempt_at <= now
+                and self._t.leases.get(d.id, now) <= now
+            ),
+            key=lambda d: d.next_attempt_at or now,
+        )[:limit]
+        for delivery in due:
+            self._t.leases[delivery.id] = until
+        return due
+
+    def record(self, delivery: Delivery, attempt: Attempt) -> None:
+        self._t.leases.pop(delivery.id, None)
+        self._t.deliveries[delivery.id] = delivery
+
+    def find(self, document_id: str, *, after: DeliveryKey | None, limit: int) -> list[Delivery]:
+        newest = sorted(self._t.deliveries.values(), key=lambda d: (d.created_at, d.id), reverse=True)
+        return [
+            d
+            for d in newest
+            if (not document_id or d.document_id == document_id)
+            and (after is None or (d.created_at, d.id) < (after.created_at, after.id))
+        ][:limit]
+
+
 class FakeTransaction:
     """Every repository over one private copy of the tables; ``commit`` makes the copy the tables."""
 
@@ -517,6 +562,7 @@ class FakeTransaction:
         self.alert_firings = FakeAlertFirings(tables)
         self.runs = FakeBillingRuns(tables)
         self.logos = FakeLogos(tables)
+        self.deliveries = FakeDeliveries(tables)
 
     def commit(self) -> None:
         self._owner.tables = copy.deepcopy(self._tables)

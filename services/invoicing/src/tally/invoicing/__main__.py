@@ -22,6 +22,9 @@ from tally.invoicing.counters import MeshCounters
 from tally.invoicing.credit_ledger.handlers import CreditLedger
 from tally.invoicing.credit_ledger.rpcs import CreditLedgerRpcs
 from tally.invoicing.credit_notes.handlers import CreditNotes
+from tally.invoicing.delivery.handlers import Deliveries
+from tally.invoicing.delivery.rpcs import DeliveryRpcs
+from tally.invoicing.delivery.smtp import SmtpMail, SmtpServer
 from tally.invoicing.documents.handlers import Pdfs
 from tally.invoicing.documents.views import Party
 from tally.invoicing.handlers import Invoices
@@ -87,6 +90,25 @@ async def wire(runtime: Runtime[InvoicingSettings]) -> Wiring:
         grants=catalog,
     )
     pdfs = Pdfs(transactions, issuer)
+    deliveries = None
+    if settings.smtp_host:
+        deliveries = Deliveries(
+            transactions,
+            pdfs,
+            SmtpMail(
+                SmtpServer(
+                    settings.smtp_host,
+                    settings.smtp_port,
+                    settings.smtp_sender,
+                    settings.smtp_username,
+                    settings.smtp_password,
+                    settings.smtp_starttls,
+                    float(settings.smtp_timeout_seconds),
+                )
+            ),
+            default_issuer=settings.issuer_name,
+            schedule=[timedelta(seconds=wait) for wait in settings.delivery_retry_seconds],
+        )
     return Wiring(
         registrations=[
             (
@@ -100,6 +122,7 @@ async def wire(runtime: Runtime[InvoicingSettings]) -> Wiring:
                     billing=BillingRpcs(billing, previews, BillingControls(transactions)),
                     credit_ledger=CreditLedgerRpcs(CreditLedger(transactions, catalog)),
                     receivables=ReceivablesRpcs(receivables, pdfs),
+                    deliveries=DeliveryRpcs(deliveries),
                 ),
             )
         ],
@@ -108,10 +131,23 @@ async def wire(runtime: Runtime[InvoicingSettings]) -> Wiring:
         consumers=[
             Consumer(events.PAYMENTS_CONSUMER, events.on_payment_recorded(receivables)),
             Consumer(events.LATE_USAGE_CONSUMER, events.on_usage_late(LateUsageRecorder(transactions))),
+            *(
+                [
+                    Consumer(events.DELIVER_INVOICES, events.deliver_invoice(deliveries)),
+                    Consumer(events.DELIVER_CREDIT_NOTES, events.deliver_credit_note(deliveries)),
+                ]
+                if deliveries is not None
+                else []
+            ),
         ],
-        background=[scheduled_runs(billing, settings.run_interval_seconds)]
-        if billing and settings.run_interval_seconds
-        else [],
+        background=[
+            *(
+                [scheduled_runs(billing, settings.run_interval_seconds)]
+                if billing and settings.run_interval_seconds
+                else []
+            ),
+            *([deliveries.run] if deliveries is not None else []),
+        ],
     )
 
 

@@ -16,6 +16,7 @@ from tally.invoicing.billing.late_usage import LateUsageRecorder
 from tally.invoicing.billing.usage import LateUsage
 from tally.invoicing.credit_notes.domain import CreditNote
 from tally.invoicing.credit_notes.messages import credit_note_to_wire
+from tally.invoicing.delivery.handlers import Deliveries
 from tally.invoicing.domain import Invoice, OutboxMessage
 from tally.invoicing.messages import invoice_to_wire, payment_from_wire, period_to_wire
 from tally.invoicing.receivables.handlers import Receivables
@@ -23,6 +24,19 @@ from tally.mesh import streams
 from tally.mesh.jetstream import ConsumerSpec, Delivery
 from tally.mesh.wire import decimal_to_wire, timestamp_from_wire, timestamp_to_wire
 from tally.pricing import Period
+
+DELIVER_INVOICES = ConsumerSpec(
+    stream=streams.INVOICING.name,
+    durable="invoicing-delivery-invoices",
+    filter_subject=streams.INVOICE_FINALIZED,
+)
+"""Invoicing's own InvoiceFinalized, read back to deliver each invoice once it is committed and published."""
+
+DELIVER_CREDIT_NOTES = ConsumerSpec(
+    stream=streams.INVOICING.name,
+    durable="invoicing-delivery-credit-notes",
+    filter_subject=streams.CREDIT_NOTE_ISSUED,
+)
 
 PAYMENTS_CONSUMER = ConsumerSpec(
     stream=streams.ERP.name,
@@ -129,5 +143,25 @@ def on_usage_late(recorder: LateUsageRecorder) -> Callable[[Delivery], Awaitable
     async def handle(delivery: Delivery) -> None:
         late, cause, detected_at = late_usage_from_wire(_message_id(delivery), delivery.data)
         await recorder.record(late, cause=cause, detected_at=detected_at)
+
+    return handle
+
+
+def deliver_invoice(deliveries: Deliveries) -> Callable[[Delivery], Awaitable[None]]:
+    async def handle(delivery: Delivery) -> None:
+        event = events_pb2.InvoiceFinalized.FromString(delivery.data)
+        if not event.invoice.id:
+            raise InvalidArgument.field("invoice.id", "is required")
+        await deliveries.invoice_finalized(_message_id(delivery), event.invoice.id)
+
+    return handle
+
+
+def deliver_credit_note(deliveries: Deliveries) -> Callable[[Delivery], Awaitable[None]]:
+    async def handle(delivery: Delivery) -> None:
+        event = events_pb2.CreditNoteIssued.FromString(delivery.data)
+        if not event.credit_note.id:
+            raise InvalidArgument.field("credit_note.id", "is required")
+        await deliveries.credit_note_issued(_message_id(delivery), event.credit_note.id)
 
     return handle

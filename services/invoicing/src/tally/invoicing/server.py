@@ -21,6 +21,7 @@ from tally.invoicing.credit_notes.messages import (
     page_token,
     reason_from_wire,
 )
+from tally.invoicing.delivery.rpcs import DeliveryRpcs
 from tally.invoicing.documents.handlers import Pdfs
 from tally.invoicing.domain import InvoiceFilter, InvoiceKey
 from tally.invoicing.handlers import Invoices
@@ -49,6 +50,8 @@ SCOPES = {
     f"/{SERVICE}/GetCustomerStatement": "invoices:read",
     f"/{SERVICE}/GetCustomerStatementPdf": "invoices:read",
     f"/{SERVICE}/ListBillingRuns": "invoices:read",
+    f"/{SERVICE}/ListDeliveries": "invoices:read",
+    f"/{SERVICE}/ResendDocument": "invoices:write",
 }
 """Every RPC and the scope it needs; an RPC missing here is refused by auth (PERMISSION_DENIED)."""
 
@@ -76,7 +79,9 @@ class InvoicingServicer(pb_grpc.InvoicingServiceServicer):
         billing: BillingRpcs,
         credit_ledger: CreditLedgerRpcs,
         receivables: ReceivablesRpcs,
+        deliveries: DeliveryRpcs,
     ) -> None:
+        self._deliveries = deliveries
         self._invoices = invoices
         self._receivables = receivables
         self._billing = billing
@@ -211,3 +216,13 @@ class InvoicingServicer(pb_grpc.InvoicingServiceServicer):
         self, request: pb.ListBillingRunsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListBillingRunsResponse:
         return await self._billing.runs(request)
+
+    async def ListDeliveries(
+        self, request: pb.ListDeliveriesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListDeliveriesResponse:
+        return await self._deliveries.list(request)
+
+    async def ResendDocument(
+        self, request: pb.ResendDocumentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ResendDocumentResponse:
+        return await self._deliveries.resend(request)

@@ -18,6 +18,7 @@ from tally.invoicing.billing.store import (
 )
 from tally.invoicing.credit_ledger.store import SqlCreditLedger
 from tally.invoicing.credit_notes.store import SqlCreditNotes
+from tally.invoicing.delivery.store import SqlDeliveries
 from tally.invoicing.store import (
     SqlEntityLogos,
     SqlInbox,
@@ -46,6 +47,7 @@ class SqlTransaction:
         self.alert_firings = SqlAlertFirings(conn)
         self.runs = SqlBillingRuns(conn)
         self.logos = SqlEntityLogos(conn)
+        self.deliveries = SqlDeliveries(conn)
 
     def commit(self) -> None:
         self._conn.commit()
