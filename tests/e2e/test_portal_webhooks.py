@@ -64,8 +64,7 @@ def world(tmp_path_factory):
     found = World(
         tmp_path_factory.mktemp("webhooks") / "stack",
         {
-            # Invoicing watches open periods every second, so an alert fires about a second after usage counts.
-            "TALLY_BILLING_INTERVAL_SECONDS": "1",
+            # No billing loop: invoicing evaluates alerts as usage is counted (its usage watch).
             "TALLY_WEBHOOK_RETRY_SECONDS": "0.2,0.2,0.2,0.2,0.2,0.2,0.2,0.2,0.2,0.2",
             "TALLY_WEBHOOK_DISABLE_AFTER_FAILURES": str(DISABLE_AFTER),
         },

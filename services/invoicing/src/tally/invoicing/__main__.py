@@ -18,6 +18,7 @@ from tally.invoicing.billing.peers import IDEMPOTENT, Catalog, Metering
 from tally.invoicing.billing.preview import Previews
 from tally.invoicing.billing.rpcs import BillingRpcs
 from tally.invoicing.billing.runs import Billing, BillingPolicy
+from tally.invoicing.billing.watch import UsageWatch
 from tally.invoicing.counters import MeshCounters
 from tally.invoicing.credit_ledger.handlers import CreditLedger
 from tally.invoicing.credit_ledger.rpcs import CreditLedgerRpcs
@@ -57,7 +58,7 @@ async def wire(runtime: Runtime[InvoicingSettings]) -> Wiring:
         else None
     )
     counters = MeshCounters()
-    billing = previews = None
+    billing = previews = watch = None
     if catalog is not None and settings.metering_target:
         metering = Metering(runtime.channel(settings.metering_target, idempotent=IDEMPOTENT))
         billing = Billing(
@@ -75,6 +76,14 @@ async def wire(runtime: Runtime[InvoicingSettings]) -> Wiring:
             counters=counters,
         )
         previews = Previews(billing, catalog, transactions)
+        watch = UsageWatch(
+            transactions,
+            catalog,
+            metering,
+            wake_relay,
+            alerted=events.alert_triggered,
+            partition_of=streams.usage_partition,
+        )
     invoices = Invoices(
         transactions,
         wake_relay,
@@ -119,7 +128,13 @@ async def wire(runtime: Runtime[InvoicingSettings]) -> Wiring:
                         transactions, wake_relay, issued=events.credit_note_issued, paid=events.invoice_paid
                     ),
                     pdfs=pdfs,
-                    billing=BillingRpcs(billing, previews, BillingControls(transactions)),
+                    billing=BillingRpcs(
+                        billing,
+                        previews,
+                        BillingControls(
+                            transactions, changed=None if watch is None else watch.controls_changed
+                        ),
+                    ),
                     credit_ledger=CreditLedgerRpcs(CreditLedger(transactions, catalog)),
                     receivables=ReceivablesRpcs(receivables, pdfs),
                     deliveries=DeliveryRpcs(deliveries),
@@ -147,6 +162,7 @@ async def wire(runtime: Runtime[InvoicingSettings]) -> Wiring:
                 else []
             ),
             *([deliveries.run] if deliveries is not None else []),
+            *([watch.run, events.watch_usage(runtime.nats, watch)] if watch is not None else []),
         ],
     )
 

@@ -4,8 +4,14 @@ and handed to its use case)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
+from typing import Any
+
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 
 from tally.api.common.v1 import money_pb2
 from tally.api.invoicing.v1 import events_pb2
@@ -14,6 +20,7 @@ from tally.domain.errors import InvalidArgument
 from tally.invoicing.billing.alerts import Alert, AlertKind
 from tally.invoicing.billing.late_usage import LateUsageRecorder
 from tally.invoicing.billing.usage import LateUsage
+from tally.invoicing.billing.watch import UsageWatch
 from tally.invoicing.credit_notes.domain import CreditNote
 from tally.invoicing.credit_notes.messages import credit_note_to_wire
 from tally.invoicing.delivery.handlers import Deliveries
@@ -24,6 +31,8 @@ from tally.mesh import streams
 from tally.mesh.jetstream import ConsumerSpec, Delivery
 from tally.mesh.wire import decimal_to_wire, timestamp_from_wire, timestamp_to_wire
 from tally.pricing import Period
+
+_log = logging.getLogger(__name__)
 
 DELIVER_INVOICES = ConsumerSpec(
     stream=streams.INVOICING.name,
@@ -165,3 +174,40 @@ def deliver_credit_note(deliveries: Deliveries) -> Callable[[Delivery], Awaitabl
         await deliveries.credit_note_issued(_message_id(delivery), event.credit_note.id)
 
     return handle
+
+
+USAGE_WATCH_GROUP = "invoicing-usage-watch"
+"""Queue group of the usage signals: each batch reaches one invoicing replica."""
+
+
+def watch_usage(nats: NATS, watch: UsageWatch) -> Callable[[], Coroutine[Any, Any, None]]:
+    """Listens to the usage partitions of the watched customers (core NATS, new batches only: a signal, not a
+    record; the watch's sweeps catch what was not heard) and hands each batch to the watch undecoded."""
+
+    async def listen() -> None:
+        subscriptions: dict[int, Subscription] = {}
+
+        def on_batch(partition: int) -> Callable[[Msg], Awaitable[None]]:
+            async def handle(msg: Msg) -> None:
+                watch.signal(partition, msg.data)
+
+            return handle
+
+        try:
+            while True:
+                wanted = watch.partitions
+                _log.info("listening to usage partitions %s for alerts", sorted(wanted))
+                for partition in set(subscriptions) - wanted:
+                    await subscriptions.pop(partition).unsubscribe()
+                for partition in wanted - set(subscriptions):
+                    subscriptions[partition] = await nats.subscribe(
+                        streams.usage_batch_subject(partition),
+                        queue=USAGE_WATCH_GROUP,
+                        cb=on_batch(partition),
+                    )
+                await watch.wait_for_change()
+        finally:
+            for subscription in subscriptions.values():
+                await subscription.unsubscribe()
+
+    return listen

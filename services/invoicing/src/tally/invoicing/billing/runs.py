@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import TypeVar
 
 from tally.domain.errors import DomainError
-from tally.invoicing.billing.alerts import Alert, Controls, reached
+from tally.invoicing.billing.alerts import Alert, Controls, accrued, reached
 from tally.invoicing.billing.batching import Batcher
 from tally.invoicing.billing.controls import fire_alerts
 from tally.invoicing.billing.drafting import (
@@ -509,21 +509,13 @@ class BillingRun:
         as_of = self._as_of
         period = terms.period
         usage = await self._usage(terms, party, Period(period.start, as_of))
-        accrued = draft_invoice(
-            DraftInputs(
-                customer=party.billed,
-                plan=usage_charges_of(terms.plan),
-                period=period,
-                active=active,
-                usage=usage,
-            )
-        )
-        await self._fire_alerts(subscription, period, controls, accrued.subtotal, usage)
+        so_far = accrued(party.billed, terms, usage, active)
+        await self._fire_alerts(subscription, period, controls, so_far.subtotal, usage)
         threshold = controls.invoice_threshold
         if threshold is None:
             return
         earlier = await self._read(lambda tx: tx.billed.threshold_invoices(subscription.id, period))
-        unbilled = accrued.subtotal.amount - sum((t.subtotal for t in earlier), ZERO)
+        unbilled = so_far.subtotal.amount - sum((t.subtotal for t in earlier), ZERO)
         if unbilled < threshold:
             return
         sequence = await self._read(
