@@ -621,6 +621,8 @@ class FakeCatalog:
         """Subscriptions whose terms catalog cannot resolve, with its reason."""
         self.granted: list[Grant] = []
         self.batch_calls: list[int] = []
+        self.terms_asked: list[datetime] = []
+        """Every instant terms were asked for."""
         self._anniversaries: dict[str, datetime] = {}
 
     def subscribe(
@@ -647,6 +649,7 @@ class FakeCatalog:
         return self.parties[customer_id]
 
     async def terms(self, subscription_id: str, at: datetime) -> BillingTerms:
+        self.terms_asked.append(at)
         if subscription_id in self.refusing:
             raise FailedPrecondition(f"catalog: {self.refusing[subscription_id]}")
         period = month_of(at, anniversary=self._anniversaries.get(subscription_id))

@@ -9,12 +9,13 @@ from invoicing_fakes import PlanInForce
 from invoicing_world import APRIL, CALLS, MARCH, MAY, D, World, graduated, hybrid, lines, of_kind, seats
 
 from tally.api.invoicing.v1 import events_pb2
-from tally.domain.errors import InvalidArgument
+from tally.domain.errors import FailedPrecondition, InvalidArgument
 from tally.invoicing import events
 from tally.invoicing.billing.alerts import Controls
 from tally.invoicing.billing.drafting import REGULAR, DraftInputs, billing_key, draft_invoice
 from tally.invoicing.billing.issuing import InvoiceWriter, Pending, Save
 from tally.invoicing.billing.late_usage import LateUsageRecorder
+from tally.invoicing.billing.runs import Billing, BillingPolicy
 from tally.invoicing.billing.terms import SubscriptionStatus
 from tally.invoicing.billing.usage import LateUsage
 from tally.invoicing.domain import InvoiceKind, InvoiceStatus
@@ -433,3 +434,56 @@ def test_a_draft_that_cannot_be_made_fails_alone_in_its_block():
     invoice, changed = answers[1]  # type: ignore[misc]
     assert (changed, invoice.number, str(invoice.total.amount)) == (True, "INV-2026-000001", "58.80")
     assert [i.id for i in world.invoices()] == [invoice.id]
+
+
+async def test_a_calendar_subscription_starting_mid_month_is_billed_when_its_first_period_ends():
+    world = World()
+    counted = Counting()
+    world.billing = Billing(
+        world.transactions,
+        world.catalog,
+        world.metering,
+        world.wake,
+        finalized=events.invoice_finalized,
+        alerted=events.alert_triggered,
+        policy=BillingPolicy(grace=timedelta(hours=1), payment_terms=timedelta(days=30)),
+        counters=counted,
+        clock=world.clock,
+    )
+    world.subscribe("sub_1", world.customer(), start=at(3, 20))
+    await world.run(at(3, 25))  # the first period (20 to 31 March) is open: nothing billed
+    assert world.invoices() == []
+    result = await world.run(at(4, 1, 2))  # it ended an hour and more ago: billed, prorated, final
+    [march] = world.invoices()
+    assert (march.status, march.period.start, march.period.end) == (InvoiceStatus.FINALIZED, MARCH, APRIL)
+    # 12 of 31 days of the 49.00 fee: 18.97.
+    assert lines(march) == [
+        ("RECURRING", "Platform fee", "18.97", "3.79"),
+        ("USAGE", "API calls", "0.00", "0.00"),
+    ]
+    assert (result.drafted, result.finalized) == (1, 1)
+    assert (counted.drafted_count, counted.finalized_count) == (1, 1)
+    runs = await world.billing.runs(after=None, limit=5)
+    assert [(run.evaluated, run.finalized, run.failures) for run in runs] == [(1, 1, ()), (1, 0, ())]
+
+
+async def test_a_preview_whose_terms_catalog_refuses_says_so_and_asks_nothing_of_the_year_9999():
+    world = World()
+    world.subscribe("sub_1", world.customer())
+    world.catalog.refusing["sub_1"] = "no plan version in force"
+    world.now = at(4, 10)
+    with pytest.raises(FailedPrecondition, match="no plan version in force"):
+        await world.previews.preview("sub_1")
+    assert all(asked.year < 9999 for asked in world.catalog.terms_asked)
+
+
+class Counting:
+    def __init__(self) -> None:
+        self.drafted_count = 0
+        self.finalized_count = 0
+
+    def drafted(self, count: int) -> None:
+        self.drafted_count += count
+
+    def finalized(self, count: int) -> None:
+        self.finalized_count += count

@@ -350,14 +350,15 @@ def draft_period(inputs: PeriodInputs) -> PeriodDraft:
         )
         for entry in after.entries
     )
+    # Every amount is a sum of whole minor units: written at the currency's scale (0.00, not 0).
     return PeriodDraft(
         currency=currency,
         period=period,
         lines=(*lines, *credit),
-        subtotal=Money(subtotal, currency),
-        credits_before_tax=Money(before.applied, currency),
-        tax=Money(tax, currency),
-        credits_applied=Money(after.applied, currency),
+        subtotal=Money(round_line(subtotal, currency), currency),
+        credits_before_tax=Money(round_line(before.applied, currency), currency),
+        tax=Money(round_line(tax, currency), currency),
+        credits_applied=Money(round_line(after.applied, currency), currency),
         credit_entries=before.entries + after.entries,
         grants_after=before.grants + after.grants,
     )

@@ -53,11 +53,12 @@ class Previews:
         self._transactions = transactions
         self._clock = clock
 
-    async def preview(self, subscription_id: str) -> Invoice:
-        """The open period's invoice-to-be (the last period's once the subscription ended)."""
+    async def preview(self, subscription_id: str, as_of: datetime | None = None) -> Invoice:
+        """The invoice-to-be of the period open at ``as_of`` (default now; the last period once the subscription
+        ended), with the usage metering holds for it."""
         if not subscription_id:
             raise InvalidArgument.field("subscription_id", "is required")
-        now = self._clock()
+        now = as_of or self._clock()
         # The subscription and the terms at now (the common case) in one round trip.
         subscription, terms_now = await asyncio.gather(
             self._catalog.subscription(subscription_id),
@@ -81,7 +82,7 @@ class Previews:
             self._catalog.grants(subscription.customer_id),
         )
         if grants:
-            await asyncio.to_thread(copy_grants, self._transactions, grants, now=now)
+            await asyncio.to_thread(copy_grants, self._transactions, grants, now=self._clock())
         draft, pending = await self._billing.run_at(now).preview(subscription, party, terms)
         invoice = invoice_from_draft(
             draft,

@@ -158,7 +158,8 @@ class BillingRpcs:
     async def preview(self, request: pb.PreviewInvoiceRequest) -> pb.PreviewInvoiceResponse:
         if self._previews is None:
             raise FailedPrecondition(_NEEDS_PEERS)
-        invoice = await self._previews.preview(request.subscription_id)
+        as_of = timestamp_from_wire(request.as_of) if request.HasField("as_of") else None
+        invoice = await self._previews.preview(request.subscription_id, as_of)
         return pb.PreviewInvoiceResponse(invoice=invoice_to_wire(invoice))
 
     async def set_controls(self, request: pb.SetBillingControlsRequest) -> pb.SetBillingControlsResponse:

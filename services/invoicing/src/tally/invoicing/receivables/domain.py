@@ -23,7 +23,7 @@ from decimal import Decimal
 
 from tally.invoicing.credit_ledger.domain import Grant, GrantOrigin
 from tally.invoicing.domain import OPEN_STATUSES, Invoice, InvoiceStatus
-from tally.money import Money
+from tally.money import Money, round_line
 
 ZERO = Decimal(0)
 
@@ -191,18 +191,16 @@ def statement(
     currencies = sorted({item.invoice.currency for item in items} | {m.currency for m in credit_balances})
     summaries = []
     for currency in currencies:
+        zero = Money(round_line(ZERO, currency), currency)  # written at the currency's scale: 0.00
         mine = [item for item in items if item.invoice.currency == currency]
         buckets = tuple(
             (
                 bucket,
-                sum(
-                    (item.remaining for item in mine if item.bucket is bucket),
-                    Money.zero(currency),
-                ),
+                sum((item.remaining for item in mine if item.bucket is bucket), zero),
             )
             for bucket in AgeBucket
         )
-        credit = sum((m for m in credit_balances if m.currency == currency), Money.zero(currency))
-        outstanding = sum((item.remaining for item in mine), Money.zero(currency))
+        credit = sum((m for m in credit_balances if m.currency == currency), zero)
+        outstanding = sum((item.remaining for item in mine), zero)
         summaries.append(CurrencySummary(currency, buckets, outstanding, credit))
     return Statement(customer_id, as_of, tuple(items), tuple(summaries))

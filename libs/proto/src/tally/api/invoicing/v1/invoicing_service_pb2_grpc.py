@@ -147,7 +147,7 @@ class InvoicingServiceServicer:
     """
 
     def PreviewInvoice(self, request, context):
-        """Computes the current period's invoice for a subscription as of now (cost to date) without storing it.
+        """Computes the invoice the open period will close with if no more usage comes, without storing it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
