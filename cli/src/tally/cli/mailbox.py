@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import socket
 import threading
 import time
 from email.message import EmailMessage
@@ -42,6 +43,13 @@ class Mailbox:
             self.messages.append((message, recipients))
             return "250 2.0.0 Message accepted for delivery"
 
+    @classmethod
+    def on_a_free_port(cls) -> Mailbox:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        return cls(port=port)
+
     def start(self) -> None:
         self._controller.start()
 
@@ -65,3 +73,14 @@ def attachment(message: EmailMessage) -> tuple[str, bytes]:
     payload = part.get_payload(decode=True)
     assert isinstance(payload, bytes)
     return part.get_filename() or "", payload
+
+
+def render_sent(mailbox: Mailbox) -> str:
+    """What the demo's mail server received: one line per message, with its attachment."""
+    if not mailbox.messages:
+        return f"nothing was e-mailed to the local mail server on 127.0.0.1:{mailbox.port}"
+    lines = [f"e-mailed through a local SMTP server (aiosmtpd on 127.0.0.1:{mailbox.port}):"]
+    for message, recipients in mailbox.messages:
+        name, pdf = attachment(message)
+        lines.append(f"  to {', '.join(recipients):<28} {message['Subject']}  [{name}, {len(pdf):,} bytes]")
+    return "\n".join(lines)
