@@ -70,8 +70,14 @@ def _pattern(currency: str, locale: str) -> str:
 
 
 def _formatted(amount: Decimal, currency: str, locale: str, places: int) -> str:
+    return _exact(currency, locale, places).apply(amount, locale_of(locale), currency=currency, currency_digits=False)
+
+
+@lru_cache(maxsize=1024)
+def _exact(currency: str, locale: str, places: int) -> NumberPattern:
+    """The locale's currency pattern for ``currency`` with exactly ``places`` decimals (parsed once)."""
     parsed = parse_pattern(_pattern(currency, locale))
-    exact = NumberPattern(
+    return NumberPattern(
         parsed.pattern,
         parsed.prefix,
         parsed.suffix,
@@ -82,7 +88,6 @@ def _formatted(amount: Decimal, currency: str, locale: str, places: int) -> str:
         parsed.exp_plus,
         parsed.number_pattern,
     )
-    return exact.apply(amount, locale_of(locale), currency=currency, currency_digits=False)
 
 
 def format_money(money: Money, locale: str = DEFAULT_LOCALE) -> str:

@@ -75,6 +75,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+async def _nothing() -> None:
+    return None
+
+
 def last_instant(period: Period) -> datetime:
     """A period's last instant: the invoice closing it burns the credit usable then."""
     return period.end - timedelta(microseconds=1)
@@ -358,15 +362,16 @@ class BillingRun:
     ) -> tuple[DraftInputs, tuple[str, ...]]:
         """What the invoice closing ``terms.period`` bills (credit aside), and the late usage it corrects."""
         period = terms.period
-        usage = await self._usage(terms, party, period)
+        # The next period's in-advance fees are billed now, at the price of the plan in force then: a plan
+        # changed at the boundary (or one that starts charging in advance) bills its own fee.
+        usage, following = await asyncio.gather(
+            self._usage(terms, party, period),
+            self._terms(subscription.id, period.end) if period.end < active.end else _nothing(),
+        )
         advance: Period | None = None
         advance_plan: PlanVersion | None = None
-        if period.end < active.end:
-            # The next period's in-advance fees are billed now, at the price of the plan in force then: a
-            # plan changed at the boundary (or one that starts charging in advance) bills its own fee.
-            following = await self._terms(subscription.id, period.end)
-            if advance_fees(following.plan).charges:
-                advance, advance_plan = following.period, following.plan
+        if following is not None and advance_fees(following.plan).charges:
+            advance, advance_plan = following.period, following.plan
         thresholds = self._thresholds.get((subscription.id, period.start), [])
         adjustments, late_ids = await self._corrections(subscription, party, active, before=period)
         inputs = DraftInputs(
@@ -408,15 +413,20 @@ class BillingRun:
         whole period, usage so far, the minimum commitment at the period end, the next period's in-advance fees,
         threshold invoices netted, pending corrections of earlier invoices, and the credit usable at the period's
         last instant (the ledger, with catalog's grants copied in by the caller). Nothing is stored."""
-        self._late = await self._read(lambda tx: tx.late_usage.pending())
-        self._thresholds = {
-            (subscription.id, terms.period.start): await self._read(
-                lambda tx: tx.billed.threshold_invoices(subscription.id, terms.period)
-            )
-        }
-        inputs, _ = await self._closing(subscription, party, terms, active_interval(subscription))
         credits_at = last_instant(terms.period)
-        grants = await self._read(lambda tx: usable_grants(tx.ledger, party.id, party.currency, credits_at))
+
+        def local(
+            tx: BillingTransaction,
+        ) -> tuple[dict[str, list[LateUsage]], list[ThresholdInvoice], list[CreditGrant]]:
+            return (
+                tx.late_usage.pending(),
+                tx.billed.threshold_invoices(subscription.id, terms.period),
+                usable_grants(tx.ledger, party.id, party.currency, credits_at),
+            )
+
+        self._late, thresholds, grants = await self._read(local)
+        self._thresholds = {(subscription.id, terms.period.start): thresholds}
+        inputs, _ = await self._closing(subscription, party, terms, active_interval(subscription))
         draft = draft_invoice(replace(inputs, grants=tuple(grants), credits_as_of=credits_at))
         pending = self._pending(
             subscription, party, billing_key(subscription.id, terms.period.start, REGULAR)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from babel.dates import format_date as babel_format_date
 
@@ -144,6 +145,7 @@ class StatementView:
     remittance: tuple[str, ...] = ()
 
 
+@lru_cache(maxsize=4096)
 def format_date(day: date, locale: str = "en") -> str:
     """A date as the locale writes it in full: 1 Jun 2026, Jun 1, 2026, 2026/06/01."""
     return babel_format_date(day, format="medium", locale=locale_of(locale))
