@@ -120,3 +120,13 @@ async def test_a_customer_without_a_contact_gets_nothing_sent_and_a_draft_is_nev
         tx.commit()
     with pytest.raises(FailedPrecondition, match="DRAFT"):
         await deliveries.resend("inv-2")
+
+
+async def test_documents_issued_long_before_delivery_was_switched_on_are_not_mailed_but_can_be_resent():
+    world, deliveries, mail = setup()
+    world.now = NOW + timedelta(days=30)  # the event is read a month after the invoice was issued
+    assert await deliveries.invoice_finalized("m-1", "inv-1") is None
+    assert await deliveries.send_due() == 0
+    resent = await deliveries.resend("inv-1")
+    assert resent.state is DeliveryState.PENDING
+    assert await deliveries.send_due() == 1 and len(mail.sent) == 1

@@ -59,6 +59,7 @@ class Deliveries:
         default_issuer: str,
         schedule: Sequence[timedelta] = DEFAULT_RETRY,
         lease: timedelta = timedelta(minutes=2),
+        backlog: timedelta = timedelta(days=3),
         clock: Callable[[], datetime] = _now,
         new_id: Callable[[], str] = _new_id,
     ) -> None:
@@ -68,6 +69,7 @@ class Deliveries:
         self._default_issuer = default_issuer
         self._schedule = tuple(schedule)
         self._lease = lease
+        self._backlog = backlog
         self._clock = clock
         self._new_id = new_id
         self._due = asyncio.Event()
@@ -94,6 +96,9 @@ class Deliveries:
                     "InvoiceFinalized for invoice %s, not an issued invoice here: not delivered", invoice_id
                 )
                 return None
+            if self._stale(invoice.issued_at):
+                tx.commit()
+                return None
             delivery = new_delivery(
                 self._new_id(), DocumentKind.INVOICE, invoice.id, invoice.number, invoice, self._clock()
             )
@@ -117,12 +122,25 @@ class Deliveries:
                 tx.commit()
                 _log.warning("CreditNoteIssued for %s, not a credit note here: not delivered", credit_note_id)
                 return None
+            if self._stale(note.issued_at):
+                tx.commit()
+                return None
             delivery = new_delivery(
                 self._new_id(), DocumentKind.CREDIT_NOTE, note.id, note.number, invoice, self._clock()
             )
             tx.deliveries.add(delivery)
             tx.commit()
             return delivery
+
+    def _stale(self, issued_at: datetime | None) -> bool:
+        """A document issued more than ``backlog`` ago when its event is first read was issued before delivery
+        was switched on (the stream keeps 90 days of events): it is not e-mailed now (``ResendDocument`` can)."""
+        if issued_at is None or issued_at >= self._clock() - self._backlog:
+            return False
+        _log.info(
+            "a document issued %s is older than the delivery backlog: not e-mailed", issued_at.isoformat()
+        )
+        return True
 
     async def resend(self, document_id: str) -> Delivery:
         """A new delivery of an issued invoice or credit note, due now (NotFound, FailedPrecondition on a draft,
