@@ -70,7 +70,9 @@ def _pattern(currency: str, locale: str) -> str:
 
 
 def _formatted(amount: Decimal, currency: str, locale: str, places: int) -> str:
-    return _exact(currency, locale, places).apply(amount, locale_of(locale), currency=currency, currency_digits=False)
+    return _exact(currency, locale, places).apply(
+        amount, locale_of(locale), currency=currency, currency_digits=False
+    )
 
 
 @lru_cache(maxsize=1024)
