@@ -20,7 +20,7 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.platypus import Paragraph, SimpleDocTemplate
 
 from tally.invoicing.documents.pdf import render_invoice
-from tally.invoicing.documents.views import InvoiceView, LineView, Party, TierRow
+from tally.invoicing.documents.views import InvoiceView, LineView, Party, TierRow, TotalRow
 from tally.money import Money
 
 START, END = datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC)
@@ -35,8 +35,8 @@ def thirty_line_invoice() -> InvoiceView:
     for n in range(30):
         tiers = (
             (
-                TierRow("Tier 1", Decimal(1000), Decimal("0.10"), Decimal("100.00")),
-                TierRow("Tier 2", Decimal(250), Decimal("0.08"), Decimal("20.00")),
+                TierRow("Tier 1: 0 – 1,000", Decimal(1000), Decimal("0.10"), usd("100.00")),
+                TierRow("Tier 2: over 1,000", Decimal(250), Decimal("0.08"), usd("20.00")),
             )
             if n % 5 == 0
             else ()
@@ -53,12 +53,14 @@ def thirty_line_invoice() -> InvoiceView:
         period_start=START,
         period_end=END,
         lines=tuple(lines),
-        subtotal=usd("3600.00"),
-        tax=usd("720.00"),
-        credits_applied=usd("0"),
-        total=usd("4320.00"),
-        amount_due=usd("4320.00"),
+        totals=(
+            TotalRow("Subtotal", usd("3600.00")),
+            TotalRow("VAT 20% (United Kingdom) on USD 3,600.00", usd("720.00")),
+            TotalRow("Total", usd("4320.00")),
+            TotalRow("Amount due", usd("4320.00"), strong=True),
+        ),
         payment_terms="Payment due within 30 days by bank transfer.",
+        locale="en_GB",
     )
 
 

@@ -12,6 +12,7 @@ BENCHMARKS = [
     ("pricing", [sys.executable, str(HERE / "pricing.py")]),
     ("pdf", [sys.executable, str(HERE / "pdf.py")]),
     ("insights", [sys.executable, str(HERE / "insights.py")]),
+    ("usage_watch", [sys.executable, str(HERE / "usage_watch.py")]),
     ("ingest", [sys.executable, str(HERE / "ingest.py"), *sys.argv[1:]]),
     ("erp", [sys.executable, str(HERE / "erp.py")]),
     # Last: ingest measured right after it came out lower (21-35k events/s against 37-39k alone); the cause

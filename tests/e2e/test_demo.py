@@ -118,3 +118,9 @@ def test_the_demo_invoices_last_month_and_writes_the_pdfs_to_the_folder_it_names
     assert "InvoicingService/RunBilling  [invoicing, server]" in path
     assert "erp-sync post invoice to netsuite  [erp_sync, internal]" in path
     assert "netsuite-soap upsert invoice  [erp_sync, client]" in path
+    # Each finalized invoice was e-mailed with its PDF to the customer through the demo's local SMTP server.
+    mail = out.split("e-mailed through a local SMTP server", 1)[1]
+    for number in blocks:
+        assert re.search(
+            rf"  to \S+@\S+ +Invoice {number} from Tally Demo Ltd  \[{number}\.pdf, [\d,]+ bytes\]", mail
+        )

@@ -249,6 +249,11 @@ def test_the_finance_console_needs_an_operator_login_and_links_each_row_to_its_d
         assert f"Invoice {invoice.number}" in page.inner_text("h1")
         assert "Platform fee" in page.inner_text("main")
         page.screenshot(path=str(tmp_path / "console-invoice.png"), full_page=True)
+        page.goto(f"{world.url}/console/billing")
+        runs = page.inner_text("main")
+        # The world's billing run: two subscriptions, an invoice each, finalized; no failures.
+        assert "RPC" in runs and "Subscriptions the runs could not bill" in runs
+        assert "cannot be listed" not in runs
         browser.close()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for name in ("console.png", "console-invoice.png"):

@@ -64,8 +64,7 @@ def world(tmp_path_factory):
     found = World(
         tmp_path_factory.mktemp("webhooks") / "stack",
         {
-            # Invoicing watches open periods every second, so an alert fires about a second after usage counts.
-            "TALLY_BILLING_INTERVAL_SECONDS": "1",
+            # No billing loop: invoicing evaluates alerts as usage is counted (its usage watch).
             "TALLY_WEBHOOK_RETRY_SECONDS": "0.2,0.2,0.2,0.2,0.2,0.2,0.2,0.2,0.2,0.2",
             "TALLY_WEBHOOK_DISABLE_AFTER_FAILURES": str(DISABLE_AFTER),
         },
@@ -202,3 +201,40 @@ def test_an_endpoint_failing_again_and_again_is_disabled_with_an_alert(world, re
         DISABLE_AFTER,
     )
     assert alert.last_error == "HTTP 500"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_a_payment_recorded_outside_an_erp_settles_the_invoice_and_sends_invoice_paid(world, receiver):
+    reply = httpx.post(
+        f"{world.url}/v1/webhooks/endpoints",
+        json={
+            "url": receiver.url("globex-paid", 0),
+            "event_types": ["invoice.paid"],
+            "customer_id": world.customers["globex"].id,
+        },
+        headers={"authorization": f"Bearer {world.admin_key}"},
+    )
+    assert reply.status_code == 201, reply.text
+    endpoint = reply.json()
+    invoice = next(i for i in world.invoices("globex") if i.number)
+    with grpc.insecure_channel(world.target("invoicing")) as channel:
+        paid = inv_grpc.InvoicingServiceStub(channel).RecordPayment(
+            inv.RecordPaymentRequest(
+                invoice_id=invoice.id,
+                payment_id="wire-2026-0001",
+                amount=invoice.amount_due,
+                reference="bank transfer 0001",
+            ),
+            metadata=world.metadata(),
+        )
+    assert paid.invoice.status == inv.INVOICE_STATUS_PAID
+    assert (paid.amount_applied.amount, paid.invoice.amount_remaining.amount) == (
+        invoice.amount_due.amount,
+        "0.00",
+    )
+    (_, headers, body), *_ = receiver.wait("/globex-paid/0", 1, timeout=30)
+    message = Webhook(endpoint["secret"]).verify(body, headers)
+    assert message["type"] == "invoice.paid"
+    assert message["data"]["invoice"]["id"] == invoice.id
+    assert message["data"]["invoice"]["amount_remaining"]["amount"] == "0.00"

@@ -247,6 +247,9 @@ def test_tally_up_exports_every_signal_of_every_service_with_one_trace_from_inge
         assert "tally.outbox.backlog" in names, (service, names)
     served = {m.service for m in metrics if m.name == "rpc.server.call.duration"}
     assert {"ingestion", "metering", "catalog", "invoicing"} <= served
+    # The billing run drafted and finalized the invoice: invoicing counts both.
+    counted_invoices = {m.name for m in metrics if m.service == "invoicing"}
+    assert {"tally.invoices.drafted", "tally.invoices.finalized"} <= counted_invoices, counted_invoices
     lag = [m for m in metrics if m.name == "tally.consumer.lag" and m.service == "metering"]
     assert any(point.get("tally.stream") == "USAGE" for m in lag for point in m.point_attributes())
 

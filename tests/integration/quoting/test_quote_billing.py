@@ -367,6 +367,8 @@ def test_the_first_invoices_equal_the_quotes_estimates_to_the_cent(stack):
         (inv.INVOICE_LINE_KIND_MINIMUM_TRUE_UP, "647.80"),
     ]
     assert september.subtotal.amount == "900.00"
+    # Each invoice refers the customer to the quote its terms came from.
+    assert {opening.references.quote_number, september.references.quote_number} == {initech.number}
 
     jpy_estimate = quotes.PriceQuote(pb.PriceQuoteRequest(quote_id=jpy.id)).estimate
     (first,) = invoices_of(stubs, tanaka.id, jpy_subscription)

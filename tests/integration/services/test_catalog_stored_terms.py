@@ -176,7 +176,7 @@ def test_old_rows_are_rewritten_in_place_and_read_back_with_every_term(database_
         upgrade(engine, MIGRATIONS, revision="0002")
         expected_version = write_old_rows(engine)
         upgrade(engine, MIGRATIONS)
-        assert current_revision(engine) == "0003"
+        assert current_revision(engine) == "0004"
 
         with CatalogStore(engine).reading() as tx:
             prices = [tx.price(f"price-{index}") for index in range(len(EVERY_MODEL))]

@@ -200,8 +200,7 @@ def test_two_payments_in_netsuite_make_the_invoice_paid_in_invoicing_once_they_c
             60,
             lambda: [(r.erp_key, r.last_error) for r in records(erp_sync)],
         )
-        # Two payments: the first leaves the invoice open (invoicing has no PARTIALLY_PAID yet), the second
-        # covers it.
+        # Two payments: the first leaves the invoice PARTIALLY_PAID with 100.00 still due, the second covers it.
         netsuite.books.apply_payment("tally-inv-inv-7", Decimal("19.00"))
         wait_until(lambda: recorded_payments(erp_sync) == 1, 60, "the first payment recorded")
         with grpc.insecure_channel(invoicing.target) as channel:
@@ -212,11 +211,13 @@ def test_two_payments_in_netsuite_make_the_invoice_paid_in_invoicing_once_they_c
                     invoicing_pb.GetInvoiceRequest(invoice_id="inv-7"), metadata=invoicing.metadata()
                 ).invoice
 
-            # Once invoicing has recorded the first payment, the invoice is still open.
+            # Once invoicing has recorded the first payment, the invoice is partly paid.
             wait_until(
                 lambda: len(invoicing_payments(invoicing)) == 1, 60, "invoicing recorded the first payment"
             )
-            assert status().status == invoicing_pb.INVOICE_STATUS_FINALIZED
+            partly = status()
+            assert partly.status == invoicing_pb.INVOICE_STATUS_PARTIALLY_PAID
+            assert (partly.amount_paid.amount, partly.amount_remaining.amount) == ("19.00", "100.00")
             netsuite.books.apply_payment("tally-inv-inv-7", Decimal("100.00"))
 
             def paid():
@@ -225,6 +226,7 @@ def test_two_payments_in_netsuite_make_the_invoice_paid_in_invoicing_once_they_c
 
             invoice = wait_until(paid, 60, "invoice inv-7 PAID in invoicing")
         assert invoice.paid_at.seconds > 0
+        assert (invoice.amount_paid.amount, invoice.amount_remaining.amount) == ("119.00", "0.00")
     finally:
         erp_sync.kill()
         invoicing.kill()

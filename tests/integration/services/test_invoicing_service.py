@@ -176,7 +176,7 @@ def test_a_payment_marks_its_invoice_paid_exactly_once(invoicing, engine):
     ]
 
 
-def test_partial_payments_settle_the_invoice_when_they_cover_it(invoicing, engine):
+def test_a_partial_payment_leaves_the_invoice_partially_paid_and_the_next_one_settles_it(invoicing, engine):
     seed_invoice(engine, "inv-1")
     seed_invoice(engine, "inv-draft", status="DRAFT")
     asyncio.run(
@@ -203,7 +203,8 @@ def test_partial_payments_settle_the_invoice_when_they_cover_it(invoicing, engin
         draft = stub.GetInvoice(
             pb.GetInvoiceRequest(invoice_id="inv-draft"), metadata=invoicing.metadata()
         ).invoice
-        assert (partly.status, partly.HasField("paid_at")) == (pb.INVOICE_STATUS_FINALIZED, False)
+        assert (partly.status, partly.HasField("paid_at")) == (pb.INVOICE_STATUS_PARTIALLY_PAID, False)
+        assert (partly.amount_paid.amount, partly.amount_remaining.amount) == ("100.00", "19.00")
         assert draft.status == pb.INVOICE_STATUS_DRAFT
 
         asyncio.run(

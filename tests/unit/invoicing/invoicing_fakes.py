@@ -18,12 +18,15 @@ from decimal import Decimal
 from tally.domain.errors import FailedPrecondition
 from tally.invoicing.billing.alerts import Controls
 from tally.invoicing.billing.drafting import OPENING, REGULAR, ThresholdInvoice
+from tally.invoicing.billing.history import RunKey, RunRecord
 from tally.invoicing.billing.terms import BilledParty, BillingTerms, Subscription
 from tally.invoicing.billing.usage import GroupedQuantity, LateUsage, UsageQuery
 from tally.invoicing.credit_ledger.domain import Entry, Grant
 from tally.invoicing.credit_notes.domain import CreditNote, CreditNoteFilter, CreditNoteKey
+from tally.invoicing.delivery.domain import Attempt, Delivery, DeliveryKey, DeliveryState
 from tally.invoicing.domain import (
     BILLED_STATUSES,
+    OPEN_STATUSES,
     Invoice,
     InvoiceFilter,
     InvoiceKey,
@@ -71,6 +74,10 @@ class Tables:
     late_applied: dict[tuple[str, str], str] = field(default_factory=dict)
     controls: dict[str, Controls] = field(default_factory=dict)
     firings: set[tuple[str, str, datetime]] = field(default_factory=set)
+    runs: dict[str, RunRecord] = field(default_factory=dict)
+    logos: dict[str, bytes] = field(default_factory=dict)
+    deliveries: dict[str, Delivery] = field(default_factory=dict)
+    leases: dict[str, datetime] = field(default_factory=dict)
 
 
 def _overlaps(period: Period, other: Period) -> bool:
@@ -144,9 +151,23 @@ class FakeInvoices:
         stored.invoice = replace(stored.invoice, status=InvoiceStatus.VOID, voided_at=now)
         return True
 
-    def mark_paid(self, invoice_id: str, *, paid_at: datetime, now: datetime) -> None:
-        stored = self._t.invoices[invoice_id]
-        stored.invoice = replace(stored.invoice, status=InvoiceStatus.PAID, paid_at=paid_at)
+    def settle(self, invoice: Invoice, *, now: datetime) -> None:
+        stored = self._t.invoices[invoice.id]
+        stored.invoice = replace(
+            stored.invoice,
+            status=invoice.status,
+            credited=invoice.credited,
+            paid=invoice.paid,
+            paid_at=invoice.paid_at,
+        )
+
+    def open_of_customer(self, customer_id: str) -> list[Invoice]:
+        found = [
+            replace(s.invoice, lines=())
+            for s in self._t.invoices.values()
+            if s.invoice.customer_id == customer_id and s.invoice.status in OPEN_STATUSES
+        ]
+        return sorted(found, key=lambda i: (i.issued_at or i.created_at, i.id))
 
 
 class FakePayments:
@@ -221,6 +242,15 @@ class FakeCreditLedger:
             (grant, self.balance(grant.id))
             for grant in self._t.grants.values()
             if grant.customer_id == customer_id and grant.amount.currency == currency
+        ]
+
+    def expired_with_balance(self, before: datetime) -> list[tuple[Grant, Decimal]]:
+        return [
+            (grant, left)
+            for grant in self._t.grants.values()
+            if grant.expires_at is not None
+            and grant.expires_at <= before
+            and (left := self.balance(grant.id)) > 0
         ]
 
     def currencies(self, customer_id: str) -> list[str]:
@@ -441,6 +471,78 @@ class FakeAlertFirings:
         return True
 
 
+class FakeBillingRuns:
+    def __init__(self, tables: Tables) -> None:
+        self._t = tables
+
+    def start(self, run: RunRecord) -> None:
+        if run.id in self._t.runs:
+            raise Conflict(f"run {run.id} exists")
+        self._t.runs[run.id] = run
+
+    def finish(self, run: RunRecord) -> None:
+        self._t.runs[run.id] = run
+
+    def recent(self, *, after: RunKey | None, limit: int) -> list[RunRecord]:
+        newest = sorted(self._t.runs.values(), key=lambda run: (run.started_at, run.id), reverse=True)
+        return [
+            run for run in newest if after is None or (run.started_at, run.id) < (after.started_at, after.id)
+        ][:limit]
+
+
+class FakeLogos:
+    def __init__(self, tables: Tables) -> None:
+        self._t = tables
+
+    def put(self, entity_id: str, logo: bytes, *, now: datetime) -> None:
+        self._t.logos[entity_id] = logo
+
+    def get(self, entity_id: str) -> bytes:
+        return self._t.logos.get(entity_id, b"")
+
+
+class FakeDeliveries:
+    def __init__(self, tables: Tables) -> None:
+        self._t = tables
+
+    def add(self, delivery: Delivery) -> None:
+        if delivery.id in self._t.deliveries:
+            raise Conflict(f"delivery {delivery.id} exists")
+        self._t.deliveries[delivery.id] = delivery
+
+    def get(self, delivery_id: str) -> Delivery | None:
+        return self._t.deliveries.get(delivery_id)
+
+    def lease_due(self, now: datetime, *, until: datetime, limit: int) -> list[Delivery]:
+        due = sorted(
+            (
+                d
+                for d in self._t.deliveries.values()
+                if d.state is DeliveryState.PENDING
+                and d.next_attempt_at is not None
+                and d.next_attempt_at <= now
+                and self._t.leases.get(d.id, now) <= now
+            ),
+            key=lambda d: d.next_attempt_at or now,
+        )[:limit]
+        for delivery in due:
+            self._t.leases[delivery.id] = until
+        return due
+
+    def record(self, delivery: Delivery, attempt: Attempt) -> None:
+        self._t.leases.pop(delivery.id, None)
+        self._t.deliveries[delivery.id] = delivery
+
+    def find(self, document_id: str, *, after: DeliveryKey | None, limit: int) -> list[Delivery]:
+        newest = sorted(self._t.deliveries.values(), key=lambda d: (d.created_at, d.id), reverse=True)
+        return [
+            d
+            for d in newest
+            if (not document_id or d.document_id == document_id)
+            and (after is None or (d.created_at, d.id) < (after.created_at, after.id))
+        ][:limit]
+
+
 class FakeTransaction:
     """Every repository over one private copy of the tables; ``commit`` makes the copy the tables."""
 
@@ -458,6 +560,9 @@ class FakeTransaction:
         self.late_usage = FakeLateUsage(tables)
         self.controls = FakeControls(tables)
         self.alert_firings = FakeAlertFirings(tables)
+        self.runs = FakeBillingRuns(tables)
+        self.logos = FakeLogos(tables)
+        self.deliveries = FakeDeliveries(tables)
 
     def commit(self) -> None:
         self._owner.tables = copy.deepcopy(self._tables)
@@ -516,6 +621,8 @@ class FakeCatalog:
         """Subscriptions whose terms catalog cannot resolve, with its reason."""
         self.granted: list[Grant] = []
         self.batch_calls: list[int] = []
+        self.terms_asked: list[datetime] = []
+        """Every instant terms were asked for."""
         self._anniversaries: dict[str, datetime] = {}
 
     def subscribe(
@@ -542,6 +649,7 @@ class FakeCatalog:
         return self.parties[customer_id]
 
     async def terms(self, subscription_id: str, at: datetime) -> BillingTerms:
+        self.terms_asked.append(at)
         if subscription_id in self.refusing:
             raise FailedPrecondition(f"catalog: {self.refusing[subscription_id]}")
         period = month_of(at, anniversary=self._anniversaries.get(subscription_id))

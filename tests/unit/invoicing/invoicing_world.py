@@ -21,6 +21,7 @@ from tally.invoicing.credit_notes.handlers import CreditNotes
 from tally.invoicing.domain import CustomerSnapshot, Invoice, InvoiceLine, InvoiceStatus, LineKind
 from tally.invoicing.domain import Period as InvoicePeriod
 from tally.invoicing.handlers import Invoices
+from tally.invoicing.receivables.handlers import Receivables
 from tally.mesh import streams
 from tally.money import Money
 from tally.pricing import BillingTiming, Charge, FlatPrice, GraduatedPrice, PlanVersion, Tier
@@ -125,14 +126,26 @@ class World:
             policy=BillingPolicy(grace=timedelta(hours=1), payment_terms=timedelta(days=30), concurrency=8),
             clock=self.clock,
         )
-        self.previews = Previews(self.transactions, self.catalog, self.metering, clock=self.clock)
+        self.previews = Previews(self.billing, self.catalog, self.transactions, clock=self.clock)
         self.controls = BillingControls(self.transactions, clock=self.clock)
         self.ledger = CreditLedger(self.transactions, self.catalog, clock=self.clock)
         self.invoicing = Invoices(
             self.transactions, self.wake, finalized=events.invoice_finalized, clock=self.clock
         )
         self.credit_notes = CreditNotes(
-            self.transactions, self.wake, issued=events.credit_note_issued, clock=self.clock
+            self.transactions,
+            self.wake,
+            issued=events.credit_note_issued,
+            paid=events.invoice_paid,
+            clock=self.clock,
+        )
+        self.receivables = Receivables(
+            self.transactions,
+            self.wake,
+            paid=events.invoice_paid,
+            consumer="invoicing-payments",
+            grants=self.catalog,
+            clock=self.clock,
         )
 
     def clock(self) -> datetime:
@@ -168,9 +181,24 @@ class World:
         return self.catalog.subscribe(subscription, *(plans or (hybrid(),)), anniversary=anniversary)
 
     def grant(
-        self, grant_id: str, party: BilledParty, amount: str, *, expires: datetime | None = None
+        self,
+        grant_id: str,
+        party: BilledParty,
+        amount: str,
+        *,
+        expires: datetime | None = None,
+        promotional: bool = False,
     ) -> Grant:
-        grant = Grant(grant_id, party.id, Money(D(amount), party.currency), D(1), 0, MARCH, expires)
+        grant = Grant(
+            grant_id,
+            party.id,
+            Money(D(amount), party.currency),
+            D(0) if promotional else D(1),
+            0,
+            MARCH,
+            expires,
+            before_tax=promotional,
+        )
         self.catalog.granted.append(grant)
         return grant
 

@@ -9,15 +9,17 @@ from invoicing_fakes import PlanInForce
 from invoicing_world import APRIL, CALLS, MARCH, MAY, D, World, graduated, hybrid, lines, of_kind, seats
 
 from tally.api.invoicing.v1 import events_pb2
-from tally.domain.errors import InvalidArgument
+from tally.domain.errors import FailedPrecondition, InvalidArgument
 from tally.invoicing import events
 from tally.invoicing.billing.alerts import Controls
 from tally.invoicing.billing.drafting import REGULAR, DraftInputs, billing_key, draft_invoice
 from tally.invoicing.billing.issuing import InvoiceWriter, Pending, Save
 from tally.invoicing.billing.late_usage import LateUsageRecorder
+from tally.invoicing.billing.runs import Billing, BillingPolicy
 from tally.invoicing.billing.terms import SubscriptionStatus
 from tally.invoicing.billing.usage import LateUsage
 from tally.invoicing.domain import InvoiceKind, InvoiceStatus
+from tally.invoicing.ports import Uncounted
 from tally.mesh import streams
 from tally.pricing import Charge, PercentagePrice, Period, PlanVersion
 
@@ -198,25 +200,23 @@ async def test_billing_controls_read_back_as_set_and_as_nothing_when_unset():
     assert [v.field for v in missing.value.violations] == ["subscription_id"]
 
 
-async def test_a_preview_is_the_open_periods_cost_to_date_and_stores_nothing():
+async def test_a_preview_is_the_invoice_the_open_period_closes_with_the_usage_so_far_and_stores_no_invoice():
     world = World()
     acme = world.customer()
     world.subscribe("sub_1", acme)
-    world.grant("grant_1", acme, "5.00")
+    world.grant("grant_1", acme, "5.00")  # made in catalog, never copied by a run: the preview reads it live
     world.calls("acme", at(4, 3), at(4, 10))
-    world.now = at(4, 16)  # half of April: the fee accrues to now
-    await world.ledger.balance(acme.id)  # copies catalog's grant into the ledger
-    commits = world.transactions.commits
+    world.now = at(4, 16)  # half of April: the fee is the period's, as the invoice closing April bills it
     preview = await world.previews.preview("sub_1")
     assert (preview.id, preview.number, preview.status) == ("", None, InvoiceStatus.DRAFT)
     assert preview.period.start == APRIL and preview.period.end == MAY
     assert [(kind, amount, tax) for kind, _, amount, tax in lines(preview)] == [
-        ("RECURRING", "24.50", "4.90"),
+        ("RECURRING", "49.00", "9.80"),
         ("USAGE", "20.00", "4.00"),
-        ("CREDIT", "-5.00", "0"),
+        ("CREDIT", "-5.00", "0.00"),
     ]
-    assert str(preview.amount_due.amount) == "48.40"
-    assert world.invoices() == [] and world.transactions.commits == commits
+    assert str(preview.amount_due.amount) == "77.80"
+    assert world.invoices() == []
 
     with pytest.raises(InvalidArgument) as missing:
         await world.previews.preview("")
@@ -375,7 +375,10 @@ def test_a_key_issued_before_is_left_alone_and_its_number_attempt_rolls_back():
     asyncio.run(world.run(at(4, 1, 2)))
     [invoice] = world.invoices()
     writer = InvoiceWriter(
-        world.transactions, finalized=events.invoice_finalized, payment_terms=timedelta(days=30)
+        world.transactions,
+        finalized=events.invoice_finalized,
+        payment_terms=timedelta(days=30),
+        counters=Uncounted(),
     )
     assert invoice.customer is not None
     pending = Pending(
@@ -401,7 +404,10 @@ def test_a_draft_that_cannot_be_made_fails_alone_in_its_block():
     world = World()
     party = world.customer()
     writer = InvoiceWriter(
-        world.transactions, finalized=events.invoice_finalized, payment_terms=timedelta(days=30)
+        world.transactions,
+        finalized=events.invoice_finalized,
+        payment_terms=timedelta(days=30),
+        counters=Uncounted(),
     )
 
     def broken(grants):
@@ -428,3 +434,56 @@ def test_a_draft_that_cannot_be_made_fails_alone_in_its_block():
     invoice, changed = answers[1]  # type: ignore[misc]
     assert (changed, invoice.number, str(invoice.total.amount)) == (True, "INV-2026-000001", "58.80")
     assert [i.id for i in world.invoices()] == [invoice.id]
+
+
+async def test_a_calendar_subscription_starting_mid_month_is_billed_when_its_first_period_ends():
+    world = World()
+    counted = Counting()
+    world.billing = Billing(
+        world.transactions,
+        world.catalog,
+        world.metering,
+        world.wake,
+        finalized=events.invoice_finalized,
+        alerted=events.alert_triggered,
+        policy=BillingPolicy(grace=timedelta(hours=1), payment_terms=timedelta(days=30)),
+        counters=counted,
+        clock=world.clock,
+    )
+    world.subscribe("sub_1", world.customer(), start=at(3, 20))
+    await world.run(at(3, 25))  # the first period (20 to 31 March) is open: nothing billed
+    assert world.invoices() == []
+    result = await world.run(at(4, 1, 2))  # it ended an hour and more ago: billed, prorated, final
+    [march] = world.invoices()
+    assert (march.status, march.period.start, march.period.end) == (InvoiceStatus.FINALIZED, MARCH, APRIL)
+    # 12 of 31 days of the 49.00 fee: 18.97.
+    assert lines(march) == [
+        ("RECURRING", "Platform fee", "18.97", "3.79"),
+        ("USAGE", "API calls", "0.00", "0.00"),
+    ]
+    assert (result.drafted, result.finalized) == (1, 1)
+    assert (counted.drafted_count, counted.finalized_count) == (1, 1)
+    runs = await world.billing.runs(after=None, limit=5)
+    assert [(run.evaluated, run.finalized, run.failures) for run in runs] == [(1, 1, ()), (1, 0, ())]
+
+
+async def test_a_preview_whose_terms_catalog_refuses_says_so_and_asks_nothing_of_the_year_9999():
+    world = World()
+    world.subscribe("sub_1", world.customer())
+    world.catalog.refusing["sub_1"] = "no plan version in force"
+    world.now = at(4, 10)
+    with pytest.raises(FailedPrecondition, match="no plan version in force"):
+        await world.previews.preview("sub_1")
+    assert all(asked.year < 9999 for asked in world.catalog.terms_asked)
+
+
+class Counting:
+    def __init__(self) -> None:
+        self.drafted_count = 0
+        self.finalized_count = 0
+
+    def drafted(self, count: int) -> None:
+        self.drafted_count += count
+
+    def finalized(self, count: int) -> None:
+        self.finalized_count += count

@@ -5,7 +5,7 @@ import pytest
 
 from tally.domain.errors import InvalidArgument
 from tally.invoicing.billing.drafting import DraftInputs, ThresholdInvoice, draft_invoice
-from tally.invoicing.billing.taxes import BilledCustomer
+from tally.invoicing.billing.taxes import BilledCustomer, RatesByCharge
 from tally.invoicing.domain import LineKind
 from tally.money import Money
 from tally.pricing import (
@@ -312,3 +312,70 @@ def test_a_tax_engine_decides_each_line_rate_and_an_exempt_customer_pays_none():
     )
     assert exempt.tax == usd("0.00") and exempt.total == usd("133.30")
     assert {line.tax_rate_percent for line in exempt.lines} == {None}
+
+
+def test_a_promotional_credit_before_tax_lowers_the_tax_and_a_prepaid_credit_after_tax_does_not():
+    """The issue's example: 500.00 of usage at 20 % tax and 50.00 of credit. Promotional (a discount by another
+    name): taxed on 450.00, 540.00 to pay. Prepaid (money already paid): taxed on 500.00, 550.00 to pay."""
+    plan = PlanVersion("USD", (unit("calls", "1.00"),))
+
+    def draft(before_tax):
+        grant = CreditGrant("g", D("50.00"), None, D(0) if before_tax else D(1), before_tax=before_tax)
+        return draft_invoice(
+            DraftInputs(customer("20"), plan, JUNE, ALWAYS, usage={"calls": D(500)}, grants=(grant,))
+        )
+
+    promotional = draft(before_tax=True)
+    assert summary(promotional) == [
+        (LineKind.USAGE, "API calls", usd("500.00"), usd("100.00")),
+        (LineKind.CREDIT, "Promotional credit (g)", usd("-50.00"), usd("-10.00")),
+    ]
+    assert (promotional.subtotal, promotional.credits_before_tax, promotional.tax) == (
+        usd("500.00"),
+        usd("50.00"),
+        usd("90.00"),
+    )
+    assert (promotional.total, promotional.credits_applied, promotional.amount_due) == (
+        usd("540.00"),
+        usd("0.00"),
+        usd("540.00"),
+    )
+
+    prepaid = draft(before_tax=False)
+    assert summary(prepaid) == [
+        (LineKind.USAGE, "API calls", usd("500.00"), usd("100.00")),
+        (LineKind.CREDIT, "Prepaid credit (g)", usd("-50.00"), usd("0.00")),
+    ]
+    assert (prepaid.tax, prepaid.total, prepaid.credits_applied, prepaid.amount_due) == (
+        usd("100.00"),
+        usd("600.00"),
+        usd("50.00"),
+        usd("550.00"),
+    )
+    assert [entry.amount for entry in promotional.credit_entries] == [D("50.00")]
+
+
+def test_a_promotional_credit_over_two_tax_rates_lowers_each_in_proportion_and_never_goes_below_zero():
+    plan = PlanVersion("USD", (unit("calls", "1.00"), unit("storage", "1.00", name="Storage")))
+    rates = RatesByCharge({"storage": D(5)})
+    grant = CreditGrant("g", D("1000.00"), None, D(0), before_tax=True)
+    draft = draft_invoice(
+        DraftInputs(
+            customer("20"),
+            plan,
+            JUNE,
+            ALWAYS,
+            usage={"calls": D(300), "storage": D(100)},
+            grants=(grant,),
+            tax=rates,
+        )
+    )
+    # 400.00 billed, all of it covered: 300.00 off the 20 % line and 100.00 off the 5 % line, each with its tax.
+    assert summary(draft)[2:] == [
+        (LineKind.CREDIT, "Promotional credit (g)", usd("-300.00"), usd("-60.00")),
+        (LineKind.CREDIT, "Promotional credit (g)", usd("-100.00"), usd("-5.00")),
+    ]
+    assert (draft.tax, draft.total, draft.amount_due) == (usd("0.00"), usd("0.00"), usd("0.00"))
+    assert [(entry.amount, entry.remaining_after) for entry in draft.credit_entries] == [
+        (D("400.00"), D("600.00"))
+    ]

@@ -1,5 +1,5 @@
 """The invoice core's use cases against the fakes: finalizing a draft (number first, credit burned, published
-once) and recording payments (once per message and per payment, PAID when covered)."""
+once)."""
 
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -18,12 +18,8 @@ from tally.invoicing.domain import (
     InvoiceLine,
     InvoiceStatus,
     LineKind,
-    Payment,
-    PaymentOutcome,
 )
-from tally.invoicing.handlers import PaymentRecorder
 from tally.mesh import streams
-from tally.money import Money
 
 NOW = datetime(2026, 4, 2, 9, tzinfo=UTC)
 
@@ -132,38 +128,3 @@ async def test_invoices_are_listed_newest_first_in_pages_without_lines():
     )
     assert [i.id for i in rest] == ["inv-0"]
     assert await world.invoicing.list(InvoiceFilter(status=InvoiceStatus.PAID), after=None, limit=5) == []
-
-
-def payment(payment_id: str, amount: str, *, invoice_id: str = "inv-1", currency: str = "USD") -> Payment:
-    return Payment(payment_id, invoice_id, "NETSUITE", Money(D(amount), currency), NOW, "ref-1")
-
-
-async def test_payments_settle_an_invoice_once_they_cover_it_and_count_once_each():
-    world = World()
-    stored(world, replace(draft(), status=InvoiceStatus.FINALIZED, number="INV-2026-000001"))
-    payments = PaymentRecorder(world.transactions, "invoicing-payments", clock=world.clock)
-    assert await payments.record("m-1", payment("p-1", "100.00")) is PaymentOutcome.RECORDED
-    assert await payments.record("m-1", payment("p-1", "100.00")) is PaymentOutcome.DUPLICATE  # redelivered
-    assert await payments.record("m-2", payment("p-1", "100.00")) is PaymentOutcome.DUPLICATE  # re-published
-    assert world.invoice("inv-1").status is InvoiceStatus.FINALIZED
-    assert await payments.record("m-3", payment("p-2", "20.00")) is PaymentOutcome.SETTLED
-    paid = world.invoice("inv-1")
-    assert (paid.status, paid.paid_at) == (InvoiceStatus.PAID, NOW)
-    assert await payments.record("m-4", payment("p-3", "1.00")) is PaymentOutcome.RECORDED  # already paid
-
-
-async def test_a_payment_for_an_unknown_invoice_or_in_another_currency_is_claimed_and_not_recorded():
-    world = World()
-    stored(world, replace(draft(), status=InvoiceStatus.FINALIZED))
-    payments = PaymentRecorder(world.transactions, "invoicing-payments", clock=world.clock)
-    assert (
-        await payments.record("m-1", payment("p-1", "5", invoice_id="nope")) is PaymentOutcome.UNKNOWN_INVOICE
-    )
-    assert (
-        await payments.record("m-2", payment("p-2", "120", currency="EUR"))
-        is PaymentOutcome.CURRENCY_MISMATCH
-    )
-    assert world.transactions.tables.payments == {}
-    # Both messages are handled: a redelivery is a duplicate.
-    assert await payments.record("m-1", payment("p-1", "5", invoice_id="nope")) is PaymentOutcome.DUPLICATE
-    assert world.transactions.tables.inbox == {("invoicing-payments", "m-1"), ("invoicing-payments", "m-2")}

@@ -1,11 +1,20 @@
+"""Stored invoices and credit notes as printed: who issues them, addresses in their country's format, money in the
+document's locale with the ISO code where a sign is shared, tier ranges and breakdowns at display precision, tax per
+rate on its base with its type and jurisdiction, the minimum commitment explained, references and notes; checked in
+the views and in the text of the PDFs."""
+
 import io
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from PIL import Image
 from pypdf import PdfReader
 
+from tally.invoicing.billing.drafting import DraftInputs, draft_invoice, invoice_from_draft
+from tally.invoicing.billing.taxes import BilledCustomer
 from tally.invoicing.credit_notes.domain import CreditNote, CreditNoteLine, CreditNoteReason
+from tally.invoicing.documents.addresses import address_lines
 from tally.invoicing.documents.pdf import render_credit_note, render_invoice
 from tally.invoicing.documents.rendering import (
     credit_note_filename,
@@ -13,196 +22,272 @@ from tally.invoicing.documents.rendering import (
     invoice_filename,
     invoice_view,
 )
-from tally.invoicing.documents.views import LineView, Party, TierRow
-from tally.invoicing.domain import CustomerSnapshot, Invoice, InvoiceLine, InvoiceStatus, LineKind, Period
+from tally.invoicing.documents.views import Party
+from tally.invoicing.domain import (
+    CustomerSnapshot,
+    InvoiceStatus,
+    Issuer,
+    PostalAddress,
+    References,
+    TaxProfile,
+    TaxTreatment,
+)
 from tally.money import Money
-from tally.pricing import BreakdownLine
+from tally.pricing import Charge, CreditGrant, GraduatedPrice, Period, PlanVersion, Tier
 
 D = Decimal
-PERIOD = Period(datetime(2026, 4, 1, tzinfo=UTC), datetime(2026, 5, 1, tzinfo=UTC))
-ISSUED = datetime(2026, 5, 1, 0, 5, tzinfo=UTC)
-ISSUER = Party("Tally Demo Ltd", ("1 Ledger Lane", "London"), tax_id="GB123", email="billing@tally.test")
+MARCH = Period(datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
+ISSUED = datetime(2026, 4, 1, 1, 0, tzinfo=UTC)
+DEFAULT_ISSUER = Party("Tally Demo Ltd")
+NEW_YORK = PostalAddress("350 5th Ave", "Floor 21", "New York", "NY", "10118", "US")
+TOKYO = PostalAddress("1-1-1 Marunouchi", "", "Chiyoda-ku", "Tokyo", "100-0005", "JP")
 
 
-def eur(amount):
-    return Money(D(amount), "EUR")
+def usd(amount: str) -> Money:
+    return Money(D(amount), "USD")
 
 
-API = InvoiceLine(
-    id="l1",
-    position=1,
-    kind=LineKind.USAGE,
-    description="API calls",
-    amount=eur("102.00"),
-    tax=eur("19.38"),
-    quantity=D("12"),
-    tax_rate_percent=D("19"),
-    service_period=PERIOD,
-    breakdown=(
-        BreakdownLine("Tier 1", 1, D("5"), D("10"), D("0"), D("50")),
-        BreakdownLine("Tier 2", 2, D("7"), D("8"), D("0"), D("56")),
+def logo_png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (120, 40), (20, 60, 200)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+US_ENTITY = Issuer(
+    "le-us",
+    "Tally Billing Inc.",
+    PostalAddress("1 Market St", "Suite 300", "San Francisco", "CA", "94105", "US"),
+    tax_id="EIN 12-3456789",
+    registration_id="DE 7654321",
+    email="billing@tally.us",
+    remittance=("Pay to Tally Billing Inc., ACH routing 021000021", "Account 000123456789"),
+    number_prefix="US",
+    locale="en_US",
+    payment_terms_days=30,
+)
+CUSTOMER = CustomerSnapshot(
+    "Globex LLC",
+    "ap@globex.test",
+    NEW_YORK,
+    "US-55-1234567",
+    "globex",
+    tax=TaxProfile("Sales tax", "NY, US"),
+)
+PLAN = PlanVersion(
+    "USD",
+    (
+        Charge(
+            "calls",
+            "API calls",
+            GraduatedPrice("USD", (Tier(D(1000), D("0.10")), Tier(None, D("0.0035714")))),
+        ),
     ),
-    group=(("region", "eu"),),
-)
-LATE = InvoiceLine(
-    id="l2",
-    position=2,
-    kind=LineKind.ADJUSTMENT,
-    description="Late usage for INV-2026-000001",
-    amount=eur("10.00"),
-    tax=eur("1.90"),
-    tax_rate_percent=D("19"),
-    event_ids=("ev-1", "ev-2"),
-    corrects_invoice_id="inv-0",
-)
-PREPAID = InvoiceLine(
-    id="l3",
-    position=3,
-    kind=LineKind.CREDIT,
-    description="Prepaid credit (grant-1)",
-    amount=eur("-20.00"),
-    tax=eur("0"),
-)
-
-INVOICE = Invoice(
-    id="inv-1",
-    number="INV-2026-000007",
-    customer_id="cus_acme",
-    subscription_id="sub_1",
-    status=InvoiceStatus.FINALIZED,
-    currency="EUR",
-    period=PERIOD,
-    subtotal=eur("112.00"),
-    tax=eur("21.28"),
-    credits_applied=eur("20.00"),
-    total=eur("133.28"),
-    amount_due=eur("113.28"),
-    created_at=datetime(2026, 4, 30, 23, 0, tzinfo=UTC),
-    issued_at=ISSUED,
-    due_at=datetime(2026, 5, 15, 0, 5, tzinfo=UTC),
-    lines=(API, LATE, PREPAID),
-    customer=CustomerSnapshot("Acme Corp", "ap@acme.test", ("2 Side Street", "Springfield"), "US98"),
+    minimum_commitment=D(500),
 )
 
 
-def text(pdf):
+def issued_invoice():
+    """March for Globex: 15,000 calls under a 500.00 commitment, 8.625 % sales tax, 50.00 of promotional credit
+    (before tax) and 20.00 of prepaid credit (after tax)."""
+    draft = draft_invoice(
+        DraftInputs(
+            customer=BilledCustomer("cus_globex", "USD", D("8.625")),
+            plan=PLAN,
+            period=MARCH,
+            active=MARCH,
+            usage={"calls": D(15_000)},
+            grants=(
+                CreditGrant("promo", D("50.00"), None, D(0), before_tax=True, label="Launch promotion"),
+                CreditGrant("prepaid", D("20.00"), None, D(1), label="Prepaid credit"),
+            ),
+        )
+    )
+    invoice = invoice_from_draft(
+        draft,
+        invoice_id="inv-1",
+        subscription_id="sub-1",
+        customer=CUSTOMER,
+        status=InvoiceStatus.FINALIZED,
+        created_at=ISSUED,
+        number="US-INV-2026-000001",
+        issued_at=ISSUED,
+        due_at=datetime(2026, 5, 1, 1, 0, tzinfo=UTC),
+    )
+    return replace(
+        invoice,
+        issuer=US_ENTITY,
+        references=References(quote="Q-2026-000007", purchase_order="PO-4471", contract="MSA-2026-03"),
+    )
+
+
+def text(pdf: bytes) -> str:
     return " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).split())
 
 
-def test_an_invoice_prints_its_customer_lines_tiers_and_totals_without_prepaid_credit_lines():
-    view = invoice_view(INVOICE, ISSUER)
-    assert (view.number, view.issue_date, view.due_date, view.draft) == (
-        "INV-2026-000007",
-        date(2026, 5, 1),
-        date(2026, 5, 15),
-        False,
+def test_the_us_entitys_invoice_prints_its_issuer_the_customers_us_address_and_exact_amounts():
+    invoice = issued_invoice()
+    assert (invoice.subtotal, invoice.promotional_credit, invoice.tax, invoice.total) == (
+        usd("500.00"),
+        usd("50.00"),
+        usd("38.82"),
+        usd("488.82"),
     )
-    assert view.customer == Party("Acme Corp", ("2 Side Street", "Springfield"), "US98", "ap@acme.test")
-    assert view.lines == (
-        LineView(
-            "API calls (region: eu)",
-            eur("102.00"),
-            D("12"),
-            None,
-            PERIOD.start,
-            PERIOD.end,
-            (TierRow("Tier 1", D("5"), D("10"), D("50")), TierRow("Tier 2", D("7"), D("8"), D("56"))),
-        ),
-        LineView("Late usage for INV-2026-000001, correcting 2 usage events", eur("10.00")),
+    assert (invoice.credits_applied, invoice.amount_due) == (usd("20.00"), usd("468.82"))
+
+    view = invoice_view(invoice, DEFAULT_ISSUER, logo_png())
+    assert view.issuer == Party(
+        "Tally Billing Inc.",
+        ("1 Market St", "Suite 300", "SAN FRANCISCO, CA 94105", "UNITED STATES"),
+        "EIN 12-3456789",
+        "billing@tally.us",
+        "DE 7654321",
     )
-    assert (view.subtotal, view.tax, view.credits_applied, view.total, view.amount_due) == (
-        eur("112.00"),
-        eur("21.28"),
-        eur("20.00"),
-        eur("133.28"),
-        eur("113.28"),
+    assert view.customer.address_lines == ("350 5th Ave", "Floor 21", "NEW YORK, NY 10118", "UNITED STATES")
+    assert [tier.description for tier in view.lines[0].tiers] == ["Tier 1: 0 – 1,000", "Tier 2: over 1,000"]
+    assert view.references == (
+        ("Quote", "Q-2026-000007"),
+        ("Purchase order", "PO-4471"),
+        ("Contract", "MSA-2026-03"),
     )
-    assert view.tax_label == "Tax 19 %"
-    assert view.payment_terms == "Payment due within 14 days of the issue date, by 15 May 2026."
-    assert invoice_filename(INVOICE) == "INV-2026-000007.pdf"
+    assert [(row.label, row.amount) for row in view.totals] == [
+        ("Subtotal", usd("500.00")),
+        ("Promotional credit (before tax)", usd("-50.00")),
+        ("Sales tax 8.625% (NY, US) on USD\xa0450.00", usd("38.82")),
+        ("Total", usd("488.82")),
+        ("Prepaid credit applied", usd("-20.00")),
+        ("Amount due", usd("468.82")),
+    ]
 
     printed = text(render_invoice(view))
     for expected in (
-        "INVOICE",
-        "INV-2026-000007",
-        "Tally Demo Ltd",
-        "Acme Corp",
-        "API calls (region: eu)",
-        "Tier 2",
-        "€102.00",
-        "€10.00",
-        "Tax 19 % €21.28",
-        "Prepaid credits applied -€20.00",
-        "Amount due €113.28",
+        "Tally Billing Inc. 1 Market St Suite 300 SAN FRANCISCO, CA 94105 UNITED STATES Tax ID: EIN 12-3456789 "
+        "Registration: DE 7654321 billing@tally.us",
+        "INVOICE Invoice number US-INV-2026-000001 Issue date Apr 1, 2026 Due date May 1, 2026",
+        "Quote Q-2026-000007 Purchase order PO-4471 Contract MSA-2026-03",
+        "Globex LLC 350 5th Ave Floor 21 NEW YORK, NY 10118 UNITED STATES Tax ID: US-55-1234567",
+        # The quantity and the tier range in one number format; the breakdown at display precision.
+        "API calls Mar 1, 2026 – Mar 31, 2026 15,000 USD 150.00",
+        "Tier 1: 0 – 1,000 1,000 USD 0.10 USD 100.00",
+        "Tier 2: over 1,000 14,000 USD 0.0035714 USD 50.00",
+        # The minimum commitment explained: the commitment less what the period billed.
+        "Minimum commitment Mar 1, 2026 – Mar 31, 2026 USD 350.00 Commitment USD 500.00 Billed in the period -USD 150.00",
+        "Subtotal USD 500.00 Promotional credit (before tax) -USD 50.00 "
+        "Sales tax 8.625% (NY, US) on USD 450.00 USD 38.82 Total USD 488.82 "
+        "Prepaid credit applied -USD 20.00 Amount due USD 468.82",
+        "Payment due within 30 days of the issue date, by May 1, 2026.",
+        "How to pay Pay to Tally Billing Inc., ACH routing 021000021 Account 000123456789",
     ):
-        assert expected in printed
-    assert "Prepaid credit (grant-1)" not in printed
+        assert expected in printed, expected
+    assert "49.9996" not in printed and "0 – 1000" not in printed
+    assert invoice_filename(invoice) == "US-INV-2026-000001.pdf"
+
+
+def test_a_japanese_address_prints_in_japans_order_and_jpy_in_whole_yen_with_its_code():
+    assert address_lines(TOKYO) == ("1-1-1 Marunouchi", "Chiyoda-ku, TOKYO", "100-0005", "JAPAN")
+    customer = replace(
+        CUSTOMER, name="Tanaka KK", address=TOKYO, locale="ja_JP", tax=TaxProfile("JCT", "Japan")
+    )
+    draft = draft_invoice(
+        DraftInputs(
+            customer=BilledCustomer("cus_tanaka", "JPY", D(10)),
+            plan=PlanVersion(
+                "JPY", (Charge("calls", "API calls", GraduatedPrice("JPY", (Tier(None, D("0.7")),))),)
+            ),
+            period=MARCH,
+            active=MARCH,
+            usage={"calls": D(123_457)},
+        )
+    )
+    invoice = invoice_from_draft(
+        draft,
+        invoice_id="inv-2",
+        subscription_id="sub-2",
+        customer=customer,
+        status=InvoiceStatus.FINALIZED,
+        created_at=ISSUED,
+        number="INV-2026-000002",
+        issued_at=ISSUED,
+        due_at=datetime(2026, 5, 1, tzinfo=UTC),
+    )
+    printed = text(render_invoice(invoice_view(invoice, DEFAULT_ISSUER)))
+    for expected in (
+        "Tanaka KK 1-1-1 Marunouchi Chiyoda-ku, TOKYO 100-0005 JAPAN",
+        "API calls 2026/03/01 – 2026/03/31 123,457 JPY 86,420",
+        "JCT 10% (Japan) on JPY 86,420 JPY 8,642",
+        "Amount due JPY 95,062",
+    ):
+        assert expected in printed, expected
+
+
+def test_an_exempt_or_reverse_charged_customer_gets_its_note_and_no_tax():
+    exempt = replace(
+        CUSTOMER, tax=TaxProfile("VAT", "Ireland", TaxTreatment.EXEMPT, "Exempt: charity CHY 1234")
+    )
+    invoice = replace(issued_invoice(), customer=exempt)
+    view = invoice_view(invoice, DEFAULT_ISSUER)
+    assert view.notes == ("Exempt: charity CHY 1234",)
+    assert "Tax Exempt: charity CHY 1234" in text(render_invoice(view))
 
 
 def test_a_draft_is_marked_draft_and_has_no_number_or_due_date():
     draft = replace(
-        INVOICE, number=None, status=InvoiceStatus.DRAFT, issued_at=None, due_at=None, customer=None
+        issued_invoice(), number=None, status=InvoiceStatus.DRAFT, issued_at=None, due_at=None, customer=None
     )
-    view = invoice_view(draft, ISSUER)
-    assert (view.number, view.draft, view.due_date, view.issue_date) == ("", True, None, date(2026, 4, 30))
-    assert view.customer == Party("cus_acme")
+    view = invoice_view(draft, DEFAULT_ISSUER)
+    assert (view.number, view.draft, view.due_date, view.issue_date) == ("", True, None, date(2026, 4, 1))
+    assert view.customer == Party("cus_globex")
     assert invoice_filename(draft) == "draft-inv-1.pdf"
     printed = text(render_invoice(view))
-    assert "DRAFT INVOICE" in printed
-    assert "not payable" in printed
-    assert "INV-" not in printed.replace("INV-2026-000001", "")
+    assert "DRAFT INVOICE" in printed and "not payable" in printed
+    assert "US-INV-" not in printed
 
 
-def test_a_void_invoice_is_marked_void():
-    void = replace(INVOICE, status=InvoiceStatus.VOID, voided_at=datetime(2026, 5, 3, tzinfo=UTC))
-    view = invoice_view(void, ISSUER)
-    assert view.voided_date == date(2026, 5, 3)
-    assert "VOID since 3 May 2026" in text(render_invoice(view))
+def test_a_void_invoice_is_marked_void_and_a_partly_paid_one_shows_what_is_still_due():
+    void = replace(issued_invoice(), status=InvoiceStatus.VOID, voided_at=datetime(2026, 5, 3, tzinfo=UTC))
+    assert "VOID since May 3, 2026" in text(render_invoice(invoice_view(void, DEFAULT_ISSUER)))
+    part = replace(
+        issued_invoice(), status=InvoiceStatus.PARTIALLY_PAID, credited=D("27.16"), paid=D("200.00")
+    )
+    printed = text(render_invoice(invoice_view(part, DEFAULT_ISSUER)))
+    assert "Status Partially paid" in printed
+    assert (
+        "Amount due USD 468.82 Credit notes applied -USD 27.16 Payments received -USD 200.00 "
+        "Balance due USD 241.66"
+    ) in printed
 
 
-def test_mixed_tax_rates_print_a_plain_tax_label():
-    mixed = replace(INVOICE, lines=(API, replace(LATE, tax_rate_percent=D("7"))))
-    assert invoice_view(mixed, ISSUER).tax_label == "Tax"
-
-
-def test_a_credit_note_prints_its_reason_memo_lines_and_totals():
+def test_a_credit_note_prints_its_reason_lines_totals_and_where_the_credit_went():
+    invoice = issued_invoice()
+    usage_line = invoice.lines[0]
     note = CreditNote(
         id="cn-1",
-        number="CN-2026-000003",
+        number="US-CN-2026-000001",
         invoice_id="inv-1",
-        invoice_number="INV-2026-000007",
-        customer_id="cus_acme",
-        currency="EUR",
-        reason=CreditNoteReason.INVOICE_VOIDED,
-        memo="Duplicate charge",
-        lines=(
-            CreditNoteLine("cn-1-1", 1, "l1", "API calls", eur("102.00"), eur("19.38"), D("12")),
-            CreditNoteLine("cn-1-2", 2, "l2", "Late usage", eur("10.00"), eur("1.90")),
-        ),
-        subtotal=eur("112.00"),
-        tax=eur("21.28"),
-        total=eur("133.28"),
-        issued_at=datetime(2026, 5, 3, 9, 0, tzinfo=UTC),
+        invoice_number="US-INV-2026-000001",
+        customer_id="cus_globex",
+        currency="USD",
+        reason=CreditNoteReason.BILLING_ERROR,
+        memo="Duplicate events",
+        lines=(CreditNoteLine("cn-1-1", 1, usage_line.id, "API calls", usd("100.00"), usd("8.63")),),
+        subtotal=usd("100.00"),
+        tax=usd("8.63"),
+        total=usd("108.63"),
+        issued_at=datetime(2026, 4, 3, 9, 0, tzinfo=UTC),
+        applied=D("100.00"),
+        carried=D("8.63"),
     )
-    view = credit_note_view(note, INVOICE, ISSUER)
-    assert view.reason == "Invoice voided: Duplicate charge"
-    assert view.lines[0] == LineView("API calls", eur("102.00"), D("12"), None, PERIOD.start, PERIOD.end)
-    assert view.lines[1] == LineView("Late usage", eur("10.00"))
-    assert (view.number, view.invoice_number, view.issue_date) == (
-        "CN-2026-000003",
-        "INV-2026-000007",
-        date(2026, 5, 3),
-    )
-    assert credit_note_filename(note) == "CN-2026-000003.pdf"
+    view = credit_note_view(note, invoice, DEFAULT_ISSUER)
+    assert view.issuer.name == "Tally Billing Inc."
+    assert credit_note_filename(note) == "US-CN-2026-000001.pdf"
     printed = text(render_credit_note(view))
     for expected in (
         "CREDIT NOTE",
-        "CN-2026-000003",
-        "INV-2026-000007",
-        "Invoice voided: Duplicate charge",
-        "€102.00",
-        "€10.00",
-        "Total credited €133.28",
+        "Credit note number US-CN-2026-000001",
+        "Credits invoice US-INV-2026-000001",
+        "Billing error: Duplicate events",
+        "API calls Mar 1, 2026 – Mar 31, 2026 USD 100.00",
+        "Total credited USD 108.63",
+        "Applied to invoice US-INV-2026-000001 USD 100.00",
+        "Added to your credit balance USD 8.63",
     ):
-        assert expected in printed
-    assert credit_note_view(replace(note, memo=""), INVOICE, ISSUER).reason == "Invoice voided"
+        assert expected in printed, expected

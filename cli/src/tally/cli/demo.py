@@ -22,6 +22,7 @@ from tally.cli.demo_erp import DemoErp, ErpPostings, posting_path
 from tally.cli.demo_plans import subscribe_customers
 from tally.cli.demo_quotes import compare_with_invoices, quote_new_customer, quote_numbers
 from tally.cli.demo_usage import CUSTOMERS, create_meters, demo_period, stream_usage, usage_table
+from tally.cli.mailbox import Mailbox, render_sent
 from tally.cli.portal import demo_links
 from tally.cli.stack import Stack, StackConfig, StackError, trace_export
 from tally.cli.topology import BY_NAME, SERVICES
@@ -36,6 +37,14 @@ def run_demo(config: StackConfig, events: int = 1_000_000, *, keep: bool = False
         shutil.rmtree(config.data_dir)  # the demo always starts from an empty Tally
     erp = DemoErp(config.data_dir)
     config = erp.start(config)
+    mailbox = Mailbox.on_a_free_port()  # finalized invoices are e-mailed here, with their PDF
+    mailbox.start()
+    smtp = {
+        "TALLY_SMTP_HOST": "127.0.0.1",
+        "TALLY_SMTP_PORT": str(mailbox.port),
+        "TALLY_SMTP_FROM": "billing@tally.example",
+    }
+    config = replace(config, extra_env={**config.extra_env, **smtp})
     stack = Stack(config)
     print(f"starting Tally (nats-server + {len(SERVICES)} services) in {config.data_dir} ...", flush=True)
     started = time.monotonic()
@@ -45,6 +54,7 @@ def run_demo(config: StackConfig, events: int = 1_000_000, *, keep: bool = False
         for name, endpoint in stack.endpoints():
             print(f"  {name:<16} {endpoint}")
         trace_id, billed, postings = asyncio.run(_main_job(config, stack.admin_key, events, erp))
+        _wait_for_mail(mailbox, billed)
         demo_links(config, stack.admin_key, "acme")
         if keep:
             print("the stack stays up (--keep); Ctrl-C stops it.", flush=True)
@@ -54,6 +64,7 @@ def run_demo(config: StackConfig, events: int = 1_000_000, *, keep: bool = False
             print("\nstopping Tally ...", flush=True)
         stack.stop()
         erp.stop()
+        mailbox.stop()
     files = sorted((config.data_dir / "traces").glob("*.jsonl"))
     print()
     spans = read_spans(files)
@@ -66,7 +77,17 @@ def run_demo(config: StackConfig, events: int = 1_000_000, *, keep: bool = False
     print(render_billed_month(billed, folder, postings.netsuite_ids))
     print()
     print(erp.render(postings, billed))
+    print()
+    print(render_sent(mailbox))
     return 0
+
+
+def _wait_for_mail(mailbox: Mailbox, billed: BilledMonth) -> None:
+    """Until every finalized invoice of the month was e-mailed (or 30 s: a loaded laptop)."""
+    issued = sum(1 for invoice in billed.invoices if invoice.number)
+    deadline = time.monotonic() + 30
+    while len(mailbox.messages) < issued and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 async def _main_job(

@@ -101,7 +101,7 @@ def render_billed_month(billed: BilledMonth, folder: Path, erp_ids: dict[str, st
     out += [f"  {name}" for name in billed.pdfs]
     preview = billed.preview
     out.append(
-        f"\ncost to date this month for {billed.preview_customer} (PreviewInvoice, "
+        f"\nthis month's invoice for {billed.preview_customer} if no more usage comes (PreviewInvoice, usage "
         f"{_span(timestamp_from_wire(preview.period.start), billed.as_of)}): "
         f"{_money(preview.subtotal)} + tax {_money(preview.tax)} = {_money(preview.total)}, "
         f"{len(preview.lines)} lines"

@@ -23,6 +23,11 @@ class CreditGrant:
     """What the customer paid per unit of credit: 1.00 bought, 0.00 promotional."""
     priority: int = 0
     """Lower burns first; equal priorities burn by expiry, then cost basis."""
+    before_tax: bool = False
+    """Promotional credit, applied before tax like a discount (it lowers the tax base); otherwise prepaid credit,
+    money already paid, applied to the total after tax."""
+    label: str = ""
+    """What the credit line says; empty: "Prepaid credit (<id>)" or "Promotional credit (<id>)"."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -184,6 +184,10 @@ class BreakdownLine:
     unit_price: Decimal
     flat_fee: Decimal
     subtotal: Decimal
+    lower: Decimal | None = None
+    """A tier's lower bound (exclusive; None from 0), so a document can print its range in its own number format."""
+    upper: Decimal | None = None
+    """A tier's upper bound (inclusive; None for the last, unbounded tier)."""
 
 
 @dataclass(frozen=True, slots=True)

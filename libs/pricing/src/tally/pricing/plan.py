@@ -5,7 +5,8 @@ Order applied, each step seeing the result of the previous ones:
 2. included usage: a usage charge's included quantity is taken off its quantity (floored at 0) before pricing;
 3. charge discounts: in listed order, each on what is left of its charge (a fixed one never below 0);
 4. invoice discounts: in listed order, each on the running total (a fixed one never below 0);
-5. minimum commitment: spend below it is trued up by a "minimum commitment" line of the difference;
+5. minimum commitment: spend below it is trued up by a "minimum commitment" line of the difference, whose
+   breakdown shows the commitment and what the period billed against it;
 6. maximum: spend above the cap is taken off by a negative "maximum" line.
 Amounts stay unrounded until ``round_lines`` / ``invoice_totals`` apply R1 per line and R2 per line's tax.
 """
@@ -302,7 +303,14 @@ def price_plan(
 
     minimum, maximum = plan.minimum_commitment, plan.maximum
     if minimum is not None and running < minimum:
-        lines.append(PlanLine(LineKind.MINIMUM_TRUE_UP, None, "Minimum commitment", None, minimum - running))
+        # The breakdown explains the true-up: the commitment, less what the period billed against it.
+        explained = (
+            BreakdownLine("Commitment", 0, Decimal(1), minimum, ZERO, minimum),
+            BreakdownLine("Billed in the period", 0, Decimal(1), -running, ZERO, -running),
+        )
+        lines.append(
+            PlanLine(LineKind.MINIMUM_TRUE_UP, None, "Minimum commitment", None, minimum - running, explained)
+        )
         running = minimum
     if maximum is not None and running > maximum:
         lines.append(PlanLine(LineKind.MAXIMUM, None, "Maximum", None, maximum - running))

@@ -22,13 +22,14 @@ def _tier_label(index: int, lower: Decimal | None, upper: Decimal | None, unit: 
 class TierTable:
     """Tier bounds and labels of a validated tier list; shared by graduated, volume and tiered package."""
 
-    __slots__ = ("bounds", "flat_fees", "labels", "lowers", "unit_prices")
+    __slots__ = ("bounds", "flat_fees", "labels", "lowers", "unit_prices", "uppers")
 
     def __init__(self, tiers: tuple[Tier, ...], unit: str = "units") -> None:
         # bounds holds every bounded up_to; bisect_left over it finds the tier holding q, because
         # up_to is inclusive: q == up_to[k] stays in tier k, anything above moves on.
         self.bounds: list[Decimal] = [t.up_to for t in tiers if t.up_to is not None]
         self.lowers: list[Decimal | None] = [None, *self.bounds]
+        self.uppers: list[Decimal | None] = [t.up_to for t in tiers]
         self.unit_prices: list[Decimal] = [t.unit_price for t in tiers]
         self.flat_fees: list[Decimal] = [t.flat_fee for t in tiers]
         self.labels: list[str] = [
@@ -58,7 +59,11 @@ class GraduatedTable:
         for k, upper in enumerate(t.bounds):
             units = upper - lower
             subtotal = units * t.unit_prices[k] + t.flat_fees[k]
-            lines.append(BreakdownLine(t.labels[k], k + 1, units, t.unit_prices[k], t.flat_fees[k], subtotal))
+            lines.append(
+                BreakdownLine(
+                    t.labels[k], k + 1, units, t.unit_prices[k], t.flat_fees[k], subtotal, t.lowers[k], upper
+                )
+            )
             total += subtotal
             self.full_lines.append(tuple(lines))
             self.totals_before.append(total)
@@ -73,7 +78,7 @@ class GraduatedTable:
         price = t.unit_prices[k]
         fee = t.flat_fees[k]
         subtotal = units * price + fee
-        line = BreakdownLine(t.labels[k], k + 1, units, price, fee, subtotal)
+        line = BreakdownLine(t.labels[k], k + 1, units, price, fee, subtotal, lower, t.uppers[k])
         return self.totals_before[k] + subtotal, (*self.full_lines[k], line)
 
     def amount(self, quantity: Decimal) -> Decimal:
@@ -99,4 +104,6 @@ class VolumeTable:
         price = t.unit_prices[k]
         fee = t.flat_fees[k]
         subtotal = quantity * price + fee
-        return subtotal, (BreakdownLine(t.labels[k], k + 1, quantity, price, fee, subtotal),)
+        return subtotal, (
+            BreakdownLine(t.labels[k], k + 1, quantity, price, fee, subtotal, t.lowers[k], t.uppers[k]),
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tally.api.catalog.v1 import catalog_service_pb2_grpc as pb_grpc
-from tally.catalog.handlers import CreditGrants, Customers, Offers, Subscriptions
+from tally.catalog.handlers import CreditGrants, Customers, LegalEntities, Offers, Subscriptions
 from tally.catalog.quote_acceptance import QUOTES_CONSUMER, QuoteAcceptedHandler
 from tally.catalog.server import SCOPES, SERVICE, CatalogServicer
 from tally.catalog.settings import CatalogSettings
@@ -20,7 +20,9 @@ async def wire(runtime: Runtime[CatalogSettings]) -> Wiring:
     customers = Customers(CustomerStore(runtime.engine), runtime.relay.wake)
     store = CatalogStore(runtime.engine)
     subscriptions = Subscriptions(store, runtime.relay.wake)
-    servicer = CatalogServicer(customers, Offers(store), subscriptions, CreditGrants(store))
+    servicer = CatalogServicer(
+        customers, Offers(store), subscriptions, CreditGrants(store), LegalEntities(store)
+    )
     return Wiring(
         registrations=[(pb_grpc.add_CatalogServiceServicer_to_server, servicer)],
         service_names=[SERVICE],

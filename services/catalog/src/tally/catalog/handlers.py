@@ -21,6 +21,7 @@ from tally.catalog.domain import (
     Customer,
     CustomerInput,
     EffectiveTerms,
+    LegalEntity,
     Plan,
     PlanVersionTerms,
     Product,
@@ -28,11 +29,13 @@ from tally.catalog.domain import (
     SubscriptionStatus,
     billing_period,
     customer_update_fields,
+    legal_entity_update_fields,
     migrate,
     resolve_terms,
     update_customer,
     validate_credit_grant,
     validate_customer,
+    validate_legal_entity,
     validate_name,
     validate_plan_version,
     validate_subscription,
@@ -46,7 +49,7 @@ from tally.catalog.messages import (
 )
 from tally.catalog.price_wire import catalog_price_from_wire, catalog_price_to_wire, plan_version_from_wire
 from tally.catalog.store import CatalogStore, CatalogTransaction, CustomerStore
-from tally.domain.errors import DomainError, InvalidArgument, NotFound
+from tally.domain.errors import AlreadyExists, DomainError, InvalidArgument, NotFound
 from tally.mesh import attributes
 from tally.mesh.wire import timestamp_from_wire
 
@@ -69,6 +72,7 @@ class Customers:
 
     async def create(self, raw: CustomerInput) -> Customer:
         details = validate_customer(raw)
+        await asyncio.to_thread(self._check_legal_entity, details.legal_entity_id)
         now = self._clock()
         customer = Customer(id=str(uuid.uuid4()), details=details, version=1, created_at=now, updated_at=now)
         trace.get_current_span().set_attribute(attributes.CUSTOMER, customer.id)
@@ -78,7 +82,9 @@ class Customers:
 
     async def update(self, customer_id: str, paths: Sequence[str], raw: CustomerInput) -> Customer:
         """The customer with the masked fields of ``raw`` as version n+1; a refused change writes nothing."""
-        customer_update_fields(paths)
+        fields = customer_update_fields(paths)
+        if "legal_entity_id" in fields:
+            await asyncio.to_thread(self._check_legal_entity, raw.legal_entity_id.strip())
         if not customer_id:
             raise InvalidArgument.field("customer.id", "is required")
         trace.get_current_span().set_attribute(attributes.CUSTOMER, customer_id)
@@ -104,6 +110,13 @@ class Customers:
         updated = await asyncio.to_thread(change)
         self._wake_relay()
         return updated
+
+    def _check_legal_entity(self, entity_id: str) -> None:
+        """NotFound naming ``customer.legal_entity_id`` unless the entity exists (entities are never deleted)."""
+        if not entity_id:
+            return
+        with self._store.transaction() as tx:
+            _found(tx.legal_entity(entity_id), "legal entity", entity_id, "customer.legal_entity_id")
 
     async def get(self, customer_id: str) -> Customer:
         if not customer_id:
@@ -250,8 +263,25 @@ def _versions(tx: CatalogTransaction, subscription: Subscription, path: str) -> 
     return versions
 
 
-MUTABLE_SUBSCRIPTION_FIELDS = ("price_overrides", "phases", "end_at", "discounts", "minimum_commitment")
+MUTABLE_SUBSCRIPTION_FIELDS = (
+    "price_overrides",
+    "phases",
+    "end_at",
+    "discounts",
+    "minimum_commitment",
+    "purchase_order",
+    "contract_reference",
+)
+MAX_REFERENCE_LENGTH = 200
 MAX_TERMS_BATCH = 1000
+
+
+def reference(raw: str, field: str) -> str:
+    """A purchase order or contract reference, trimmed; InvalidArgument naming ``field`` if it cannot be printed."""
+    value = raw.strip()
+    if len(value) > MAX_REFERENCE_LENGTH or "\x00" in value:
+        raise InvalidArgument.field(field, f"must be at most {MAX_REFERENCE_LENGTH} characters, without NUL")
+    return value
 
 
 class Subscriptions:
@@ -354,10 +384,14 @@ class Subscriptions:
         end_at = timestamp_from_wire(wanted.end_at)
         discounts = discounts_from_wire(wanted.discounts, field="subscription.discounts")
         minimum = minimum_from_wire(wanted, field="subscription.minimum_commitment")
+        purchase_order = reference(wanted.purchase_order, "subscription.purchase_order")
+        contract = reference(wanted.contract_reference, "subscription.contract_reference")
 
         def amend(current: Subscription) -> Subscription:
             return replace(
                 current,
+                purchase_order=purchase_order if "purchase_order" in paths else current.purchase_order,
+                contract_reference=contract if "contract_reference" in paths else current.contract_reference,
                 overrides=overrides if "price_overrides" in paths else current.overrides,
                 phases=phases if "phases" in paths else current.phases,
                 end_at=end_at if "end_at" in paths else current.end_at,
@@ -514,6 +548,58 @@ class Subscriptions:
         )
         validate_credit_grant(grant, customer.details.currency, path="quote.prepaid_credit")
         tx.add_credit_grant(grant)
+
+
+class LegalEntities:
+    """Legal entities issuing invoices: validated in full, their number prefixes unique and fixed once set."""
+
+    def __init__(self, store: CatalogStore, *, clock: Callable[[], datetime] = _now) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def create(self, entity: LegalEntity) -> LegalEntity:
+        now = self._clock()
+        created = validate_legal_entity(replace(entity, id=str(uuid.uuid4()), created_at=now, updated_at=now))
+
+        def write() -> None:
+            with self._store.transaction() as tx:
+                _prefix_free(tx, created)
+                tx.add_legal_entity(created)
+
+        await asyncio.to_thread(write)
+        return created
+
+    async def update(self, entity_id: str, paths: Sequence[str], wanted: LegalEntity) -> LegalEntity:
+        def write() -> LegalEntity:
+            with self._store.transaction() as tx:
+                current = _found(tx.legal_entity(entity_id), "legal entity", entity_id, "legal_entity.id")
+                fields = legal_entity_update_fields(paths, current)
+                merged = replace(
+                    current,
+                    **{name: getattr(wanted, name) for name in fields},
+                    updated_at=max(self._clock(), current.updated_at or self._clock()),
+                )
+                updated = validate_legal_entity(merged)
+                _prefix_free(tx, updated)
+                tx.replace_legal_entity(updated)
+                return updated
+
+        return await asyncio.to_thread(write)
+
+    async def get(self, entity_id: str) -> LegalEntity:
+        def read() -> LegalEntity | None:
+            with self._store.reading() as tx:
+                return tx.legal_entity(entity_id)
+
+        return _found(await asyncio.to_thread(read), "legal entity", entity_id, "legal_entity_id")
+
+    async def list(self, *, after: str | None, limit: int) -> list[LegalEntity]:
+        return await asyncio.to_thread(self._store.list_legal_entities, after=after, limit=limit)
+
+
+def _prefix_free(tx: CatalogTransaction, entity: LegalEntity) -> None:
+    if entity.number_prefix and tx.number_prefix_taken(entity.number_prefix, by_other_than=entity.id):
+        raise AlreadyExists("number series", entity.number_prefix, field="legal_entity.number_prefix")
 
 
 class CreditGrants:

@@ -17,6 +17,7 @@ from tally.catalog.domain import (
     Customer,
     CustomerInput,
     EffectiveTerms,
+    LegalEntity,
     Phase,
     Plan,
     PriceOverride,
@@ -46,45 +47,65 @@ from tally.money import Money
 from tally.pricing import Discount
 
 
+def address_from_wire(address: pb.Address) -> Address:
+    return Address(
+        line1=address.line1,
+        line2=address.line2,
+        city=address.city,
+        region=address.region,
+        postal_code=address.postal_code,
+        country=address.country,
+    )
+
+
+def address_to_wire(address: Address) -> pb.Address:
+    return pb.Address(
+        line1=address.line1,
+        line2=address.line2,
+        city=address.city,
+        region=address.region,
+        postal_code=address.postal_code,
+        country=address.country,
+    )
+
+
 def customer_input(message: pb.Customer) -> CustomerInput:
-    address = message.billing_address
     return CustomerInput(
         external_id=message.external_id,
         name=message.name,
         currency=message.currency,
         email=message.email,
-        billing_address=Address(
-            line1=address.line1,
-            line2=address.line2,
-            city=address.city,
-            region=address.region,
-            postal_code=address.postal_code,
-            country=address.country,
-        ),
+        billing_address=address_from_wire(message.billing_address),
         tax_id=message.tax_id,
         tax_rate_percent=message.tax_rate_percent,
         tax_exempt=message.tax_exempt,
         erp_ids=dict(message.erp_ids),
+        legal_entity_id=message.legal_entity_id,
+        billing_emails=tuple(message.billing_emails),
+        locale=message.locale,
+        tax_name=message.tax_name,
+        tax_jurisdiction=message.tax_jurisdiction,
+        reverse_charge=message.reverse_charge,
+        tax_exempt_reason=message.tax_exempt_reason,
     )
 
 
 def customer_to_wire(customer: Customer) -> pb.Customer:
     details = customer.details
-    address = details.billing_address
     return pb.Customer(
         id=customer.id,
         external_id=details.external_id,
         name=details.name,
         email=details.email,
         currency=details.currency,
-        billing_address=pb.Address(
-            line1=address.line1,
-            line2=address.line2,
-            city=address.city,
-            region=address.region,
-            postal_code=address.postal_code,
-            country=address.country,
-        ),
+        billing_address=address_to_wire(details.billing_address),
+        legal_entity_id=details.legal_entity_id,
+        billing_emails=list(details.billing_emails),
+        locale=details.locale,
+        tax_name=details.tax_name,
+        tax_jurisdiction=details.tax_jurisdiction,
+        reverse_charge=details.reverse_charge,
+        tax_exempt_reason=details.tax_exempt_reason,
         tax_id=details.tax_id,
         tax_rate_percent=""
         if details.tax_rate_percent is None
@@ -225,6 +246,8 @@ def subscription_from_wire(
         phases=phases_from_wire(message.phases, field=f"{field}.phases"),
         discounts=discounts_from_wire(message.discounts, field=f"{field}.discounts"),
         minimum_commitment=minimum_from_wire(message, field=f"{field}.minimum_commitment"),
+        purchase_order=message.purchase_order.strip(),
+        contract_reference=message.contract_reference.strip(),
     )
 
 
@@ -272,6 +295,9 @@ def subscription_to_wire(subscription: Subscription, now: datetime) -> pb.Subscr
         phases=[phase_to_wire(p) for p in subscription.phases],
         quote_id=subscription.quote_id,
         discounts=[discount_to_wire(d) for d in subscription.discounts],
+        quote_number=subscription.quote_number,
+        purchase_order=subscription.purchase_order,
+        contract_reference=subscription.contract_reference,
     )
     if subscription.minimum_commitment is not None:
         message.minimum_commitment.CopyFrom(money_to_wire(subscription.minimum_commitment))
@@ -322,6 +348,7 @@ def credit_grant_from_wire(message: pb.CreditGrant, *, field: str = "credit_gran
         priority=message.priority,
         effective_at=timestamp_from_wire(message.effective_at),
         description=message.description.strip(),
+        promotional=message.kind == pb.CREDIT_GRANT_KIND_PROMOTIONAL,
     )
 
 
@@ -333,8 +360,44 @@ def credit_grant_to_wire(grant: CreditGrant) -> pb.CreditGrant:
         cost_basis=decimal_to_wire(grant.cost_basis),
         priority=grant.priority,
         description=grant.description,
+        kind=pb.CREDIT_GRANT_KIND_PROMOTIONAL if grant.promotional else pb.CREDIT_GRANT_KIND_PREPAID,
     )
     _set_moment(message, "expires_at", grant.expires_at)
     _set_moment(message, "effective_at", grant.effective_at)
     _set_moment(message, "created_at", grant.created_at)
+    return message
+
+
+def legal_entity_from_wire(message: pb.LegalEntity) -> LegalEntity:
+    return LegalEntity(
+        id=message.id,
+        legal_name=message.legal_name,
+        address=address_from_wire(message.address),
+        tax_id=message.tax_id,
+        registration_id=message.registration_id,
+        email=message.email,
+        remittance_lines=tuple(message.remittance_lines),
+        logo=message.logo,
+        number_prefix=message.number_prefix,
+        payment_terms_days=message.payment_terms_days,
+        locale=message.locale,
+    )
+
+
+def legal_entity_to_wire(entity: LegalEntity) -> pb.LegalEntity:
+    message = pb.LegalEntity(
+        id=entity.id,
+        legal_name=entity.legal_name,
+        address=address_to_wire(entity.address),
+        tax_id=entity.tax_id,
+        registration_id=entity.registration_id,
+        email=entity.email,
+        remittance_lines=list(entity.remittance_lines),
+        logo=entity.logo,
+        number_prefix=entity.number_prefix,
+        payment_terms_days=entity.payment_terms_days,
+        locale=entity.locale,
+    )
+    _set_moment(message, "created_at", entity.created_at)
+    _set_moment(message, "updated_at", entity.updated_at)
     return message

@@ -43,6 +43,7 @@ def accepted_quote_from_wire(accepted: quoting_events.QuoteAccepted) -> Accepted
             customer_id="" if prospect is not None else accepted.customer_id,
             quote_id=accepted.quote_id,
             quote_version=accepted.quote_version,
+            quote_number=accepted.quote_number,
         ),
         prospect=prospect,
         prepaid_credit=money_from_wire(accepted.prepaid_credit, field="quote.prepaid_credit")

@@ -11,7 +11,7 @@ from tally.api.catalog.v1 import catalog_service_pb2 as pb
 from tally.api.catalog.v1 import catalog_service_pb2_grpc as pb_grpc
 from tally.api.common.v1 import pagination_pb2
 from tally.catalog.domain import Subscription
-from tally.catalog.handlers import CreditGrants, Customers, Offers, Subscriptions
+from tally.catalog.handlers import CreditGrants, Customers, LegalEntities, Offers, Subscriptions
 from tally.catalog.messages import (
     STATUSES_FROM_WIRE,
     credit_grant_from_wire,
@@ -19,6 +19,8 @@ from tally.catalog.messages import (
     customer_input,
     customer_to_wire,
     effective_terms_to_wire,
+    legal_entity_from_wire,
+    legal_entity_to_wire,
     plan_to_wire,
     product_to_wire,
     subscription_from_wire,
@@ -48,6 +50,8 @@ _READS = (
     "Rate",
     "GetEffectiveTerms",
     "BatchGetEffectiveTerms",
+    "GetLegalEntity",
+    "ListLegalEntities",
 )
 _WRITES = (
     "CreateCustomer",
@@ -61,6 +65,8 @@ _WRITES = (
     "CancelSubscription",
     "MigrateSubscription",
     "CreateCreditGrant",
+    "CreateLegalEntity",
+    "UpdateLegalEntity",
 )
 SCOPES = {f"/{SERVICE}/{rpc}": "catalog:read" for rpc in _READS} | {
     f"/{SERVICE}/{rpc}": "catalog:write" for rpc in _WRITES
@@ -79,12 +85,50 @@ def _page(
 
 class CatalogServicer(pb_grpc.CatalogServiceServicer):
     def __init__(
-        self, customers: Customers, offers: Offers, subscriptions: Subscriptions, credit_grants: CreditGrants
+        self,
+        customers: Customers,
+        offers: Offers,
+        subscriptions: Subscriptions,
+        credit_grants: CreditGrants,
+        legal_entities: LegalEntities,
     ) -> None:
         self._customers = customers
         self._offers = offers
         self._subscriptions = subscriptions
         self._credit_grants = credit_grants
+        self._legal_entities = legal_entities
+
+    async def CreateLegalEntity(
+        self, request: pb.CreateLegalEntityRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateLegalEntityResponse:
+        entity = await self._legal_entities.create(legal_entity_from_wire(request.legal_entity))
+        return pb.CreateLegalEntityResponse(legal_entity=legal_entity_to_wire(entity))
+
+    async def GetLegalEntity(
+        self, request: pb.GetLegalEntityRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetLegalEntityResponse:
+        entity = await self._legal_entities.get(request.legal_entity_id)
+        return pb.GetLegalEntityResponse(legal_entity=legal_entity_to_wire(entity))
+
+    async def ListLegalEntities(
+        self, request: pb.ListLegalEntitiesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListLegalEntitiesResponse:
+        limit = page_size(request.page.page_size)
+        found = await self._legal_entities.list(after=decode_token(request.page.page_token), limit=limit + 1)
+        entities, page = _page(found, limit, lambda e: e.id)
+        return pb.ListLegalEntitiesResponse(
+            legal_entities=[legal_entity_to_wire(e) for e in entities], page=page
+        )
+
+    async def UpdateLegalEntity(
+        self, request: pb.UpdateLegalEntityRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdateLegalEntityResponse:
+        entity = await self._legal_entities.update(
+            request.legal_entity.id,
+            list(request.update_mask.paths),
+            legal_entity_from_wire(request.legal_entity),
+        )
+        return pb.UpdateLegalEntityResponse(legal_entity=legal_entity_to_wire(entity))
 
     async def CreateCustomer(
         self, request: pb.CreateCustomerRequest, context: grpc.aio.ServicerContext

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Column,
     Engine,
     Integer,
+    LargeBinary,
     MetaData,
     Table,
     Text,
@@ -38,6 +39,7 @@ from tally.catalog.domain import (
     CreditGrant,
     Customer,
     CustomerDetails,
+    LegalEntity,
     Plan,
     PlanVersionTerms,
     Product,
@@ -79,8 +81,27 @@ customers = Table(
     Column("version", Integer, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    Column("legal_entity_id", Text, nullable=True),
+    Column("documents", Text, nullable=False, server_default="{}"),
     UniqueConstraint("external_id", name="uq_customers_external_id"),
 )
+"""``documents`` holds how its documents are addressed, printed and taxed (billing e-mails, locale, tax name,
+jurisdiction, reverse charge, exemption reason) as JSON."""
+
+legal_entities = Table(
+    "legal_entities",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("legal_name", Text, nullable=False),
+    Column("details", Text, nullable=False),
+    Column("logo", LargeBinary, nullable=True),
+    Column("number_prefix", Text, nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("number_prefix", name="uq_legal_entities_number_prefix"),
+)
+"""``details`` holds the address, tax and registration ids, e-mail, remittance lines, payment terms and locale
+as JSON; ``number_prefix`` is NULL when the entity uses the install's series."""
 
 
 @dataclass(frozen=True)
@@ -108,11 +129,24 @@ def _row(customer: Customer) -> dict[str, Any]:
         "version": customer.version,
         "created_at": customer.created_at,
         "updated_at": customer.updated_at,
+        "legal_entity_id": details.legal_entity_id or None,
+        "documents": json.dumps(
+            {
+                "billing_emails": list(details.billing_emails),
+                "locale": details.locale,
+                "tax_name": details.tax_name,
+                "tax_jurisdiction": details.tax_jurisdiction,
+                "reverse_charge": details.reverse_charge,
+                "tax_exempt_reason": details.tax_exempt_reason,
+            },
+            sort_keys=True,
+        ),
     }
 
 
 def _customer(row: RowMapping) -> Customer:
     rate = row["tax_rate_percent"]
+    documents = json.loads(row["documents"])
     return Customer(
         id=row["id"],
         details=CustomerDetails(
@@ -125,6 +159,13 @@ def _customer(row: RowMapping) -> Customer:
             tax_rate_percent=None if rate is None else Decimal(rate),
             tax_exempt=row["tax_exempt"],
             erp_ids=json.loads(row["erp_ids"]),
+            legal_entity_id=row["legal_entity_id"] or "",
+            billing_emails=tuple(documents.get("billing_emails", ())),
+            locale=documents.get("locale", ""),
+            tax_name=documents.get("tax_name", ""),
+            tax_jurisdiction=documents.get("tax_jurisdiction", ""),
+            reverse_charge=documents.get("reverse_charge", False),
+            tax_exempt_reason=documents.get("tax_exempt_reason", ""),
         ),
         version=row["version"],
         created_at=row["created_at"],
@@ -239,6 +280,7 @@ subscriptions = Table(
     Column("terms", Text, nullable=False),
     Column("quote_id", Text, nullable=True),
     Column("quote_version", Integer, nullable=False),
+    Column("document_references", Text, nullable=False, server_default="{}"),
     Column("version", Integer, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
@@ -257,6 +299,7 @@ credit_grants = Table(
     Column("effective_at", UtcDateTime(), nullable=True),
     Column("description", Text, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("kind", Text, nullable=False, server_default="PREPAID"),
 )
 
 
@@ -320,6 +363,14 @@ def _subscription_row(subscription: Subscription) -> dict[str, Any]:
         "terms": dump_subscription_terms(subscription),
         "quote_id": subscription.quote_id or None,
         "quote_version": subscription.quote_version,
+        "document_references": json.dumps(
+            {
+                "quote_number": subscription.quote_number,
+                "purchase_order": subscription.purchase_order,
+                "contract_reference": subscription.contract_reference,
+            },
+            sort_keys=True,
+        ),
         "version": subscription.version,
         "created_at": subscription.created_at,
         "updated_at": subscription.updated_at,
@@ -328,6 +379,7 @@ def _subscription_row(subscription: Subscription) -> dict[str, Any]:
 
 def _subscription(row: RowMapping) -> Subscription:
     terms = load_subscription_terms(row["terms"], f"subscriptions[{row['id']}].terms")
+    references = json.loads(row["document_references"])
     return Subscription(
         id=row["id"],
         customer_id=row["customer_id"],
@@ -344,6 +396,9 @@ def _subscription(row: RowMapping) -> Subscription:
         minimum_commitment=terms.minimum_commitment,
         quote_id=row["quote_id"] or "",
         quote_version=row["quote_version"],
+        quote_number=references.get("quote_number", ""),
+        purchase_order=references.get("purchase_order", ""),
+        contract_reference=references.get("contract_reference", ""),
         version=row["version"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
@@ -362,6 +417,7 @@ def _grant_row(grant: CreditGrant) -> dict[str, Any]:
         "effective_at": grant.effective_at,
         "description": grant.description,
         "created_at": grant.created_at,
+        "kind": "PROMOTIONAL" if grant.promotional else "PREPAID",
     }
 
 
@@ -376,6 +432,7 @@ def _grant(row: RowMapping) -> CreditGrant:
         effective_at=row["effective_at"],
         description=row["description"],
         created_at=row["created_at"],
+        promotional=row["kind"] == "PROMOTIONAL",
     )
 
 
@@ -391,6 +448,48 @@ def _status_filter(status: SubscriptionStatus, now: datetime) -> ColumnElement[b
     if status is SubscriptionStatus.SCHEDULED:
         return and_(running, s.start_at > now)
     return and_(running, s.start_at <= now)
+
+
+def _legal_entity_row(entity: LegalEntity) -> dict[str, Any]:
+    return {
+        "id": entity.id,
+        "legal_name": entity.legal_name,
+        "details": json.dumps(
+            {
+                "address": dataclasses.asdict(entity.address),
+                "tax_id": entity.tax_id,
+                "registration_id": entity.registration_id,
+                "email": entity.email,
+                "remittance_lines": list(entity.remittance_lines),
+                "payment_terms_days": entity.payment_terms_days,
+                "locale": entity.locale,
+            },
+            sort_keys=True,
+        ),
+        "logo": entity.logo or None,
+        "number_prefix": entity.number_prefix or None,
+        "created_at": entity.created_at,
+        "updated_at": entity.updated_at,
+    }
+
+
+def _legal_entity(row: RowMapping) -> LegalEntity:
+    details = json.loads(row["details"])
+    return LegalEntity(
+        id=row["id"],
+        legal_name=row["legal_name"],
+        address=Address(**details["address"]),
+        tax_id=details["tax_id"],
+        registration_id=details["registration_id"],
+        email=details["email"],
+        remittance_lines=tuple(details["remittance_lines"]),
+        logo=row["logo"] or b"",
+        number_prefix=row["number_prefix"] or "",
+        payment_terms_days=details["payment_terms_days"],
+        locale=details["locale"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
 
 
 class CatalogTransaction:
@@ -505,6 +604,26 @@ class CatalogTransaction:
         row = self._one(subscriptions, subscriptions.c.quote_id == quote_id)
         return None if row is None else _subscription(row)
 
+    def legal_entity(self, entity_id: str) -> LegalEntity | None:
+        row = self._one(legal_entities, legal_entities.c.id == entity_id)
+        return None if row is None else _legal_entity(row)
+
+    def number_prefix_taken(self, prefix: str, *, by_other_than: str = "") -> bool:
+        found = self.conn.execute(
+            select(legal_entities.c.id).where(
+                legal_entities.c.number_prefix == prefix, legal_entities.c.id != by_other_than
+            )
+        )
+        return found.first() is not None
+
+    def add_legal_entity(self, entity: LegalEntity) -> None:
+        self.conn.execute(insert(legal_entities).values(_legal_entity_row(entity)))
+
+    def replace_legal_entity(self, entity: LegalEntity) -> None:
+        self.conn.execute(
+            update(legal_entities).where(legal_entities.c.id == entity.id).values(_legal_entity_row(entity))
+        )
+
     def add_credit_grant(self, grant: CreditGrant) -> None:
         self.conn.execute(insert(credit_grants).values(_grant_row(grant)))
 
@@ -559,6 +678,9 @@ class CatalogStore:
         if status is not None:
             where.append(_status_filter(status, now))
         return [_subscription(row) for row in self._page(subscriptions, where, after, limit)]
+
+    def list_legal_entities(self, *, after: str | None, limit: int) -> list[LegalEntity]:
+        return [_legal_entity(row) for row in self._page(legal_entities, [], after, limit)]
 
     def list_credit_grants(self, *, customer_id: str, after: str | None, limit: int) -> list[CreditGrant]:
         where = [credit_grants.c.customer_id == customer_id] if customer_id else []

@@ -60,6 +60,12 @@ class EventTranslator:
             "invoice.finalized", invoice.customer_id, {"invoice": as_json(invoice)}, _when(invoice.issued_at)
         )
 
+    async def invoice_paid(self, delivery: Delivery) -> Translated:
+        invoice = invoicing_events.InvoicePaid.FromString(delivery.data).invoice
+        return Translated(
+            "invoice.paid", invoice.customer_id, {"invoice": as_json(invoice)}, _when(invoice.paid_at)
+        )
+
     async def credit_note_issued(self, delivery: Delivery) -> Translated:
         note = invoicing_events.CreditNoteIssued.FromString(delivery.data).credit_note
         return Translated(
@@ -120,6 +126,7 @@ def consumer_specs(translator: EventTranslator) -> list[tuple[ConsumerSpec, Tran
             "invoice-finalized",
             translator.invoice_finalized,
         ),
+        (streams.INVOICING.name, streams.INVOICE_PAID, "invoice-paid", translator.invoice_paid),
         (
             streams.INVOICING.name,
             streams.CREDIT_NOTE_ISSUED,

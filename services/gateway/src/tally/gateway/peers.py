@@ -44,7 +44,7 @@ READS: tuple[tuple[str, str], ...] = tuple(
         "tally.api.metering.v1.MeteringService": ("ListMeters", "BatchGetUsage"),
         "tally.api.invoicing.v1.InvoicingService": (
             "PreviewInvoice", "ListInvoices", "GetInvoice", "GetInvoicePdf", "GetCreditBalance",
-            "ListCreditLedger", "ListCreditNotes", "GetCreditNote", "GetCreditNotePdf",
+            "ListCreditLedger", "ListCreditNotes", "GetCreditNote", "GetCreditNotePdf", "ListBillingRuns",
         ),
         "tally.api.quoting.v1.QuotingService": ("ListQuotes", "GetQuote"),
         "tally.api.erp_sync.v1.ErpSyncService": ("ListSyncRecords", "GetSyncStatus"),
@@ -214,6 +214,9 @@ class Peers:
 
     async def credit_notes(self, request: inv.ListCreditNotesRequest) -> inv.ListCreditNotesResponse:
         return await self.call("invoicing", self.invoicing.ListCreditNotes, request)
+
+    async def billing_runs(self, request: inv.ListBillingRunsRequest) -> inv.ListBillingRunsResponse:
+        return await self.call("invoicing", self.invoicing.ListBillingRuns, request)
 
     async def credit_note(self, credit_note_id: str) -> inv.CreditNote:
         reply = await self.call(

@@ -1,38 +1,36 @@
-"""Invoices and the payments recorded against them: states, amounts and when a payment settles one (pure)."""
+"""Invoices and the payments recorded against them: states, amounts, who issues and who is billed (pure)."""
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 from tally.money import Money
 from tally.pricing import BreakdownLine
+from tally.pricing.period import InvoiceLineKind as LineKind
+
+__all__ = ["LineKind"]
+
+ZERO = Decimal(0)
 
 
 class InvoiceStatus(enum.StrEnum):
-    """An invoice's lifecycle: DRAFT → FINALIZED → PAID, or FINALIZED → VOID."""
+    """An invoice's lifecycle: DRAFT → FINALIZED → PARTIALLY_PAID → PAID, or FINALIZED → VOID."""
 
     DRAFT = "DRAFT"
     FINALIZED = "FINALIZED"
+    PARTIALLY_PAID = "PARTIALLY_PAID"
     PAID = "PAID"
     VOID = "VOID"
 
 
-BILLED_STATUSES = (InvoiceStatus.FINALIZED, InvoiceStatus.PAID)
+BILLED_STATUSES = (InvoiceStatus.FINALIZED, InvoiceStatus.PARTIALLY_PAID, InvoiceStatus.PAID)
 """An invoice in one of these was issued to the customer and stands: it can be credited, corrected and netted."""
 
-
-class LineKind(enum.StrEnum):
-    """What an invoice line charges for."""
-
-    RECURRING = "RECURRING"
-    USAGE = "USAGE"
-    MINIMUM_TRUE_UP = "MINIMUM_TRUE_UP"
-    DISCOUNT = "DISCOUNT"
-    CREDIT = "CREDIT"
-    ADJUSTMENT = "ADJUSTMENT"
+OPEN_STATUSES = (InvoiceStatus.FINALIZED, InvoiceStatus.PARTIALLY_PAID)
+"""An invoice in one of these is a receivable: something may still be due on it."""
 
 
 class InvoiceKind(enum.StrEnum):
@@ -43,15 +41,97 @@ class InvoiceKind(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class PostalAddress:
+    """A postal address in its parts; documents print it in its country's format."""
+
+    line1: str = ""
+    line2: str = ""
+    city: str = ""
+    region: str = ""
+    """State, province, prefecture."""
+    postal_code: str = ""
+    country: str = ""
+    """ISO 3166-1 alpha-2, e.g. "US"."""
+
+    def is_empty(self) -> bool:
+        return not any((self.line1, self.line2, self.city, self.region, self.postal_code, self.country))
+
+
+class TaxTreatment(enum.StrEnum):
+    """How the customer is taxed, as the invoice must say it."""
+
+    STANDARD = "STANDARD"
+    EXEMPT = "EXEMPT"
+    """No tax: the customer is exempt (the reason is printed)."""
+    REVERSE_CHARGE = "REVERSE_CHARGE"
+    """No tax charged: the customer accounts for it (EU B2B across borders, the note is printed)."""
+
+
+@dataclass(frozen=True)
+class TaxProfile:
+    """How the customer's tax is named on documents: its type, where it is levied, and any exemption."""
+
+    name: str = "Tax"
+    """"VAT", "Sales tax", "GST", "Consumption tax"."""
+    jurisdiction: str = ""
+    """Where it is levied, e.g. "United Kingdom", "New York, US"."""
+    treatment: TaxTreatment = TaxTreatment.STANDARD
+    note: str = ""
+    """Printed under the totals: an exemption's reason or certificate, a reverse-charge mention."""
+
+
+@dataclass(frozen=True)
 class CustomerSnapshot:
     """The customer as billed, copied onto the invoice when drafted (later edits do not rewrite invoices)."""
 
     name: str
     email: str = ""
-    address: tuple[str, ...] = ()
+    address: PostalAddress = field(default_factory=PostalAddress)
     tax_id: str = ""
     external_id: str = ""
     """The id usage events name the customer by."""
+    billing_emails: tuple[str, ...] = ()
+    """Where invoices and credit notes are delivered; ``email`` when empty."""
+    locale: str = ""
+    """The language and region its documents are printed in (e.g. "en_US", "ja_JP"); the issuer's when empty."""
+    tax: TaxProfile = field(default_factory=TaxProfile)
+
+    @property
+    def recipients(self) -> tuple[str, ...]:
+        return self.billing_emails or ((self.email,) if self.email else ())
+
+
+@dataclass(frozen=True)
+class Issuer:
+    """The legal entity issuing the invoice, as printed (catalog's legal entity when drafted)."""
+
+    id: str
+    legal_name: str
+    address: PostalAddress = field(default_factory=PostalAddress)
+    tax_id: str = ""
+    registration_id: str = ""
+    """Company registration number (e.g. Companies House, EIN)."""
+    email: str = ""
+    remittance: tuple[str, ...] = ()
+    """How to pay: bank, account, IBAN, SWIFT..., one printed line each."""
+    number_prefix: str = ""
+    """Prefix of its own number series (``UK`` → ``UK-INV-2026-000001``); empty: the install's ``INV``."""
+    locale: str = "en"
+    """The language and region its documents are printed in by default."""
+    payment_terms_days: int | None = None
+    """Days from issue to due date of its invoices; None: the install's default."""
+
+
+@dataclass(frozen=True)
+class References:
+    """What an invoice refers the customer to: the quote it was agreed on, their purchase order, the contract."""
+
+    quote: str = ""
+    purchase_order: str = ""
+    contract: str = ""
+
+    def is_empty(self) -> bool:
+        return not (self.quote or self.purchase_order or self.contract)
 
 
 @dataclass(frozen=True)
@@ -115,6 +195,24 @@ class Invoice:
     """Who is billed, as printed; None on invoices drafted before snapshots were kept."""
     usage_read_at: datetime | None = None
     """When the usage on the invoice was read from metering (later usage of the period is late)."""
+    credits_before_tax: Decimal = ZERO
+    """Promotional credit applied before tax (positive), in the invoice's currency."""
+    credited: Decimal = ZERO
+    """What credit notes took off the amount due (the rest of a note became customer credit)."""
+    paid: Decimal = ZERO
+    """What payments took off the amount due (an overpayment became customer credit)."""
+    issuer: Issuer | None = None
+    """The legal entity issuing it; None: the install's default issuer."""
+    references: References = field(default_factory=References)
+
+    @property
+    def amount_remaining(self) -> Money:
+        """What is still owed: amount due − credit notes applied − payments applied."""
+        return Money(max(self.amount_due.amount - self.credited - self.paid, ZERO), self.currency)
+
+    @property
+    def promotional_credit(self) -> Money:
+        return Money(self.credits_before_tax, self.currency)
 
 
 @dataclass(frozen=True)
@@ -156,27 +254,3 @@ class Payment:
     amount: Money
     received_at: datetime
     erp_reference: str = ""
-
-
-class PaymentOutcome(enum.StrEnum):
-    """What recording a payment did to its invoice."""
-
-    SETTLED = "SETTLED"
-    """Recorded; the invoice is now PAID."""
-    RECORDED = "RECORDED"
-    """Recorded; the invoice is not (or not newly) PAID: partly paid, already paid, draft or void."""
-    DUPLICATE = "DUPLICATE"
-    """This message or this payment was recorded before; nothing changed."""
-    UNKNOWN_INVOICE = "UNKNOWN_INVOICE"
-    """No such invoice here; nothing recorded."""
-    CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
-    """Paid in another currency than the invoice's; nothing recorded."""
-
-
-def settles(status: InvoiceStatus, amount_due: Money, paid: Money) -> bool:
-    """Whether payments totalling ``paid`` turn an invoice in ``status`` owing ``amount_due`` PAID.
-
-    Only a FINALIZED invoice becomes PAID (a draft can change, a void one is owed nothing), and only once
-    the payments cover what is due. Raises CurrencyMismatch if the currencies differ.
-    """
-    return status is InvoiceStatus.FINALIZED and paid >= amount_due

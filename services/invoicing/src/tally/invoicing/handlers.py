@@ -1,5 +1,5 @@
-"""Invoice use cases: read and list invoices, finalize a draft, record the payments the ERPs report; and the
-numbered transaction that finalizing and crediting an invoice both open."""
+"""Invoice use cases: read and list invoices, finalize a draft; and the numbered transaction that finalizing and
+crediting an invoice both open, in the series of the legal entity issuing it."""
 
 from __future__ import annotations
 
@@ -24,14 +24,18 @@ from tally.invoicing.domain import (
     InvoiceStatus,
     LineKind,
     OutboxMessage,
-    Payment,
-    PaymentOutcome,
-    settles,
 )
-from tally.invoicing.numbering import INVOICE_PREFIX, format_number, series_for
-from tally.invoicing.ports import InvoiceRepository, InvoiceTransaction, NumberSeries, Transactions, read
+from tally.invoicing.numbering import format_number, invoice_prefix, series_for
+from tally.invoicing.ports import (
+    InvoiceCounters,
+    InvoiceRepository,
+    InvoiceTransaction,
+    NumberSeries,
+    Transactions,
+    Uncounted,
+    read,
+)
 from tally.mesh import attributes
-from tally.money import Money
 from tally.pricing import LedgerEntry
 
 _log = logging.getLogger(__name__)
@@ -59,39 +63,76 @@ def take_number(numbers: NumberSeries, prefix: str, at: datetime) -> str:
     return format_number(series, numbers.take(series))
 
 
+def entity_prefix(invoice: Invoice) -> str:
+    """The number prefix of the legal entity issuing ``invoice`` (empty: the install's series)."""
+    return "" if invoice.issuer is None else invoice.issuer.number_prefix
+
+
+async def issuing_prefix(transactions: Transactions[Tx], invoice_id: str) -> str:
+    """The number prefix of the entity issuing an invoice, read before its numbered transaction opens (the number
+    must be that transaction's first statement); NotFound names ``invoice_id``."""
+
+    def query(tx: Tx) -> Invoice | None:
+        return tx.invoices.get(invoice_id, lines=False)
+
+    found = await read(transactions, query)
+    if found is None:
+        raise NotFound("invoice", invoice_id, field="invoice_id")
+    return entity_prefix(found)
+
+
 @contextmanager
 def numbered(
-    transactions: Transactions[Tx], prefix: str, invoice_id: str, *, at: datetime
+    transactions: Transactions[Tx],
+    prefix: Callable[[str], str],
+    entity: str,
+    invoice_id: str,
+    *,
+    at: datetime,
 ) -> Iterator[tuple[Tx, str, Invoice]]:
-    """A transaction that first takes the next number of ``prefix``'s series for a document issued ``at`` (see
-    ``tally.invoicing.numbering``), then locks and loads the invoice it is about (NotFound names ``invoice_id``).
+    """A transaction that first takes the next number of the series ``prefix(entity)`` names for a document issued
+    ``at`` (see ``tally.invoicing.numbering``), then locks and loads the invoice it is about (NotFound names
+    ``invoice_id``); ``entity`` is the number prefix of the legal entity issuing the invoice (``issuing_prefix``).
 
     Concurrent issuers queue behind the number, so each sees what the ones before it committed; a transaction
-    left without a commit rolls its number back, so numbers stay gapless.
+    left without a commit rolls its number back, so numbers stay gapless. A draft re-drafted for another entity
+    meanwhile is refused (FailedPrecondition): the caller retries in the right series.
     """
     with transactions.begin() as tx:
-        number = take_number(tx.numbers, prefix, at)
+        number = take_number(tx.numbers, prefix(entity), at)
         invoice = tx.invoices.get(invoice_id, for_update=True)
         if invoice is None:
             raise NotFound("invoice", invoice_id, field="invoice_id")
+        if entity_prefix(invoice) != entity:
+            raise FailedPrecondition(
+                f"invoice {invoice_id!r} was re-drafted for another legal entity meanwhile; try again"
+            )
         yield tx, number, invoice
 
 
 def _credit_burns(ledger: CreditLedgerRepository, draft: Invoice) -> list[LedgerEntry]:
-    """The burns a stored draft's CREDIT lines promise, refusing if the credit was spent since it was drafted."""
-    burns = []
+    """The burns a stored draft's CREDIT lines promise (a grant applied before tax may have a line per tax rate),
+    refusing if the credit was spent since it was drafted."""
+    taken: dict[str, Decimal] = {}
     for line in draft.lines:
-        if line.kind is not LineKind.CREDIT or not line.charge_id:
-            continue
-        taken = -line.amount.amount
-        left = ledger.balance(line.charge_id)
-        if left < taken:
+        if line.kind is LineKind.CREDIT and line.charge_id:
+            taken[line.charge_id] = taken.get(line.charge_id, Decimal(0)) - line.amount.amount
+    burns = []
+    for grant_id, amount in taken.items():
+        left = ledger.balance(grant_id)
+        if left < amount:
             raise FailedPrecondition(
-                f"credit grant {line.charge_id!r} has {left} left, less than the {taken} this draft applies; "
+                f"credit grant {grant_id!r} has {left} left, less than the {amount} this draft applies; "
                 "run billing again to re-draft the invoice"
             )
-        burns.append(LedgerEntry(line.charge_id, taken, left - taken))
+        burns.append(LedgerEntry(grant_id, amount, left - amount))
     return burns
+
+
+def due_at(invoice: Invoice, issued_at: datetime, default_terms: timedelta) -> datetime:
+    """When an invoice issued ``issued_at`` is due: its issuer's payment terms, else the install's."""
+    days = None if invoice.issuer is None else invoice.issuer.payment_terms_days
+    return issued_at + (default_terms if days is None else timedelta(days=days))
 
 
 class Invoices:
@@ -104,12 +145,14 @@ class Invoices:
         *,
         finalized: Callable[[Invoice], OutboxMessage],
         payment_terms: timedelta = timedelta(days=30),
+        counters: InvoiceCounters | None = None,
         clock: Callable[[], datetime] = _now,
     ) -> None:
         self._transactions = transactions
         self._wake_relay = wake_relay
         self._finalized = finalized
         self._payment_terms = payment_terms
+        self._counters = counters or Uncounted()
         self._clock = clock
 
     async def get(self, invoice_id: str) -> Invoice:
@@ -128,18 +171,21 @@ class Invoices:
         if not invoice_id:
             raise InvalidArgument.field("invoice_id", "is required")
         trace.get_current_span().set_attribute(attributes.INVOICE, invoice_id)
-        finalized = await asyncio.to_thread(self._finalize, invoice_id, self._clock())
+        prefix = await issuing_prefix(self._transactions, invoice_id)
+        finalized, changed = await asyncio.to_thread(self._finalize, invoice_id, prefix, self._clock())
         self._wake_relay()
+        if changed:
+            self._counters.finalized(1)
         _log.info("invoice %s finalized as %s", finalized.id, finalized.number)
         return finalized
 
-    def _finalize(self, invoice_id: str, now: datetime) -> Invoice:
+    def _finalize(self, invoice_id: str, prefix: str, now: datetime) -> tuple[Invoice, bool]:
         """In one transaction: the number, the credit the draft applies burned, FINALIZED (issued now, due after
         the payment terms) and InvoiceFinalized in the outbox. An invoice finalized before is returned as it is
         (a retry), and its number attempt rolled back."""
-        with numbered(self._transactions, INVOICE_PREFIX, invoice_id, at=now) as (tx, number, draft):
+        with numbered(self._transactions, invoice_prefix, prefix, invoice_id, at=now) as (tx, number, draft):
             if draft.status is InvoiceStatus.FINALIZED:
-                return draft
+                return draft, False
             if draft.status is not InvoiceStatus.DRAFT:
                 raise FailedPrecondition(
                     f"invoice {invoice_id!r} is {draft.status.value}; only a DRAFT invoice can be finalized"
@@ -149,73 +195,10 @@ class Invoices:
                 number=number,
                 status=InvoiceStatus.FINALIZED,
                 issued_at=now,
-                due_at=now + self._payment_terms,
+                due_at=due_at(draft, now, self._payment_terms),
             )
             record_burns(tx.ledger, finalized, _credit_burns(tx.ledger, draft), at=now)
             tx.invoices.finalize(finalized, now=now)
             tx.outbox.add(self._finalized(finalized))
             tx.commit()
-            return finalized
-
-
-class PaymentRecorder:
-    """Records PaymentRecorded: the payment is applied once, whatever the redeliveries and re-publishes."""
-
-    def __init__(
-        self,
-        transactions: Transactions[InvoiceTransaction],
-        consumer: str,
-        *,
-        clock: Callable[[], datetime] = _now,
-    ) -> None:
-        self._transactions = transactions
-        self._consumer = consumer
-        self._clock = clock
-
-    async def record(self, msg_id: str, payment: Payment) -> PaymentOutcome:
-        outcome = await asyncio.to_thread(self._record, msg_id, payment, self._clock())
-        span = trace.get_current_span()
-        span.set_attribute(attributes.INVOICE, payment.invoice_id)
-        span.set_attribute(attributes.INBOX_DUPLICATE, outcome is PaymentOutcome.DUPLICATE)
-        if outcome is PaymentOutcome.UNKNOWN_INVOICE:
-            _log.warning(
-                "payment %s names unknown invoice %s; nothing recorded",
-                payment.payment_id,
-                payment.invoice_id,
-            )
-        elif outcome is PaymentOutcome.CURRENCY_MISMATCH:
-            _log.warning(
-                "payment %s is in %s, not in invoice %s's currency; nothing recorded",
-                payment.payment_id,
-                payment.amount.currency,
-                payment.invoice_id,
-            )
-        else:
-            _log.info("payment %s on invoice %s: %s", payment.payment_id, payment.invoice_id, outcome.value)
-        return outcome
-
-    def _record(self, msg_id: str, payment: Payment, now: datetime) -> PaymentOutcome:
-        """Claims ``msg_id`` and applies ``payment`` in one transaction, committed whatever the outcome: the
-        message is handled, even when it names an unknown invoice or another currency."""
-        with self._transactions.begin() as tx:
-            outcome = self._apply(tx, msg_id, payment, now)
-            tx.commit()
-            return outcome
-
-    def _apply(self, tx: InvoiceTransaction, msg_id: str, payment: Payment, now: datetime) -> PaymentOutcome:
-        if not tx.inbox.claim(self._consumer, msg_id):
-            return PaymentOutcome.DUPLICATE
-        invoice = tx.invoices.get(payment.invoice_id, for_update=True, lines=False)
-        if invoice is None:
-            return PaymentOutcome.UNKNOWN_INVOICE
-        if invoice.currency != payment.amount.currency:
-            return PaymentOutcome.CURRENCY_MISMATCH
-        if not tx.payments.add(payment, now=now):
-            return PaymentOutcome.DUPLICATE
-        paid = Money(Decimal(0), invoice.currency)
-        for amount in tx.payments.amounts(invoice.id):
-            paid = paid + Money(amount, invoice.currency)
-        if not settles(invoice.status, invoice.amount_due, paid):
-            return PaymentOutcome.RECORDED
-        tx.invoices.mark_paid(invoice.id, paid_at=payment.received_at, now=now)
-        return PaymentOutcome.SETTLED
+            return finalized, True

@@ -21,6 +21,7 @@ from tally.mesh.wire import (
     timestamp_from_wire,
     timestamp_to_wire,
 )
+from tally.money import Money
 from tally.pricing import BreakdownLine
 from tally.pricing import Period as BillingPeriod
 
@@ -107,6 +108,23 @@ def invoice_to_wire(invoice: Invoice) -> pb.Invoice:
         customer_name="" if invoice.customer is None else invoice.customer.name,
         kind=f"INVOICE_KIND_{invoice.kind.value}",
         usage_read_at=_stamp(invoice.usage_read_at),
+        credits_before_tax=money_to_wire(invoice.promotional_credit),
+        tax_base=money_to_wire(invoice.subtotal - invoice.promotional_credit),
+        amount_credited=money_to_wire(Money(invoice.credited, invoice.currency)),
+        amount_paid=money_to_wire(Money(invoice.paid, invoice.currency)),
+        amount_remaining=money_to_wire(invoice.amount_remaining),
+        issuer=None
+        if invoice.issuer is None
+        else pb.Issuer(
+            legal_entity_id=invoice.issuer.id,
+            legal_name=invoice.issuer.legal_name,
+            number_prefix=invoice.issuer.number_prefix,
+        ),
+        references=pb.DocumentReferences(
+            quote_number=invoice.references.quote,
+            purchase_order=invoice.references.purchase_order,
+            contract_reference=invoice.references.contract,
+        ),
     )
 
 

@@ -62,7 +62,13 @@ class InvoiceRepository(Protocol):
         """FINALIZED → VOID (voided now); False if the invoice is not FINALIZED."""
         ...
 
-    def mark_paid(self, invoice_id: str, *, paid_at: datetime, now: datetime) -> None: ...
+    def settle(self, invoice: Invoice, *, now: datetime) -> None:
+        """Stores what credit notes and payments took off the invoice, its status and paid_at."""
+        ...
+
+    def open_of_customer(self, customer_id: str) -> list[Invoice]:
+        """The customer's FINALIZED and PARTIALLY_PAID invoices without lines, oldest issued first."""
+        ...
 
 
 class PaymentRepository(Protocol):
@@ -100,8 +106,20 @@ class Outbox(Protocol):
         ...
 
 
+class EntityLogos(Protocol):
+    """Each issuing legal entity's logo, as catalog last served it (printed on its documents)."""
+
+    def put(self, entity_id: str, logo: bytes, *, now: datetime) -> None:
+        """Keeps the entity's logo (empty: it has none)."""
+        ...
+
+    def get(self, entity_id: str) -> bytes:
+        """The entity's logo; empty when it has none or was never seen."""
+        ...
+
+
 class InvoiceTransaction(Protocol):
-    """One transaction over the invoice core: invoices, payments, numbers, prepaid credit, inbox and outbox."""
+    """One transaction over the invoice core: invoices, payments, numbers, credit, logos, inbox and outbox."""
 
     @property
     def invoices(self) -> InvoiceRepository: ...
@@ -116,9 +134,31 @@ class InvoiceTransaction(Protocol):
     def ledger(self) -> CreditLedgerRepository: ...
 
     @property
+    def logos(self) -> EntityLogos: ...
+
+    @property
     def inbox(self) -> Inbox: ...
 
     @property
     def outbox(self) -> Outbox: ...
 
     def commit(self) -> None: ...
+
+
+class InvoiceCounters(Protocol):
+    """The invoice metrics (``tally.invoices.drafted``, ``tally.invoices.finalized``), counted by the use cases and
+    recorded by the wire layer (``counters.py``)."""
+
+    def drafted(self, count: int) -> None: ...
+
+    def finalized(self, count: int) -> None: ...
+
+
+class Uncounted:
+    """Counts nothing: use cases built without telemetry (unit tests)."""
+
+    def drafted(self, count: int) -> None:
+        pass
+
+    def finalized(self, count: int) -> None:
+        pass

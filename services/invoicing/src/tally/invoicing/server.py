@@ -21,10 +21,12 @@ from tally.invoicing.credit_notes.messages import (
     page_token,
     reason_from_wire,
 )
+from tally.invoicing.delivery.rpcs import DeliveryRpcs
 from tally.invoicing.documents.handlers import Pdfs
 from tally.invoicing.domain import InvoiceFilter, InvoiceKey
 from tally.invoicing.handlers import Invoices
 from tally.invoicing.messages import invoice_to_wire, period_from_wire, status_from_wire
+from tally.invoicing.receivables.rpcs import ReceivablesRpcs
 from tally.persistence.paging import decode_token, encode_token, page_size
 
 SERVICE = "tally.api.invoicing.v1.InvoicingService"
@@ -44,8 +46,14 @@ SCOPES = {
     f"/{SERVICE}/GetBillingControls": "invoices:read",
     f"/{SERVICE}/GetCreditBalance": "invoices:read",
     f"/{SERVICE}/ListCreditLedger": "invoices:read",
+    f"/{SERVICE}/RecordPayment": "invoices:write",
+    f"/{SERVICE}/GetCustomerStatement": "invoices:read",
+    f"/{SERVICE}/GetCustomerStatementPdf": "invoices:read",
+    f"/{SERVICE}/ListBillingRuns": "invoices:read",
+    f"/{SERVICE}/ListDeliveries": "invoices:read",
+    f"/{SERVICE}/ResendDocument": "invoices:write",
 }
-"""The RPCs implemented so far; the rest have no scope yet, so auth refuses them (PERMISSION_DENIED)."""
+"""Every RPC and the scope it needs; an RPC missing here is refused by auth (PERMISSION_DENIED)."""
 
 _PAGE_TOKEN = "page.page_token"
 
@@ -70,8 +78,12 @@ class InvoicingServicer(pb_grpc.InvoicingServiceServicer):
         pdfs: Pdfs,
         billing: BillingRpcs,
         credit_ledger: CreditLedgerRpcs,
+        receivables: ReceivablesRpcs,
+        deliveries: DeliveryRpcs,
     ) -> None:
+        self._deliveries = deliveries
         self._invoices = invoices
+        self._receivables = receivables
         self._billing = billing
         self._credit_notes = credit_notes
         self._pdfs = pdfs
@@ -184,3 +196,33 @@ class InvoicingServicer(pb_grpc.InvoicingServiceServicer):
         self, request: pb.ListCreditLedgerRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListCreditLedgerResponse:
         return await self._credit_ledger.entries(request)
+
+    async def RecordPayment(
+        self, request: pb.RecordPaymentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RecordPaymentResponse:
+        return await self._receivables.record_payment(request)
+
+    async def GetCustomerStatement(
+        self, request: pb.GetCustomerStatementRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetCustomerStatementResponse:
+        return await self._receivables.statement(request)
+
+    async def GetCustomerStatementPdf(
+        self, request: pb.GetCustomerStatementPdfRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetCustomerStatementPdfResponse:
+        return await self._receivables.statement_pdf(request)
+
+    async def ListBillingRuns(
+        self, request: pb.ListBillingRunsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListBillingRunsResponse:
+        return await self._billing.runs(request)
+
+    async def ListDeliveries(
+        self, request: pb.ListDeliveriesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListDeliveriesResponse:
+        return await self._deliveries.list(request)
+
+    async def ResendDocument(
+        self, request: pb.ResendDocumentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ResendDocumentResponse:
+        return await self._deliveries.resend(request)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tally.mesh.settings import setting
+from tally.mesh.settings import parse_bool, parse_port, setting
 
 
 def parse_count(raw: str) -> int:
@@ -18,6 +18,17 @@ def parse_count(raw: str) -> int:
     return value
 
 
+def parse_waits(raw: str) -> tuple[float, ...]:
+    """Seconds to wait before each retry, comma separated: ``5,30,120``."""
+    try:
+        waits = tuple(float(part) for part in raw.split(",") if part.strip())
+    except ValueError:
+        raise ValueError(f"{raw!r} is not a comma-separated list of seconds") from None
+    if not waits or any(wait < 0 or wait != wait for wait in waits):
+        raise ValueError(f"{raw!r} needs at least one wait, each ≥ 0 seconds")
+    return waits
+
+
 def parse_address(raw: str) -> tuple[str, ...]:
     """Address lines separated by ``|``: ``1 Ledger Lane|London EC1A 1AA``; blank lines are dropped."""
     return tuple(line.strip() for line in raw.split("|") if line.strip())
@@ -25,7 +36,7 @@ def parse_address(raw: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class InvoicingSettings:
-    """Invoicing-specific settings; the billing run's schedule will be added here."""
+    """Invoicing-specific settings: payment terms, the default issuer, peers, billing runs, delivery."""
 
     payment_terms_days: int = setting(
         "TALLY_INVOICE_PAYMENT_TERMS_DAYS",
@@ -78,6 +89,34 @@ class InvoicingSettings:
         default=0,
         parse=parse_count,
         doc="seconds between scheduled billing runs (0: only when RunBilling is called)",
+    )
+    smtp_host: str = setting(
+        "TALLY_SMTP_HOST",
+        default="",
+        doc="mail server finalized invoices and credit notes are e-mailed through (empty: none are e-mailed)",
+    )
+    smtp_port: int = setting("TALLY_SMTP_PORT", default=587, parse=parse_port, doc="the mail server's port")
+    smtp_sender: str = setting(
+        "TALLY_SMTP_FROM",
+        default="billing@tally.invalid",
+        doc="address delivered documents are sent from (the issuing entity's name is its display name)",
+    )
+    smtp_username: str = setting("TALLY_SMTP_USERNAME", default="", doc="login at the mail server, if any")
+    smtp_password: str = setting("TALLY_SMTP_PASSWORD", default="", doc="password of that login", secret=True)
+    smtp_starttls: bool = setting(
+        "TALLY_SMTP_STARTTLS", default=False, parse=parse_bool, doc="upgrade the connection with STARTTLS"
+    )
+    smtp_timeout_seconds: int = setting(
+        "TALLY_SMTP_TIMEOUT_SECONDS",
+        default=10,
+        parse=parse_count,
+        doc="timeout of one hand-over to the server",
+    )
+    delivery_retry_seconds: tuple[float, ...] = setting(
+        "TALLY_DELIVERY_RETRY_SECONDS",
+        default=(5.0, 30.0, 120.0, 600.0, 3600.0, 21600.0),
+        parse=parse_waits,
+        doc="waits before each retry of a failed delivery, comma separated; when spent, the delivery fails",
     )
     concurrency: int = setting(
         "TALLY_BILLING_CONCURRENCY",

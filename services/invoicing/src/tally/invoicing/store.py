@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
 
 from tally.invoicing.domain import (
+    OPEN_STATUSES,
     CustomerSnapshot,
     Invoice,
     InvoiceFilter,
@@ -21,12 +22,17 @@ from tally.invoicing.domain import (
     InvoiceKind,
     InvoiceLine,
     InvoiceStatus,
+    Issuer,
     LineKind,
     OutboxMessage,
     Payment,
     Period,
+    PostalAddress,
+    References,
+    TaxProfile,
+    TaxTreatment,
 )
-from tally.invoicing.tables import invoice_lines, invoices, number_series, payments
+from tally.invoicing.tables import invoice_lines, invoices, legal_entities, number_series, payments
 from tally.money import Money
 from tally.persistence import inbox, outbox
 from tally.persistence.dialects import upsert_insert
@@ -77,6 +83,24 @@ def _breakdown(raw: str | None) -> tuple[BreakdownLine, ...]:
     )
 
 
+def _address_to_json(address: PostalAddress) -> dict[str, str]:
+    return {
+        "line1": address.line1,
+        "line2": address.line2,
+        "city": address.city,
+        "region": address.region,
+        "postal_code": address.postal_code,
+        "country": address.country,
+    }
+
+
+def _address(data: Any) -> PostalAddress:
+    if isinstance(data, list):  # snapshots before addresses were kept in parts: their printed lines
+        lines = [*data, "", ""]
+        return PostalAddress(lines[0], lines[1], ", ".join(data[2:]))
+    return PostalAddress(**data)
+
+
 def _snapshot_to_json(customer: CustomerSnapshot | None) -> str | None:
     if customer is None:
         return None
@@ -84,9 +108,17 @@ def _snapshot_to_json(customer: CustomerSnapshot | None) -> str | None:
         {
             "name": customer.name,
             "email": customer.email,
-            "address": list(customer.address),
+            "postal_address": _address_to_json(customer.address),
             "tax_id": customer.tax_id,
             "external_id": customer.external_id,
+            "billing_emails": list(customer.billing_emails),
+            "locale": customer.locale,
+            "tax": {
+                "name": customer.tax.name,
+                "jurisdiction": customer.tax.jurisdiction,
+                "treatment": customer.tax.treatment.value,
+                "note": customer.tax.note,
+            },
         }
     )
 
@@ -95,9 +127,72 @@ def _snapshot(raw: str | None) -> CustomerSnapshot | None:
     if raw is None:
         return None
     data = json.loads(raw)
+    tax = data.get("tax")
     return CustomerSnapshot(
-        data["name"], data["email"], tuple(data["address"]), data["tax_id"], data.get("external_id", "")
+        data["name"],
+        data["email"],
+        _address(data["postal_address"] if "postal_address" in data else data.get("address", [])),
+        data["tax_id"],
+        data.get("external_id", ""),
+        tuple(data.get("billing_emails", ())),
+        data.get("locale", ""),
+        TaxProfile()
+        if tax is None
+        else TaxProfile(tax["name"], tax["jurisdiction"], TaxTreatment(tax["treatment"]), tax["note"]),
     )
+
+
+def _issuer_to_json(issuer: Issuer | None) -> str | None:
+    if issuer is None:
+        return None
+    return json.dumps(
+        {
+            "id": issuer.id,
+            "legal_name": issuer.legal_name,
+            "address": _address_to_json(issuer.address),
+            "tax_id": issuer.tax_id,
+            "registration_id": issuer.registration_id,
+            "email": issuer.email,
+            "remittance": list(issuer.remittance),
+            "number_prefix": issuer.number_prefix,
+            "locale": issuer.locale,
+            "payment_terms_days": issuer.payment_terms_days,
+        }
+    )
+
+
+def _issuer(raw: str | None) -> Issuer | None:
+    if raw is None:
+        return None
+    data = json.loads(raw)
+    return Issuer(
+        data["id"],
+        data["legal_name"],
+        _address(data["address"]),
+        data["tax_id"],
+        data["registration_id"],
+        data["email"],
+        tuple(data["remittance"]),
+        data["number_prefix"],
+        data["locale"],
+        data["payment_terms_days"],
+    )
+
+
+def _references_to_json(references: References) -> str | None:
+    if references.is_empty():
+        return None
+    return json.dumps(
+        {
+            "quote": references.quote,
+            "purchase_order": references.purchase_order,
+            "contract": references.contract,
+        }
+    )
+
+
+def _references(raw: str | None) -> References:
+    return References() if raw is None else References(**json.loads(raw))
 
 
 def _line(row: RowMapping) -> InvoiceLine:
@@ -152,6 +247,11 @@ def invoice_from_row(row: RowMapping, lines: Sequence[InvoiceLine] = ()) -> Invo
         kind=InvoiceKind(row["kind"]),
         customer=_snapshot(row["customer_snapshot"]),
         usage_read_at=None if row["usage_read_at"] is None else _at(row["usage_read_at"]),
+        credits_before_tax=Decimal(row["credits_before_tax"]),
+        credited=Decimal(row["credited"]),
+        paid=Decimal(row["paid"]),
+        issuer=_issuer(row["issuer_snapshot"]),
+        references=_references(row["document_references"]),
     )
 
 
@@ -180,6 +280,11 @@ def _invoice_row(billing_key: str, invoice: Invoice, now: datetime) -> dict[str,
         "kind": invoice.kind.value,
         "customer_snapshot": _snapshot_to_json(invoice.customer),
         "usage_read_at": invoice.usage_read_at,
+        "credits_before_tax": str(invoice.credits_before_tax),
+        "credited": str(invoice.credited),
+        "paid": str(invoice.paid),
+        "issuer_snapshot": _issuer_to_json(invoice.issuer),
+        "document_references": _references_to_json(invoice.references),
     }
 
 
@@ -295,12 +400,29 @@ class SqlInvoices:
         ).rowcount
         return bool(changed)
 
-    def mark_paid(self, invoice_id: str, *, paid_at: datetime, now: datetime) -> None:
+    def settle(self, invoice: Invoice, *, now: datetime) -> None:
         self._conn.execute(
             update(invoices)
-            .where(invoices.c.id == invoice_id)
-            .values(status=InvoiceStatus.PAID.value, paid_at=paid_at, updated_at=now)
+            .where(invoices.c.id == invoice.id)
+            .values(
+                status=invoice.status.value,
+                credited=str(invoice.credited),
+                paid=str(invoice.paid),
+                paid_at=invoice.paid_at,
+                updated_at=now,
+            )
         )
+
+    def open_of_customer(self, customer_id: str) -> list[Invoice]:
+        rows = self._conn.execute(
+            select(invoices)
+            .where(
+                invoices.c.customer_id == customer_id,
+                invoices.c.status.in_([status.value for status in OPEN_STATUSES]),
+            )
+            .order_by(invoices.c.issued_at, invoices.c.id)
+        ).mappings()
+        return [invoice_from_row(row) for row in rows]
 
 
 class SqlPayments:
@@ -358,6 +480,29 @@ class SqlNumberSeries:
             .returning(number_series.c.next_value)
         ).scalar_one()
         return int(advanced) - count
+
+
+class SqlEntityLogos:
+    """The EntityLogos on one connection: a row per legal entity, rewritten only when its logo changed."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def put(self, entity_id: str, logo: bytes, *, now: datetime) -> None:
+        if self._exists(entity_id) and self.get(entity_id) == logo:
+            return
+        self._conn.execute(delete(legal_entities).where(legal_entities.c.id == entity_id))
+        self._conn.execute(insert(legal_entities).values(id=entity_id, logo=logo or None, updated_at=now))
+
+    def _exists(self, entity_id: str) -> bool:
+        found = self._conn.execute(select(legal_entities.c.id).where(legal_entities.c.id == entity_id))
+        return found.first() is not None
+
+    def get(self, entity_id: str) -> bytes:
+        logo = self._conn.execute(
+            select(legal_entities.c.logo).where(legal_entities.c.id == entity_id)
+        ).scalar_one_or_none()
+        return logo or b""
 
 
 class SqlInbox:

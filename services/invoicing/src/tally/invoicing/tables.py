@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Integer, MetaData, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+)
 
 from tally.persistence.types import UtcDateTime
 
@@ -35,6 +47,11 @@ invoices = Table(
     Column("billing_key", Text, nullable=True),
     Column("customer_snapshot", Text, nullable=True),
     Column("usage_read_at", UtcDateTime(), nullable=True),
+    Column("credits_before_tax", Text, nullable=False, server_default="0"),
+    Column("credited", Text, nullable=False, server_default="0"),
+    Column("paid", Text, nullable=False, server_default="0"),
+    Column("issuer_snapshot", Text, nullable=True),
+    Column("document_references", Text, nullable=True),
     UniqueConstraint("number", name="uq_invoices_number"),
     UniqueConstraint("billing_key", name="uq_invoices_billing_key"),
 )
@@ -100,6 +117,8 @@ credit_notes = Table(
     Column("total", Text, nullable=False),
     Column("issued_at", UtcDateTime(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("applied", Text, nullable=False, server_default="0"),
+    Column("carried_forward", Text, nullable=False, server_default="0"),
     UniqueConstraint("number", name="uq_credit_notes_number"),
 )
 
@@ -130,8 +149,12 @@ credit_grants = Table(
     Column("effective_at", UtcDateTime(), nullable=False),
     Column("expires_at", UtcDateTime(), nullable=True),
     Column("recorded_at", UtcDateTime(), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("before_tax", Boolean, nullable=False, server_default=false()),
+    Column("source", Text, nullable=False, server_default="CATALOG"),
 )
-"""Invoicing's copy of catalog's credit grants: what was granted. What is left is the ledger's sum."""
+"""Credit grants: catalog's, copied (source CATALOG), and customer credit carried beyond an invoice by a credit
+note or an overpayment (source CREDIT_NOTE, PAYMENT). What was granted; what is left is the ledger's sum."""
 
 credit_ledger = Table(
     "credit_ledger",
@@ -193,3 +216,67 @@ alert_firings = Table(
     Column("period_start", UtcDateTime(), primary_key=True),
     Column("fired_at", UtcDateTime(), nullable=False),
 )
+
+billing_runs = Table(
+    "billing_runs",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("trigger", Text, nullable=False),
+    Column("as_of", UtcDateTime(), nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("finished_at", UtcDateTime(), nullable=True),
+    Column("evaluated", Integer, nullable=False, server_default="0"),
+    Column("drafted", Integer, nullable=False, server_default="0"),
+    Column("finalized", Integer, nullable=False, server_default="0"),
+    Column("failed", Integer, nullable=False, server_default="0"),
+    Column("error", Text, nullable=False, server_default=""),
+)
+"""Every billing run, with its counts; ``error`` when the run itself failed."""
+
+billing_run_failures = Table(
+    "billing_run_failures",
+    metadata,
+    Column("run_id", Text, ForeignKey("billing_runs.id", ondelete="CASCADE"), primary_key=True),
+    Column("subscription_id", Text, primary_key=True),
+    Column("reason", Text, nullable=False),
+)
+
+legal_entities = Table(
+    "legal_entities",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("logo", LargeBinary, nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+"""Each issuing entity's logo as catalog last served it (the printed text is on each invoice's snapshot)."""
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("document_kind", Text, nullable=False),
+    Column("document_id", Text, nullable=False),
+    Column("document_number", Text, nullable=False),
+    Column("customer_id", Text, nullable=False),
+    Column("recipients", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UtcDateTime(), nullable=True),
+    Column("leased_until", UtcDateTime(), nullable=True),
+    Column("last_error", Text, nullable=False, server_default=""),
+    Column("message_id", Text, nullable=False, server_default=""),
+    Column("sent_at", UtcDateTime(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+"""One e-mail per issued document (and per resend request): its recipients, state and schedule."""
+
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("delivery_id", Text, ForeignKey("deliveries.id", ondelete="CASCADE"), nullable=False),
+    Column("attempted_at", UtcDateTime(), nullable=False),
+    Column("outcome", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+)
+"""Every attempt to hand a delivery to the SMTP server: its outcome and the server's answer or error."""

@@ -9,10 +9,24 @@ from contextlib import contextmanager
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
-from tally.invoicing.billing.store import SqlAlertFirings, SqlBilledInvoices, SqlControls, SqlLateUsage
+from tally.invoicing.billing.store import (
+    SqlAlertFirings,
+    SqlBilledInvoices,
+    SqlBillingRuns,
+    SqlControls,
+    SqlLateUsage,
+)
 from tally.invoicing.credit_ledger.store import SqlCreditLedger
 from tally.invoicing.credit_notes.store import SqlCreditNotes
-from tally.invoicing.store import SqlInbox, SqlInvoices, SqlNumberSeries, SqlOutbox, SqlPayments
+from tally.invoicing.delivery.store import SqlDeliveries
+from tally.invoicing.store import (
+    SqlEntityLogos,
+    SqlInbox,
+    SqlInvoices,
+    SqlNumberSeries,
+    SqlOutbox,
+    SqlPayments,
+)
 
 
 class SqlTransaction:
@@ -31,6 +45,9 @@ class SqlTransaction:
         self.late_usage = SqlLateUsage(conn)
         self.controls = SqlControls(conn)
         self.alert_firings = SqlAlertFirings(conn)
+        self.runs = SqlBillingRuns(conn)
+        self.logos = SqlEntityLogos(conn)
+        self.deliveries = SqlDeliveries(conn)
 
     def commit(self) -> None:
         self._conn.commit()

@@ -18,6 +18,12 @@ from tally.catalog.domain.customers import (
     update_customer,
     validate_customer,
 )
+from tally.catalog.domain.legal_entities import (
+    LegalEntity,
+    legal_entity_update_fields,
+    logo_type,
+    validate_legal_entity,
+)
 from tally.catalog.domain.plans import (
     CatalogPrice,
     Plan,
@@ -60,6 +66,7 @@ __all__ = [
     "CustomerDetails",
     "CustomerInput",
     "EffectiveTerms",
+    "LegalEntity",
     "Phase",
     "Plan",
     "PlanCharge",
@@ -71,12 +78,15 @@ __all__ = [
     "apply_overrides",
     "billing_period",
     "customer_update_fields",
+    "legal_entity_update_fields",
+    "logo_type",
     "migrate",
     "resolve_terms",
     "update_customer",
     "validate_catalog_price",
     "validate_credit_grant",
     "validate_customer",
+    "validate_legal_entity",
     "validate_name",
     "validate_plan_version",
     "validate_subscription",

@@ -28,6 +28,8 @@ class CreditGrant:
     """None: usable at once."""
     description: str = ""
     created_at: datetime | None = None
+    promotional: bool = False
+    """Applied before tax, like a discount (PROMOTIONAL); otherwise after tax (PREPAID)."""
 
 
 def validate_credit_grant(grant: CreditGrant, customer_currency: str, path: str = "credit_grant") -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -25,9 +26,18 @@ MUTABLE_CUSTOMER_FIELDS = (
     "tax_rate_percent",
     "tax_exempt",
     "erp_ids",
+    "legal_entity_id",
+    "billing_emails",
+    "locale",
+    "tax_name",
+    "tax_jurisdiction",
+    "reverse_charge",
+    "tax_exempt_reason",
 )
 """What UpdateCustomer may change; an empty mask means all of them. ``billing_address.<part>`` changes one part."""
 IMMUTABLE_CUSTOMER_FIELDS = ("id", "external_id", "created_at", "updated_at")
+MAX_BILLING_EMAILS = 10
+LOCALE = re.compile(r"^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})*$")
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,13 @@ class CustomerInput:
     tax_rate_percent: str = ""
     tax_exempt: bool = False
     erp_ids: Mapping[str, str] = field(default_factory=dict)
+    legal_entity_id: str = ""
+    billing_emails: tuple[str, ...] = ()
+    locale: str = ""
+    tax_name: str = ""
+    tax_jurisdiction: str = ""
+    reverse_charge: bool = False
+    tax_exempt_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,6 +89,20 @@ class CustomerDetails:
     """None when no rate was given; tax_exempt overrides it either way."""
     tax_exempt: bool
     erp_ids: Mapping[str, str]
+    legal_entity_id: str = ""
+    """The legal entity invoicing the customer; empty for the install's default issuer."""
+    billing_emails: tuple[str, ...] = ()
+    """Where its invoices and credit notes are e-mailed; ``email`` when empty."""
+    locale: str = ""
+    """The language and region of its documents; its legal entity's when empty."""
+    tax_name: str = ""
+    """"VAT", "Sales tax", "GST"...; "Tax" when empty."""
+    tax_jurisdiction: str = ""
+    """Where the tax is levied; derived from the billing address when empty."""
+    reverse_charge: bool = False
+    """The customer accounts for the tax: none is charged and the invoice says so."""
+    tax_exempt_reason: str = ""
+    """Printed on invoices of an exempt customer."""
 
 
 @dataclass(frozen=True)
@@ -107,10 +138,21 @@ def validate_customer(raw: CustomerInput, *, path: str = "customer") -> Customer
     email = raw.email.strip()
     if email and "@" not in email:
         bad("email", f"{email!r} is not an email address")
-    country = raw.billing_address.country
-    if country and not (len(country) == 2 and country.isascii() and country.isalpha() and country.isupper()):
-        bad("billing_address.country", f"{country!r} is not an ISO 3166-1 alpha-2 code such as DE")
+    problems.extend(address_violations(raw.billing_address, f"{path}.billing_address"))
     rate = _tax_rate(raw.tax_rate_percent, bad)
+    billing_emails = tuple(address.strip() for address in raw.billing_emails if address.strip())
+    if len(billing_emails) > MAX_BILLING_EMAILS:
+        bad("billing_emails", f"must be at most {MAX_BILLING_EMAILS} addresses")
+    for index, address in enumerate(billing_emails):
+        if "@" not in address or any(c in address for c in " ,;<>\r\n\x00"):
+            bad(f"billing_emails[{index}]", f"{address!r} is not an email address")
+    locale = raw.locale.strip()
+    if locale and not LOCALE.match(locale):
+        bad("locale", f"{locale!r} is not a locale such as en_US or ja_JP")
+    if raw.reverse_charge and raw.tax_exempt:
+        bad("reverse_charge", "a customer is either tax exempt or reverse-charged, not both")
+    if raw.tax_exempt_reason.strip() and not raw.tax_exempt:
+        bad("tax_exempt_reason", "is only printed for a tax-exempt customer: set tax_exempt too")
     for erp in raw.erp_ids:
         if erp not in ERPS:
             bad(f"erp_ids[{erp!r}]", f"unknown ERP {erp!r}: expected one of {', '.join(sorted(ERPS))}")
@@ -126,7 +168,24 @@ def validate_customer(raw: CustomerInput, *, path: str = "customer") -> Customer
         tax_rate_percent=rate,
         tax_exempt=raw.tax_exempt,
         erp_ids=dict(raw.erp_ids),
+        legal_entity_id=raw.legal_entity_id.strip(),
+        billing_emails=billing_emails,
+        locale=locale,
+        tax_name=raw.tax_name.strip(),
+        tax_jurisdiction=raw.tax_jurisdiction.strip(),
+        reverse_charge=raw.reverse_charge,
+        tax_exempt_reason=raw.tax_exempt_reason.strip(),
     )
+
+
+def address_violations(address: Address, path: str) -> list[FieldViolation]:
+    """What is wrong with an address: its country must be an ISO 3166-1 alpha-2 code."""
+    country = address.country
+    if country and not (len(country) == 2 and country.isascii() and country.isalpha() and country.isupper()):
+        return [
+            FieldViolation(f"{path}.country", f"{country!r} is not an ISO 3166-1 alpha-2 code such as DE")
+        ]
+    return []
 
 
 _ADDRESS_PATHS = {f"billing_address.{part.name}": part.name for part in dataclasses.fields(Address)}
@@ -193,6 +252,13 @@ def _raw(details: CustomerDetails) -> CustomerInput:
         tax_rate_percent="" if details.tax_rate_percent is None else str(details.tax_rate_percent),
         tax_exempt=details.tax_exempt,
         erp_ids=details.erp_ids,
+        legal_entity_id=details.legal_entity_id,
+        billing_emails=details.billing_emails,
+        locale=details.locale,
+        tax_name=details.tax_name,
+        tax_jurisdiction=details.tax_jurisdiction,
+        reverse_charge=details.reverse_charge,
+        tax_exempt_reason=details.tax_exempt_reason,
     )
 
 

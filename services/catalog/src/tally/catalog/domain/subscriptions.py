@@ -94,6 +94,11 @@ class Subscription:
     """Per-customer minimum per billing period replacing the plan version's outside any phase; None keeps it."""
     quote_id: str = ""
     quote_version: int = 0
+    quote_number: str = ""
+    purchase_order: str = ""
+    """The customer's purchase order number, printed on its invoices."""
+    contract_reference: str = ""
+    """The contract it is billed under, printed on its invoices."""
     version: int = 1
     created_at: datetime | None = None
     updated_at: datetime | None = None

@@ -18,6 +18,7 @@ from tally.domain.errors import FieldViolation, InvalidArgument
 
 EVENT_TYPES: Mapping[str, str] = {
     "invoice.finalized": "an invoice was finalized (numbered and frozen); data: the invoice",
+    "invoice.paid": "payments (and credit notes) settled an invoice in full; data: the invoice, now PAID",
     "payment.recorded": "a payment against an invoice was recorded in the ERP; data: the payment",
     "credit_note.issued": "a credit note was issued; data: the credit note",
     "alert.triggered": "a spend or usage alert of a subscription fired; data: kind (spend|usage) and the alert",

@@ -38,8 +38,6 @@ NAV = (
 )
 
 GAPS = {
-    "billing": "Billing runs and their failures cannot be listed: invoicing keeps no record of runs (RunBilling only "
-    "answers its caller), so there is no read to show here.",
     "conflicts": "Metering conflicts (an event id re-sent with a different payload) cannot be listed: metering "
     "serves no read of them.",
     "erp_failures": "ERP posting failures are shown as FAILED sync records; erp-sync publishes no event for them, "
@@ -284,12 +282,13 @@ class Console:
                 pill(enum_name(inv.InvoiceStatus, i.status, "INVOICE_STATUS_")),
                 num(money(i.total)),
                 num(money(i.amount_due)),
+                num(money(i.amount_remaining)) if i.HasField("amount_remaining") else "",
             ]
             for i in invoices
         ]
         return Section(
             "Invoices",
-            columns=["Number", "Customer", "Period", "Status", "Total ", "Amount due "],
+            columns=["Number", "Customer", "Period", "Status", "Total ", "Amount due ", "Still due "],
             rows=rows,
             filters=filters or [],
             more=more,
@@ -335,6 +334,9 @@ class Console:
                         ("Credits applied", money(invoice.credits_applied)),
                         ("Total", money(invoice.total)),
                         ("Amount due", money(invoice.amount_due)),
+                        ("Paid", money(invoice.amount_paid)),
+                        ("Credited", money(invoice.amount_credited)),
+                        ("Still due", money(invoice.amount_remaining)),
                     ]
                 ),
                 Section(
@@ -515,7 +517,48 @@ class Console:
     async def billing(self, request: Request) -> Response:
         if (redirect := await self._guard(request)) is not None:
             return redirect
-        return self._page(request, "Billing runs", [], gaps=(GAPS["billing"],))
+        query = request.query_params
+        reply = await self._peers.billing_runs(
+            inv.ListBillingRunsRequest(
+                page=pagination_pb2.PageRequest(page_size=50, page_token=query.get("page_token", ""))
+            )
+        )
+        runs = Section(
+            columns=[
+                "Started",
+                "Trigger",
+                "Billed up to",
+                "Evaluated ",
+                "Drafted ",
+                "Finalized ",
+                "Failed ",
+                "Error",
+            ],
+            rows=[
+                [
+                    f"{r.started_at.ToDatetime():%Y-%m-%d %H:%M:%S}",
+                    r.trigger,
+                    f"{r.as_of.ToDatetime():%Y-%m-%d %H:%M}",
+                    num(str(r.subscriptions_evaluated)),
+                    num(str(r.invoices_drafted)),
+                    num(str(r.invoices_finalized)),
+                    pill("FAILED") if r.failures else num("0"),
+                    r.error,
+                ]
+                for r in reply.runs
+            ],
+            more=_more(request, reply.page.next_page_token),
+        )
+        failures = Section(
+            "Subscriptions the runs could not bill (each retried by the next run)",
+            columns=["Run started", "Subscription", "Why"],
+            rows=[
+                [f"{r.started_at.ToDatetime():%Y-%m-%d %H:%M:%S}", f.subscription_id, f.reason]
+                for r in reply.runs
+                for f in r.failures
+            ],
+        )
+        return self._page(request, "Billing runs", [runs, failures])
 
     # -- webhooks -------------------------------------------------------------------------------------
     async def webhooks(self, request: Request) -> Response:

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from tally.invoicing.billing.drafting import Draft, DraftInputs, draft_invoice, usage_charges_of
+from tally.invoicing.billing.taxes import BilledCustomer
+from tally.invoicing.billing.terms import BillingTerms
 from tally.invoicing.billing.usage import charge_quantity
 from tally.money import Money
 from tally.pricing import ChargeUsage, Period
@@ -97,3 +100,19 @@ def reached(
                 )
             )
     return found
+
+
+def accrued(
+    customer: BilledCustomer, terms: BillingTerms, usage: Mapping[str, ChargeUsage], active: Period
+) -> Draft:
+    """What the open period's usage charges came to so far (its subtotal is the spend alerts and the invoice
+    threshold compare)."""
+    return draft_invoice(
+        DraftInputs(
+            customer=customer,
+            plan=usage_charges_of(terms.plan),
+            period=terms.period,
+            active=active,
+            usage=usage,
+        )
+    )

@@ -40,9 +40,14 @@ class BillingControls:
     """Stores and reads billing controls (validated on the way in by the RPC layer)."""
 
     def __init__(
-        self, transactions: Transactions[BillingTransaction], *, clock: Callable[[], datetime] = _now
+        self,
+        transactions: Transactions[BillingTransaction],
+        *,
+        changed: Callable[[], None] | None = None,
+        clock: Callable[[], datetime] = _now,
     ) -> None:
         self._transactions = transactions
+        self._changed = changed
         self._clock = clock
 
     async def set(self, controls: Controls) -> Controls:
@@ -52,6 +57,8 @@ class BillingControls:
                 tx.commit()
 
         await asyncio.to_thread(write)
+        if self._changed is not None:
+            self._changed()
         return controls
 
     async def get(self, subscription_id: str) -> Controls:

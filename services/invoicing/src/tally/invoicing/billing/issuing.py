@@ -4,23 +4,32 @@ it corrects marked applied and InvoiceFinalized put in the outbox, all in its tr
 
 Drafts of customers holding credit grants are stored one transaction each: the credit they burn is read inside
 it, so two invoices can never spend the same credit. The others are stored as one block: drafted first, then
-numbered with one run of consecutive numbers, and written with one statement per table.
+numbered with one run of consecutive numbers per series (each legal entity numbers in its own), and written with
+one statement per table.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from tally.invoicing.billing.drafting import Draft, invoice_from_draft
 from tally.invoicing.billing.ports import BillingTransaction
 from tally.invoicing.credit_ledger.handlers import record_burns, usable_grants
-from tally.invoicing.domain import CustomerSnapshot, Invoice, InvoiceKind, InvoiceStatus, OutboxMessage
-from tally.invoicing.handlers import take_number
-from tally.invoicing.numbering import INVOICE_PREFIX, format_number, series_for
-from tally.invoicing.ports import Transactions
+from tally.invoicing.domain import (
+    CustomerSnapshot,
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    Issuer,
+    OutboxMessage,
+    References,
+)
+from tally.invoicing.handlers import due_at, take_number
+from tally.invoicing.numbering import format_number, invoice_prefix, series_for
+from tally.invoicing.ports import InvoiceCounters, Transactions
 from tally.pricing import CreditGrant
 
 
@@ -38,6 +47,13 @@ class Pending:
     """Late-usage messages this invoice's adjustments account for (marked applied when it is finalized)."""
     usage_read_at: datetime | None = None
     """When the draft's usage was read from metering."""
+    issuer: Issuer | None = None
+    """The legal entity issuing it (its series numbers it); None for the install's default."""
+    references: References = field(default_factory=References)
+
+    @property
+    def series_prefix(self) -> str:
+        return invoice_prefix("" if self.issuer is None else self.issuer.number_prefix)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +79,12 @@ class InvoiceWriter:
         *,
         finalized: Callable[[Invoice], OutboxMessage],
         payment_terms: timedelta,
+        counters: InvoiceCounters,
     ) -> None:
         self._transactions = transactions
         self._finalized = finalized
         self._payment_terms = payment_terms
+        self._counters = counters
 
     def save_many(self, saves: Sequence[Save], *, now: datetime) -> list[Saved | Exception]:
         """Stores every draft, answers in order; a draft that cannot be made or stored fails alone."""
@@ -86,13 +104,17 @@ class InvoiceWriter:
             stored = self._save_block([saves[i] for i in block], now)
             for index, answer in zip(block, stored, strict=True):
                 answers[index] = answer
-        return [answer if answer is not None else RuntimeError("not saved") for answer in answers]
+        saved = [answer if answer is not None else RuntimeError("not saved") for answer in answers]
+        changed = [answer[0] for answer in saved if isinstance(answer, tuple) and answer[1]]
+        self._counters.drafted(len(changed))
+        self._counters.finalized(sum(1 for invoice in changed if invoice.status is InvoiceStatus.FINALIZED))
+        return saved
 
     def save(self, save: Save, *, now: datetime) -> Saved:
         """Stores one draft, made from the customer's grants as they are inside its transaction."""
         pending = save.pending
         with self._transactions.begin() as tx:
-            number = take_number(tx.numbers, INVOICE_PREFIX, now) if save.finalize else None
+            number = take_number(tx.numbers, pending.series_prefix, now) if save.finalize else None
             stored = tx.billed.drafted([pending.key]).get(pending.key)
             if stored is not None and stored.status is not InvoiceStatus.DRAFT:
                 issued = tx.invoices.get(stored.id)
@@ -115,9 +137,11 @@ class InvoiceWriter:
 
     def _save_block(self, saves: Sequence[Save], now: datetime) -> list[Saved | Exception]:
         answers: list[Saved | Exception | None] = [None] * len(saves)
-        series = series_for(INVOICE_PREFIX, now)
+        every_series = sorted({series_for(save.pending.series_prefix, now) for save in saves})
         with self._transactions.begin() as tx:
-            tx.numbers.take(series, 0)  # first statement: the series' lock, before anything is read
+            # First statements: the series' locks (in one order, so blocks never deadlock), before any read.
+            for series in every_series:
+                tx.numbers.take(series, 0)
             stored = tx.billed.drafted([save.pending.key for save in saves])
             made: list[tuple[int, Save, Draft]] = []
             for index, save in enumerate(saves):
@@ -130,16 +154,23 @@ class InvoiceWriter:
                     made.append((index, save, save.make(())))
                 except Exception as exc:
                     answers[index] = exc
-            finalizing = sum(1 for _, save, _ in made if save.finalize)
-            next_value = tx.numbers.take(series, finalizing) if finalizing else 0
+            next_values: dict[str, int] = {}
+            for series in every_series:
+                wanted = sum(
+                    1
+                    for _, save, _ in made
+                    if save.finalize and series_for(save.pending.series_prefix, now) == series
+                )
+                next_values[series] = tx.numbers.take(series, wanted) if wanted else 0
             added: list[tuple[str, Invoice]] = []
             announced = []
             for index, save, draft in made:
                 pending = save.pending
                 number = None
                 if save.finalize:
-                    number = format_number(series, next_value)
-                    next_value += 1
+                    series = series_for(pending.series_prefix, now)
+                    number = format_number(series, next_values[series])
+                    next_values[series] += 1
                 earlier = stored.get(pending.key)
                 invoice = self._invoice(pending, draft, earlier, number, now)
                 if earlier is None:
@@ -173,9 +204,11 @@ class InvoiceWriter:
             number=number,
             kind=pending.kind,
             issued_at=None if number is None else now,
-            due_at=None if number is None else now + self._payment_terms,
         )
-        return replace(invoice, usage_read_at=pending.usage_read_at)
+        invoice = replace(
+            invoice, usage_read_at=pending.usage_read_at, issuer=pending.issuer, references=pending.references
+        )
+        return replace(invoice, due_at=None if number is None else due_at(invoice, now, self._payment_terms))
 
 
 def mark_late_usage_applied(tx: BillingTransaction, pending: Pending, invoice_id: str) -> None:

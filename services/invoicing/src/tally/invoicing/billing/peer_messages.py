@@ -3,7 +3,7 @@ grants read from catalog's replies, and usage queries as metering's requests."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from tally.api.catalog.v1 import catalog_service_pb2 as cat
@@ -13,7 +13,14 @@ from tally.domain.errors import FieldViolation, InvalidArgument
 from tally.invoicing.billing.terms import BilledParty, BillingTerms, Subscription, SubscriptionStatus
 from tally.invoicing.billing.usage import GroupedQuantity, UsageQuery
 from tally.invoicing.credit_ledger.domain import Grant
-from tally.invoicing.domain import CustomerSnapshot
+from tally.invoicing.domain import (
+    CustomerSnapshot,
+    Issuer,
+    PostalAddress,
+    References,
+    TaxProfile,
+    TaxTreatment,
+)
 from tally.mesh.wire import money_from_wire, timestamp_from_wire, timestamp_to_wire
 from tally.money import parse_decimal
 from tally.pricing import Charge, Period, PlanVersion
@@ -35,19 +42,63 @@ def subscription_from_wire(subscription: cat.Subscription) -> Subscription:
         start_at=timestamp_from_wire(subscription.start_at),
         cancel_at=timestamp_from_wire(subscription.cancel_at),
         end_at=timestamp_from_wire(subscription.end_at),
+        references=References(
+            quote=subscription.quote_number,
+            purchase_order=subscription.purchase_order,
+            contract=subscription.contract_reference,
+        ),
     )
 
 
-def _address(address: cat.Address) -> tuple[str, ...]:
-    city = " ".join(part for part in (address.postal_code, address.city) if part)
-    lines = (address.line1, address.line2, city, address.region, address.country)
-    return tuple(line for line in lines if line)
+def address_from_wire(address: cat.Address) -> PostalAddress:
+    return PostalAddress(
+        address.line1, address.line2, address.city, address.region, address.postal_code, address.country
+    )
 
 
-def party_from_wire(customer: cat.Customer) -> BilledParty:
+REVERSE_CHARGE_NOTE = "Reverse charge: no tax is charged; the customer accounts for it."
+
+
+def tax_profile(customer: cat.Customer) -> TaxProfile:
+    """How the customer's tax is named: its type, where it is levied (its billing region and country unless
+    catalog names it), and the note an exemption or a reverse charge prints."""
+    address = customer.billing_address
+    jurisdiction = customer.tax_jurisdiction or ", ".join(p for p in (address.region, address.country) if p)
+    if customer.tax_exempt:
+        treatment, note = TaxTreatment.EXEMPT, customer.tax_exempt_reason or "Exempt from tax."
+    elif customer.reverse_charge:
+        treatment, note = TaxTreatment.REVERSE_CHARGE, REVERSE_CHARGE_NOTE
+    else:
+        treatment, note = TaxTreatment.STANDARD, ""
+    return TaxProfile(customer.tax_name or "Tax", jurisdiction, treatment, note)
+
+
+def issuer_from_wire(entity: cat.LegalEntity) -> Issuer:
+    return Issuer(
+        id=entity.id,
+        legal_name=entity.legal_name,
+        address=address_from_wire(entity.address),
+        tax_id=entity.tax_id,
+        registration_id=entity.registration_id,
+        email=entity.email,
+        remittance=tuple(entity.remittance_lines),
+        number_prefix=entity.number_prefix,
+        locale=entity.locale or "en",
+        payment_terms_days=entity.payment_terms_days or None,
+    )
+
+
+def party_from_wire(customer: cat.Customer, entities: Mapping[str, cat.LegalEntity]) -> BilledParty:
+    """The customer as billing needs it, with the legal entity invoicing it (``entities`` by id); InvalidArgument
+    naming ``customer.legal_entity_id`` when catalog did not serve its entity."""
     rate: Decimal | None = None
-    if not customer.tax_exempt and customer.tax_rate_percent:
+    if not (customer.tax_exempt or customer.reverse_charge) and customer.tax_rate_percent:
         rate = parse_decimal(customer.tax_rate_percent, field="customer.tax_rate_percent")
+    entity = entities.get(customer.legal_entity_id) if customer.legal_entity_id else None
+    if customer.legal_entity_id and entity is None:
+        raise InvalidArgument.field(
+            "customer.legal_entity_id", f"no legal entity {customer.legal_entity_id!r}"
+        )
     return BilledParty(
         id=customer.id,
         external_id=customer.external_id or customer.id,
@@ -56,10 +107,15 @@ def party_from_wire(customer: cat.Customer) -> BilledParty:
         snapshot=CustomerSnapshot(
             name=customer.name or customer.id,
             email=customer.email,
-            address=_address(customer.billing_address),
+            address=address_from_wire(customer.billing_address),
             tax_id=customer.tax_id,
             external_id=customer.external_id or customer.id,
+            billing_emails=tuple(customer.billing_emails),
+            locale=customer.locale,
+            tax=tax_profile(customer),
         ),
+        issuer=None if entity is None else issuer_from_wire(entity),
+        logo=b"" if entity is None else entity.logo,
     )
 
 
@@ -76,6 +132,8 @@ def grant_from_wire(grant: cat.CreditGrant) -> Grant:
         priority=grant.priority,
         effective_at=effective,
         expires_at=timestamp_from_wire(grant.expires_at),
+        description=grant.description,
+        before_tax=grant.kind == cat.CREDIT_GRANT_KIND_PROMOTIONAL,
     )
 
 

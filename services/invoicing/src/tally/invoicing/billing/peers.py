@@ -42,6 +42,8 @@ IDEMPOTENT = (
     (CATALOG, "ListCustomers"),
     (CATALOG, "GetCustomer"),
     (CATALOG, "ListCreditGrants"),
+    (CATALOG, "ListLegalEntities"),
+    (CATALOG, "GetLegalEntity"),
     (METERING, "BatchGetUsage"),
     (METERING, "ListMeterValues"),
 )
@@ -80,7 +82,20 @@ class Catalog:
             if not token:
                 return
 
+    async def _entities(self) -> dict[str, cat.LegalEntity]:
+        found: dict[str, cat.LegalEntity] = {}
+        token = ""
+        while True:
+            reply = await self._stub.ListLegalEntities(
+                cat.ListLegalEntitiesRequest(page=pagination_pb2.PageRequest(page_size=500, page_token=token))
+            )
+            found.update((entity.id, entity) for entity in reply.legal_entities)
+            token = reply.page.next_page_token
+            if not token:
+                return found
+
     async def customers(self) -> dict[str, BilledParty]:
+        entities = await self._entities()
         found: dict[str, BilledParty] = {}
         token = ""
         while True:
@@ -88,7 +103,7 @@ class Catalog:
                 cat.ListCustomersRequest(page=pagination_pb2.PageRequest(page_size=1000, page_token=token))
             )
             for customer in reply.customers:
-                found[customer.id] = party_from_wire(customer)
+                found[customer.id] = party_from_wire(customer, entities)
             token = reply.page.next_page_token
             if not token:
                 return found
@@ -117,8 +132,14 @@ class Catalog:
         return terms_from_wire(reply.terms)
 
     async def customer(self, customer_id: str) -> BilledParty:
-        reply = await self._stub.GetCustomer(cat.GetCustomerRequest(customer_id=customer_id))
-        return party_from_wire(reply.customer)
+        customer = (await self._stub.GetCustomer(cat.GetCustomerRequest(customer_id=customer_id))).customer
+        entities = {}
+        if customer.legal_entity_id:
+            reply = await self._stub.GetLegalEntity(
+                cat.GetLegalEntityRequest(legal_entity_id=customer.legal_entity_id)
+            )
+            entities[customer.legal_entity_id] = reply.legal_entity
+        return party_from_wire(customer, entities)
 
     async def grants(self, customer_id: str = "") -> list[Grant]:
         found: list[Grant] = []

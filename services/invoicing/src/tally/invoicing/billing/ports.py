@@ -10,6 +10,7 @@ from typing import Protocol
 
 from tally.invoicing.billing.alerts import Controls
 from tally.invoicing.billing.drafting import ThresholdInvoice
+from tally.invoicing.billing.history import RunKey, RunRecord
 from tally.invoicing.billing.terms import BilledParty, BillingTerms, Subscription
 from tally.invoicing.billing.usage import GroupedQuantity, LateUsage, UsageQuery
 from tally.invoicing.credit_ledger.domain import Grant
@@ -130,6 +131,20 @@ class AlertFirings(Protocol):
         ...
 
 
+class BillingRunLog(Protocol):
+    def start(self, run: RunRecord) -> None:
+        """Records a run that just started."""
+        ...
+
+    def finish(self, run: RunRecord) -> None:
+        """Records a run's end: its counts, failures and error."""
+        ...
+
+    def recent(self, *, after: RunKey | None, limit: int) -> list[RunRecord]:
+        """Runs newest first, with their failures, starting after ``after``."""
+        ...
+
+
 class BillingTransaction(InvoiceTransaction, Protocol):
     @property
     def billed(self) -> BilledInvoices: ...
@@ -142,3 +157,6 @@ class BillingTransaction(InvoiceTransaction, Protocol):
 
     @property
     def alert_firings(self) -> AlertFirings: ...
+
+    @property
+    def runs(self) -> BillingRunLog: ...

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
-from tally.api.common.v1 import money_pb2
+from tally.api.common.v1 import money_pb2, pagination_pb2
 from tally.api.invoicing.v1 import invoicing_service_pb2 as pb
 from tally.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from tally.invoicing.billing.alerts import Controls
 from tally.invoicing.billing.controls import BillingControls
+from tally.invoicing.billing.history import RunKey, RunRecord
 from tally.invoicing.billing.preview import Previews
 from tally.invoicing.billing.runs import Billing
 from tally.invoicing.messages import invoice_to_wire
-from tally.mesh.wire import decimal_to_wire, timestamp_from_wire
+from tally.mesh.wire import decimal_to_wire, timestamp_from_wire, timestamp_to_wire
 from tally.money import parse_decimal
+from tally.persistence.paging import decode_token, encode_token, page_size
 
 ZERO = Decimal(0)
 _NEEDS_PEERS = "billing needs catalog and metering: set TALLY_CATALOG_TARGET and TALLY_METERING_TARGET"
@@ -89,6 +92,34 @@ def controls_to_wire(controls: Controls) -> pb.BillingControls:
     return message
 
 
+def _run_key(token: str) -> RunKey | None:
+    raw = decode_token(token)
+    if raw is None:
+        return None
+    started_at, _, run_id = raw.partition("|")
+    try:
+        return RunKey(datetime.fromisoformat(started_at), run_id)
+    except ValueError:
+        raise InvalidArgument.field("page.page_token", "is not a page token this service issued") from None
+
+
+def run_to_wire(run: RunRecord) -> pb.BillingRun:
+    message = pb.BillingRun(
+        id=run.id,
+        trigger=run.trigger.value,
+        as_of=timestamp_to_wire(run.as_of),
+        started_at=timestamp_to_wire(run.started_at),
+        subscriptions_evaluated=run.evaluated,
+        invoices_drafted=run.drafted,
+        invoices_finalized=run.finalized,
+        failures=[pb.BillingFailure(subscription_id=s, reason=r) for s, r in run.failures],
+        error=run.error,
+    )
+    if run.finished_at is not None:
+        message.finished_at.CopyFrom(timestamp_to_wire(run.finished_at))
+    return message
+
+
 class BillingRpcs:
     """``billing`` and ``previews`` are None when catalog or metering is not configured: those RPCs are then
     refused (FAILED_PRECONDITION) and the rest still served."""
@@ -110,10 +141,25 @@ class BillingRpcs:
             failures=[pb.BillingFailure(subscription_id=s, reason=r) for s, r in result.failures],
         )
 
+    async def runs(self, request: pb.ListBillingRunsRequest) -> pb.ListBillingRunsResponse:
+        """Newest first; none when billing is not configured (it never ran)."""
+        if self._billing is None:
+            return pb.ListBillingRunsResponse()
+        limit = page_size(request.page.page_size)
+        found = await self._billing.runs(after=_run_key(request.page.page_token), limit=limit + 1)
+        page = found[:limit]
+        reply = pb.ListBillingRunsResponse(runs=[run_to_wire(run) for run in page])
+        if len(found) > limit:
+            last = page[-1]
+            token = encode_token(f"{last.started_at.isoformat()}|{last.id}")
+            reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=token))
+        return reply
+
     async def preview(self, request: pb.PreviewInvoiceRequest) -> pb.PreviewInvoiceResponse:
         if self._previews is None:
             raise FailedPrecondition(_NEEDS_PEERS)
-        invoice = await self._previews.preview(request.subscription_id)
+        as_of = timestamp_from_wire(request.as_of) if request.HasField("as_of") else None
+        invoice = await self._previews.preview(request.subscription_id, as_of)
         return pb.PreviewInvoiceResponse(invoice=invoice_to_wire(invoice))
 
     async def set_controls(self, request: pb.SetBillingControlsRequest) -> pb.SetBillingControlsResponse:

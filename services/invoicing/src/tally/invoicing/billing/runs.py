@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
 from tally.domain.errors import DomainError
-from tally.invoicing.billing.alerts import Alert, Controls, reached
+from tally.invoicing.billing.alerts import Alert, Controls, accrued, reached
 from tally.invoicing.billing.batching import Batcher
 from tally.invoicing.billing.controls import fire_alerts
 from tally.invoicing.billing.drafting import (
@@ -40,6 +41,7 @@ from tally.invoicing.billing.drafting import (
     draft_invoice,
     usage_charges_of,
 )
+from tally.invoicing.billing.history import RunKey, RunRecord, RunTrigger
 from tally.invoicing.billing.issuing import InvoiceWriter, Pending, Save, Saved
 from tally.invoicing.billing.ports import BillingTransaction, CatalogPeer, MeteringPeer
 from tally.invoicing.billing.terms import (
@@ -58,21 +60,28 @@ from tally.invoicing.billing.usage import (
     usage_queries,
     value_queries,
 )
-from tally.invoicing.credit_ledger.handlers import copy_grants
+from tally.invoicing.credit_ledger.handlers import copy_grants, expire_grants, usable_grants
 from tally.invoicing.domain import Invoice, InvoiceKind, InvoiceStatus, OutboxMessage
-from tally.invoicing.ports import Transactions, read
+from tally.invoicing.ports import InvoiceCounters, Transactions, Uncounted, read
 from tally.money import Money
 from tally.pricing import ChargeUsage, CreditGrant, Period, PlanVersion
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
 ZERO = Decimal(0)
-_SHORTEST_PERIOD = timedelta(days=28)
-"""No billing cycle is shorter (monthly is the shortest; February has 28 days)."""
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+async def _nothing() -> None:
+    return None
+
+
+def last_instant(period: Period) -> datetime:
+    """A period's last instant: the invoice closing it burns the credit usable then."""
+    return period.end - timedelta(microseconds=1)
 
 
 @dataclass
@@ -113,6 +122,14 @@ class RunDependencies:
     wake_relay: Callable[[], None]
     policy: BillingPolicy
     clock: Callable[[], datetime]
+    open_periods: dict[str, tuple[datetime, datetime]]
+    """Per subscription, (start, end) of the period it was last seen open in: until that end nothing of it can
+    be billed, so runs skip it without asking catalog (a period can be a few days long: a calendar month entered
+    mid-month)."""
+
+
+def _new_run_id() -> str:
+    return f"run_{uuid.uuid4().hex}"
 
 
 class Billing:
@@ -128,20 +145,62 @@ class Billing:
         finalized: Callable[[Invoice], OutboxMessage],
         alerted: Callable[[Alert], OutboxMessage],
         policy: BillingPolicy = BillingPolicy(),
+        counters: InvoiceCounters | None = None,
         clock: Callable[[], datetime] = _now,
+        new_run_id: Callable[[], str] = _new_run_id,
     ) -> None:
-        writer = InvoiceWriter(transactions, finalized=finalized, payment_terms=policy.payment_terms)
+        writer = InvoiceWriter(
+            transactions,
+            finalized=finalized,
+            payment_terms=policy.payment_terms,
+            counters=counters or Uncounted(),
+        )
         self._with = RunDependencies(
-            transactions, catalog, metering, writer, alerted, wake_relay, policy, clock
+            transactions, catalog, metering, writer, alerted, wake_relay, policy, clock, {}
         )
         self._lock = asyncio.Lock()
+        self._new_run_id = new_run_id
 
-    async def run(self, as_of: datetime | None = None) -> RunResult:
-        """Bills every subscription up to ``as_of`` (default now)."""
+    async def run(self, as_of: datetime | None = None, *, trigger: RunTrigger = RunTrigger.RPC) -> RunResult:
+        """Bills every subscription up to ``as_of`` (default now); the run is kept with its counts and failures
+        (``ListBillingRuns``), also when it fails as a whole."""
         async with self._lock:
-            result = await BillingRun(self._with, as_of or self._with.clock()).bill_all()
-            self._with.wake_relay()
-            return result
+            record = RunRecord(
+                self._new_run_id(), trigger, as_of or self._with.clock(), started_at=self._with.clock()
+            )
+            await asyncio.to_thread(self._keep, lambda tx: tx.runs.start(record))
+            run = BillingRun(self._with, record.as_of)
+            error = ""
+            try:
+                return await run.bill_all()
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                raise
+            finally:
+                result = run.result
+                finished = replace(
+                    record,
+                    finished_at=self._with.clock(),
+                    evaluated=result.evaluated,
+                    drafted=result.drafted,
+                    finalized=result.finalized,
+                    failures=tuple(result.failures),
+                    error=error,
+                )
+                await asyncio.to_thread(self._keep, lambda tx: tx.runs.finish(finished))
+                self._with.wake_relay()
+
+    def run_at(self, as_of: datetime) -> BillingRun:
+        """A run that bills nothing by itself: previews use its reads."""
+        return BillingRun(self._with, as_of)
+
+    def _keep(self, write: Callable[[BillingTransaction], None]) -> None:
+        with self._with.transactions.begin() as tx:
+            write(tx)
+            tx.commit()
+
+    async def runs(self, *, after: RunKey | None, limit: int) -> list[RunRecord]:
+        return await read(self._with.transactions, lambda tx: tx.runs.recent(after=after, limit=limit))
 
 
 class BillingRun:
@@ -179,9 +238,11 @@ class BillingRun:
         # Read in bulk up front what every subscription needs: customers, credit grants, billed periods.
         self._controls = await self._read(lambda tx: tx.controls.all())
         self._parties = await self._with.catalog.customers()
+        await asyncio.to_thread(self._keep_logos, self._parties.values())
         grants = await self._with.catalog.grants()
         if grants:
             await asyncio.to_thread(copy_grants, self._with.transactions, grants, now=self._with.clock())
+
         self._cursors = await self._read(lambda tx: tx.billed.billed_through())
         self._late = await self._read(lambda tx: tx.late_usage.pending())
         self._thresholds = await self._read(lambda tx: tx.billed.all_threshold_invoices())
@@ -193,7 +254,22 @@ class BillingRun:
             self.result.evaluated += 1
             tasks.append(asyncio.create_task(self._bill_guarded(subscription, gate)))
         await asyncio.gather(*tasks)
+        # Credit that expired before the grace began is written off once this run has finalized every period
+        # that could still burn it (they all ended by then).
+        await asyncio.to_thread(
+            expire_grants, self._with.transactions, before=self._as_of - self._with.policy.grace
+        )
         return self.result
+
+    def _keep_logos(self, parties: Iterable[BilledParty]) -> None:
+        """Each issuing entity's logo as catalog serves it now, for the documents' renderer."""
+        issuers = {party.issuer.id: party.logo for party in parties if party.issuer is not None}
+        if not issuers:
+            return
+        with self._with.transactions.begin() as tx:
+            for entity_id, logo in issuers.items():
+                tx.logos.put(entity_id, logo, now=self._with.clock())
+            tx.commit()
 
     async def _party(self, customer_id: str) -> BilledParty:
         party = self._parties.get(customer_id)
@@ -244,12 +320,15 @@ class BillingRun:
         if cursor is None:
             await self._open(subscription, party, active)
             cursor = active.start
+        open_periods = self._with.open_periods
         while cursor < active.end:
-            if controls is None and cursor + _SHORTEST_PERIOD > as_of:
-                return  # the period starting at cursor cannot have ended, and nothing watches it
+            seen = open_periods.get(subscription.id)
+            if controls is None and seen is not None and seen[0] <= cursor < seen[1] and as_of < seen[1]:
+                return  # the period holding cursor has not ended, and nothing watches it
             terms = await self._terms(subscription.id, max(cursor, active.start))
             period = terms.period
             if period.end > as_of:
+                open_periods[subscription.id] = (period.start, period.end)
                 if period.start <= as_of and controls is not None:
                     await self._watch_open_period(subscription, party, terms, active, controls)
                 return
@@ -278,25 +357,21 @@ class BillingRun:
         )
         await self._save(pending, inputs, self._as_of, finalize=True)
 
-    async def _close(
-        self,
-        subscription: Subscription,
-        party: BilledParty,
-        terms: BillingTerms,
-        active: Period,
-        finalize: bool,
-    ) -> None:
+    async def _closing(
+        self, subscription: Subscription, party: BilledParty, terms: BillingTerms, active: Period
+    ) -> tuple[DraftInputs, tuple[str, ...]]:
+        """What the invoice closing ``terms.period`` bills (credit aside), and the late usage it corrects."""
         period = terms.period
-        usage_read_at = self._with.clock()  # metering treats the period's usage stored after this as late
-        usage = await self._usage(terms, party, period)
+        # The next period's in-advance fees are billed now, at the price of the plan in force then: a plan
+        # changed at the boundary (or one that starts charging in advance) bills its own fee.
+        usage, following = await asyncio.gather(
+            self._usage(terms, party, period),
+            self._terms(subscription.id, period.end) if period.end < active.end else _nothing(),
+        )
         advance: Period | None = None
         advance_plan: PlanVersion | None = None
-        if period.end < active.end:
-            # The next period's in-advance fees are billed now, at the price of the plan in force then: a
-            # plan changed at the boundary (or one that starts charging in advance) bills its own fee.
-            following = await self._terms(subscription.id, period.end)
-            if advance_fees(following.plan).charges:
-                advance, advance_plan = following.period, following.plan
+        if following is not None and advance_fees(following.plan).charges:
+            advance, advance_plan = following.period, following.plan
         thresholds = self._thresholds.get((subscription.id, period.start), [])
         adjustments, late_ids = await self._corrections(subscription, party, active, before=period)
         inputs = DraftInputs(
@@ -311,12 +386,52 @@ class BillingRun:
             adjustments=adjustments,
             meters=terms.meters,
         )
+        return inputs, late_ids
+
+    async def _close(
+        self,
+        subscription: Subscription,
+        party: BilledParty,
+        terms: BillingTerms,
+        active: Period,
+        finalize: bool,
+    ) -> None:
+        period = terms.period
+        usage_read_at = self._with.clock()  # metering treats the period's usage stored after this as late
+        inputs, late_ids = await self._closing(subscription, party, terms, active)
         pending = replace(
             self._pending(subscription, party, billing_key(subscription.id, period.start, REGULAR)),
             late_usage_ids=late_ids,
             usage_read_at=usage_read_at,
         )
-        await self._save(pending, inputs, period.end - timedelta(microseconds=1), finalize=finalize)
+        await self._save(pending, inputs, last_instant(period), finalize=finalize)
+
+    async def preview(
+        self, subscription: Subscription, party: BilledParty, terms: BillingTerms
+    ) -> tuple[Draft, Pending]:
+        """The invoice that will close ``terms.period`` if no more usage comes before it ends: its fees for the
+        whole period, usage so far, the minimum commitment at the period end, the next period's in-advance fees,
+        threshold invoices netted, pending corrections of earlier invoices, and the credit usable at the period's
+        last instant (the ledger, with catalog's grants copied in by the caller). Nothing is stored."""
+        credits_at = last_instant(terms.period)
+
+        def local(
+            tx: BillingTransaction,
+        ) -> tuple[dict[str, list[LateUsage]], list[ThresholdInvoice], list[CreditGrant]]:
+            return (
+                tx.late_usage.pending(),
+                tx.billed.threshold_invoices(subscription.id, terms.period),
+                usable_grants(tx.ledger, party.id, party.currency, credits_at),
+            )
+
+        self._late, thresholds, grants = await self._read(local)
+        self._thresholds = {(subscription.id, terms.period.start): thresholds}
+        inputs, _ = await self._closing(subscription, party, terms, active_interval(subscription))
+        draft = draft_invoice(replace(inputs, grants=tuple(grants), credits_as_of=credits_at))
+        pending = self._pending(
+            subscription, party, billing_key(subscription.id, terms.period.start, REGULAR)
+        )
+        return draft, pending
 
     def _pending(
         self,
@@ -332,6 +447,8 @@ class BillingRun:
             customer=party.snapshot,
             customer_id=party.id,
             currency=party.currency,
+            issuer=party.issuer,
+            references=subscription.references,
         )
 
     async def _save(
@@ -402,21 +519,13 @@ class BillingRun:
         as_of = self._as_of
         period = terms.period
         usage = await self._usage(terms, party, Period(period.start, as_of))
-        accrued = draft_invoice(
-            DraftInputs(
-                customer=party.billed,
-                plan=usage_charges_of(terms.plan),
-                period=period,
-                active=active,
-                usage=usage,
-            )
-        )
-        await self._fire_alerts(subscription, period, controls, accrued.subtotal, usage)
+        so_far = accrued(party.billed, terms, usage, active)
+        await self._fire_alerts(subscription, period, controls, so_far.subtotal, usage)
         threshold = controls.invoice_threshold
         if threshold is None:
             return
         earlier = await self._read(lambda tx: tx.billed.threshold_invoices(subscription.id, period))
-        unbilled = accrued.subtotal.amount - sum((t.subtotal for t in earlier), ZERO)
+        unbilled = so_far.subtotal.amount - sum((t.subtotal for t in earlier), ZERO)
         if unbilled < threshold:
             return
         sequence = await self._read(

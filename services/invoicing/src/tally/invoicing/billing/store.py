@@ -8,17 +8,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
 from tally.invoicing.billing.alerts import Controls
 from tally.invoicing.billing.drafting import OPENING, REGULAR, ThresholdInvoice
+from tally.invoicing.billing.history import RunKey, RunRecord, RunTrigger
 from tally.invoicing.billing.usage import LateUsage
 from tally.invoicing.domain import BILLED_STATUSES, Invoice, InvoiceKind, InvoiceStatus
 from tally.invoicing.store import SqlInvoices, invoice_from_row
 from tally.invoicing.tables import (
     alert_firings,
     billing_controls,
+    billing_run_failures,
+    billing_runs,
     invoice_lines,
     invoices,
     late_usage,
@@ -305,3 +308,81 @@ class SqlAlertFirings:
             )
         )
         return True
+
+
+class SqlBillingRuns:
+    """The BillingRunLog on one connection."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def start(self, run: RunRecord) -> None:
+        self._conn.execute(
+            insert(billing_runs).values(
+                id=run.id, trigger=run.trigger.value, as_of=run.as_of, started_at=run.started_at
+            )
+        )
+
+    def finish(self, run: RunRecord) -> None:
+        self._conn.execute(
+            update(billing_runs)
+            .where(billing_runs.c.id == run.id)
+            .values(
+                finished_at=run.finished_at,
+                evaluated=run.evaluated,
+                drafted=run.drafted,
+                finalized=run.finalized,
+                failed=len(run.failures),
+                error=run.error,
+            )
+        )
+        if run.failures:
+            self._conn.execute(
+                insert(billing_run_failures),
+                [
+                    {"run_id": run.id, "subscription_id": subscription_id, "reason": reason}
+                    for subscription_id, reason in dict(run.failures).items()
+                ],
+            )
+
+    def recent(self, *, after: RunKey | None, limit: int) -> list[RunRecord]:
+        query = (
+            select(billing_runs)
+            .order_by(billing_runs.c.started_at.desc(), billing_runs.c.id.desc())
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where(
+                or_(
+                    billing_runs.c.started_at < after.started_at,
+                    and_(billing_runs.c.started_at == after.started_at, billing_runs.c.id < after.id),
+                )
+            )
+        rows = list(self._conn.execute(query).mappings())
+        failures: dict[str, list[tuple[str, str]]] = {row["id"]: [] for row in rows}
+        if rows:
+            for run_id, subscription_id, reason in self._conn.execute(
+                select(
+                    billing_run_failures.c.run_id,
+                    billing_run_failures.c.subscription_id,
+                    billing_run_failures.c.reason,
+                )
+                .where(billing_run_failures.c.run_id.in_(list(failures)))
+                .order_by(billing_run_failures.c.subscription_id)
+            ):
+                failures[run_id].append((subscription_id, reason))
+        return [
+            RunRecord(
+                id=row["id"],
+                trigger=RunTrigger(row["trigger"]),
+                as_of=row["as_of"],
+                started_at=row["started_at"],
+                finished_at=row["finished_at"],
+                evaluated=row["evaluated"],
+                drafted=row["drafted"],
+                finalized=row["finalized"],
+                failures=tuple(failures[row["id"]]),
+                error=row["error"],
+            )
+            for row in rows
+        ]

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 from tally.domain.errors import InvalidArgument
 from tally.invoicing.billing.taxes import BilledCustomer
-from tally.invoicing.domain import CustomerSnapshot
+from tally.invoicing.domain import CustomerSnapshot, Issuer, References
 from tally.pricing import Charge, Period, PlanVersion
 
 
@@ -23,6 +23,9 @@ class SubscriptionStatus(enum.StrEnum):
     CANCELED = "CANCELED"
     ENDED = "ENDED"
 
+
+OPEN_ENDED = datetime(9999, 1, 1)
+"""Where the active interval of a subscription with no end or cancellation ends."""
 
 BILLED_SUBSCRIPTIONS = frozenset(
     {SubscriptionStatus.ACTIVE, SubscriptionStatus.CANCELED, SubscriptionStatus.ENDED}
@@ -39,6 +42,8 @@ class Subscription:
     """None when catalog sent none: billing that subscription fails, naming the field."""
     cancel_at: datetime | None = None
     end_at: datetime | None = None
+    references: References = field(default_factory=References)
+    """The quote, purchase order and contract its invoices refer to."""
 
 
 def active_interval(subscription: Subscription) -> Period:
@@ -47,7 +52,7 @@ def active_interval(subscription: Subscription) -> Period:
     if start is None:
         raise InvalidArgument.field("subscription.start_at", "is missing")
     ends = [moment for moment in (subscription.cancel_at, subscription.end_at) if moment]
-    end = min(ends) if ends else datetime(9999, 1, 1, tzinfo=start.tzinfo)
+    end = min(ends) if ends else OPEN_ENDED.replace(tzinfo=start.tzinfo)
     return Period(start, end)
 
 
@@ -61,6 +66,10 @@ class BilledParty:
     currency: str
     tax_rate_percent: Decimal | None
     snapshot: CustomerSnapshot
+    issuer: Issuer | None = None
+    """The legal entity invoicing the customer; None for the install's default issuer."""
+    logo: bytes = b""
+    """Its issuer's logo (PNG or JPEG), as catalog serves it."""
 
     @property
     def billed(self) -> BilledCustomer:

@@ -27,9 +27,20 @@ class EntryKind(enum.StrEnum):
     REVERSED = "REVERSED"
 
 
+class GrantOrigin(enum.StrEnum):
+    """Where a grant comes from."""
+
+    CATALOG = "CATALOG"
+    """Granted in catalog (prepaid or promotional credit), copied here."""
+    CREDIT_NOTE = "CREDIT_NOTE"
+    """A credit note beyond what its invoice still owed."""
+    PAYMENT = "PAYMENT"
+    """A payment beyond what its invoice still owed."""
+
+
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """A credit grant as catalog issued it."""
+    """Credit granted to a customer: by catalog, or carried beyond an invoice by a credit note or a payment."""
 
     id: str
     customer_id: str
@@ -38,6 +49,11 @@ class Grant:
     priority: int
     effective_at: datetime
     expires_at: datetime | None
+    description: str = ""
+    """Printed on the CREDIT line and in the ledger ("Prepaid credit" when empty)."""
+    before_tax: bool = False
+    """Promotional credit, applied before tax (it lowers the tax base); otherwise applied after tax."""
+    origin: GrantOrigin = GrantOrigin.CATALOG
 
     def usable_at(self, at: datetime) -> bool:
         return self.effective_at <= at and (self.expires_at is None or self.expires_at > at)
@@ -80,7 +96,23 @@ def granted(grant: Grant) -> Entry:
         grant.amount,
         "",
         grant.effective_at,
-        "Credit granted",
+        grant.description or "Credit granted",
+    )
+
+
+def expired(grant: Grant, balance: Decimal) -> Entry:
+    """The EXPIRED entry taking what is left on an expired grant off its balance, dated when it expired."""
+    assert grant.expires_at is not None
+    return Entry(
+        new_entry_id(),
+        grant.customer_id,
+        grant.id,
+        EntryKind.EXPIRED,
+        Money(-balance, grant.amount.currency),
+        Money(ZERO, grant.amount.currency),
+        "",
+        grant.expires_at,
+        "Unused credit expired",
     )
 
 
@@ -154,7 +186,15 @@ def reversal(burned: Burned, balance: Decimal, *, invoice_id: str, at: datetime,
 
 def as_credit(grant: Grant, left: Decimal) -> CreditGrant:
     """The grant as the pricing engine burns it."""
-    return CreditGrant(grant.id, left, grant.expires_at, grant.cost_basis, grant.priority)
+    return CreditGrant(
+        grant.id,
+        left,
+        grant.expires_at,
+        grant.cost_basis,
+        grant.priority,
+        before_tax=grant.before_tax,
+        label=grant.description,
+    )
 
 
 def usable(balances: Iterable[tuple[Grant, Decimal]], at: datetime) -> list[tuple[Grant, Decimal]]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Protocol
 
 from tally.domain.errors import InvalidArgument
@@ -15,6 +17,7 @@ from tally.invoicing.credit_ledger.domain import (
     Grant,
     as_credit,
     burned,
+    expired,
     granted,
     in_burn_order,
     reversal,
@@ -24,6 +27,7 @@ from tally.invoicing.credit_ledger.domain import (
 from tally.invoicing.credit_ledger.ports import CreditLedgerRepository, LedgerTransaction
 from tally.invoicing.domain import Invoice
 from tally.invoicing.ports import Transactions, read
+from tally.money import Money
 from tally.pricing import CreditGrant, LedgerEntry
 
 
@@ -58,6 +62,17 @@ def copy_grants(
         tx.commit()
 
 
+def expire_grants(transactions: Transactions[LedgerTransaction], *, before: datetime) -> int:
+    """Takes what is left on every grant that expired by ``before`` off its balance (one EXPIRED entry each, dated
+    when it expired); returns how many. ``before`` lags the clock by the billing grace, so a period that ended
+    before a grant expired can still burn it while its invoice is re-rated."""
+    with transactions.begin() as tx:
+        found = tx.ledger.expired_with_balance(before)
+        tx.ledger.append([expired(grant, left) for grant, left in found])
+        tx.commit()
+        return len(found)
+
+
 def usable_grants(
     ledger: CreditLedgerRepository, customer_id: str, currency: str, at: datetime
 ) -> list[CreditGrant]:
@@ -85,13 +100,25 @@ def record_burns(
 
 
 def give_back_burns(
-    ledger: CreditLedgerRepository, invoice_id: str, *, at: datetime, description: str
-) -> None:
-    """Gives back every credit still burned on ``invoice_id``: a REVERSED entry per grant. Giving back twice gives
-    nothing the second time."""
+    ledger: CreditLedgerRepository,
+    invoice_id: str,
+    *,
+    at: datetime,
+    description: str,
+    limit: Decimal | None = None,
+) -> Decimal:
+    """Gives back the credit still burned on ``invoice_id`` (all of it, or up to ``limit``), grant by grant in the
+    order they were burned: a REVERSED entry each; returns how much. Giving back twice gives nothing more."""
+    given = Decimal(0)
     for held in still_burned(ledger.entries_of_invoice(invoice_id)):
+        amount = held.amount.amount if limit is None else min(held.amount.amount, limit - given)
+        if amount <= 0:
+            break
+        part = replace(held, amount=Money(amount, held.amount.currency))
         balance = ledger.balance(held.credit_grant_id)
-        ledger.append([reversal(held, balance, invoice_id=invoice_id, at=at, description=description)])
+        ledger.append([reversal(part, balance, invoice_id=invoice_id, at=at, description=description)])
+        given += amount
+    return given
 
 
 class CreditLedger:

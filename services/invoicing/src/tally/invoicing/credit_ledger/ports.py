@@ -25,6 +25,10 @@ class CreditLedgerRepository(Protocol):
         """The customer's grants in ``currency`` with what is left on each (expired ones included)."""
         ...
 
+    def expired_with_balance(self, before: datetime) -> list[tuple[Grant, Decimal]]:
+        """Every grant that expired by ``before`` with credit still on it."""
+        ...
+
     def currencies(self, customer_id: str) -> list[str]:
         """The currencies of the customer's grants."""
         ...

@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection, RowMapping
 
-from tally.invoicing.credit_ledger.domain import ZERO, Entry, EntryKind, Grant
+from tally.invoicing.credit_ledger.domain import ZERO, Entry, EntryKind, Grant, GrantOrigin
 from tally.invoicing.tables import credit_grants, credit_ledger
 from tally.money import Money
 
@@ -24,6 +24,9 @@ def _grant(row: RowMapping) -> Grant:
         priority=row["priority"],
         effective_at=row["effective_at"],
         expires_at=row["expires_at"],
+        description=row["description"],
+        before_tax=bool(row["before_tax"]),
+        origin=GrantOrigin(row["source"]),
     )
 
 
@@ -67,6 +70,9 @@ class SqlCreditLedger:
                 effective_at=grant.effective_at,
                 expires_at=grant.expires_at,
                 recorded_at=now,
+                description=grant.description,
+                before_tax=grant.before_tax,
+                source=grant.origin.value,
             )
         )
 
@@ -102,6 +108,14 @@ class SqlCreditLedger:
             )
         ).mappings()
         return [(grant, self.balance(grant.id)) for grant in map(_grant, rows.all())]
+
+    def expired_with_balance(self, before: datetime) -> list[tuple[Grant, Decimal]]:
+        rows = self._conn.execute(
+            select(credit_grants).where(
+                credit_grants.c.expires_at.is_not(None), credit_grants.c.expires_at <= before
+            )
+        ).mappings()
+        return [(grant, left) for grant in map(_grant, rows.all()) if (left := self.balance(grant.id)) > 0]
 
     def currencies(self, customer_id: str) -> list[str]:
         return list(

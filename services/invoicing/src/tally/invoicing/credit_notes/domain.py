@@ -89,6 +89,18 @@ class CreditNote:
     tax: Money
     total: Money
     issued_at: datetime
+    applied: Decimal = ZERO
+    """What the note took off the invoice's amount due."""
+    carried: Decimal = ZERO
+    """What went beyond the invoice's amount due: the customer's credit from then on."""
+
+    @property
+    def amount_applied(self) -> Money:
+        return Money(self.applied, self.currency)
+
+    @property
+    def carried_forward(self) -> Money:
+        return Money(self.carried, self.currency)
 
 
 @dataclass(frozen=True)
@@ -195,7 +207,8 @@ def check_creditable(invoice: Invoice) -> None:
     """FailedPrecondition, naming the status, unless the invoice is FINALIZED or PAID."""
     if invoice.status not in BILLED_STATUSES:
         raise FailedPrecondition(
-            f"invoice {invoice.id!r} is {invoice.status.value}; only a FINALIZED or PAID invoice can be credited"
+            f"invoice {invoice.id!r} is {invoice.status.value}; only a FINALIZED, PARTIALLY_PAID or PAID invoice "
+            "can be credited"
         )
 
 
@@ -205,8 +218,10 @@ def check_voidable(invoice: Invoice) -> None:
         raise FailedPrecondition(
             f"invoice {invoice.id!r} is DRAFT; a draft is not voided (the next billing run re-drafts it)"
         )
-    if invoice.status is InvoiceStatus.PAID:
-        raise FailedPrecondition(f"invoice {invoice.id!r} is PAID; credit it with a credit note instead")
+    if invoice.status in (InvoiceStatus.PAID, InvoiceStatus.PARTIALLY_PAID):
+        raise FailedPrecondition(
+            f"invoice {invoice.id!r} is {invoice.status.value}; credit it with a credit note instead"
+        )
     if invoice.status is not InvoiceStatus.FINALIZED:
         raise FailedPrecondition(f"invoice {invoice.id!r} is {invoice.status.value}; it cannot be voided")
 
@@ -294,7 +309,9 @@ def _full(invoice: Invoice, earlier: Credited, credit_note_id: str) -> list[Cred
     amount_left = sum((left.amount for left in open_lines), ZERO)
     tax_left = sum((left.tax for left in open_lines), ZERO)
     # Negative lines (discounts, netting) make the invoice's remainder less than its lines' remainders.
-    subtotal = min(max(invoice.subtotal.amount - earlier.subtotal, ZERO), amount_left)
+    # Promotional credit applied before tax lowered what the invoice billed before tax.
+    billed = invoice.subtotal.amount - invoice.credits_before_tax
+    subtotal = min(max(billed - earlier.subtotal, ZERO), amount_left)
     tax = min(max(invoice.tax.amount - earlier.tax, ZERO), tax_left)
     amounts = allocate(subtotal, [left.amount for left in open_lines], currency)
     taxes = allocate(tax, [left.tax for left in open_lines], currency)

@@ -10,12 +10,14 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from opentelemetry import trace
 
 from tally.domain.errors import InvalidArgument, NotFound
-from tally.invoicing.credit_ledger.handlers import give_back_burns
+from tally.invoicing.credit_ledger.domain import GrantOrigin
+from tally.invoicing.credit_ledger.handlers import give_back_burns, record_grants
 from tally.invoicing.credit_notes.domain import (
     CreditNote,
     CreditNoteFilter,
@@ -33,10 +35,12 @@ from tally.invoicing.credit_notes.domain import (
 )
 from tally.invoicing.credit_notes.ports import CreditNoteTransaction
 from tally.invoicing.domain import Invoice, InvoiceStatus, OutboxMessage
-from tally.invoicing.handlers import numbered
-from tally.invoicing.numbering import CREDIT_NOTE_PREFIX
+from tally.invoicing.handlers import issuing_prefix, numbered
+from tally.invoicing.numbering import credit_note_prefix
 from tally.invoicing.ports import Transactions, read
+from tally.invoicing.receivables.domain import apply_credit_note, carried_credit
 from tally.mesh import attributes
+from tally.money import Money
 
 _log = logging.getLogger(__name__)
 
@@ -68,12 +72,14 @@ class CreditNotes:
         wake_relay: Callable[[], None],
         *,
         issued: Callable[[CreditNote], OutboxMessage],
+        paid: Callable[[Invoice], OutboxMessage],
         clock: Callable[[], datetime] = _now,
         new_id: Callable[[], str] = _new_id,
     ) -> None:
         self._transactions = transactions
         self._wake_relay = wake_relay
         self._issued = issued
+        self._paid = paid
         self._clock = clock
         self._new_id = new_id
 
@@ -82,8 +88,9 @@ class CreditNotes:
     ) -> CreditNote:
         _required(invoice_id, "invoice_id")
         trace.get_current_span().set_attribute(attributes.INVOICE, invoice_id)
+        prefix = await issuing_prefix(self._transactions, invoice_id)
         note = await asyncio.to_thread(
-            self._issue, invoice_id, extent, reason, memo, self._new_id(), self._clock()
+            self._issue, invoice_id, prefix, extent, reason, memo, self._new_id(), self._clock()
         )
         self._wake_relay()
         _log.info("credit note %s issued on invoice %s for %s", note.number, invoice_id, note.total)
@@ -92,13 +99,18 @@ class CreditNotes:
     def _issue(
         self,
         invoice_id: str,
+        prefix: str,
         extent: Extent,
         reason: CreditNoteReason,
         memo: str,
         note_id: str,
         now: datetime,
     ) -> CreditNote:
-        with numbered(self._transactions, CREDIT_NOTE_PREFIX, invoice_id, at=now) as (tx, number, invoice):
+        with numbered(self._transactions, credit_note_prefix, prefix, invoice_id, at=now) as (
+            tx,
+            number,
+            invoice,
+        ):
             earlier = credited_by(tx.credit_notes.of_invoice(invoice_id))
             lines = credit_lines(invoice, extent, earlier, credit_note_id=note_id)
             if not lines:
@@ -106,8 +118,35 @@ class CreditNotes:
             note = credit_note(
                 invoice, lines, id=note_id, number=number, reason=reason, memo=memo, issued_at=now
             )
+            # The note takes off what the invoice still owes; beyond it, it is the customer's credit.
+            applied = apply_credit_note(invoice, note.total, now)
+            note = replace(note, applied=applied.applied.amount, carried=applied.carried.amount)
             tx.credit_notes.add(note, now=now)
+            if not applied.applied.is_zero():
+                tx.invoices.settle(applied.invoice, now=now)
+            if not applied.carried.is_zero():
+                # Beyond what the invoice owes: prepaid credit burned on it goes back to its grants first, and
+                # only the rest (money the customer paid) becomes new credit.
+                returned = give_back_burns(
+                    tx.ledger,
+                    invoice_id,
+                    at=now,
+                    description=f"Credit note {note.number} on invoice {invoice.number}",
+                    limit=applied.carried.amount,
+                )
+                if returned < applied.carried.amount:
+                    carried = carried_credit(
+                        grant_id=f"credit-{note.id}",
+                        customer_id=invoice.customer_id,
+                        amount=applied.carried - Money(returned, invoice.currency),
+                        at=now,
+                        description=f"Credit note {note.number} beyond invoice {invoice.number}",
+                        origin=GrantOrigin.CREDIT_NOTE,
+                    )
+                    record_grants(tx.ledger, [carried], now=now)
             tx.outbox.add(self._issued(note))
+            if applied.settled:
+                tx.outbox.add(self._paid(applied.invoice))
             tx.commit()
             return note
 
@@ -116,7 +155,10 @@ class CreditNotes:
         back; voiding again changes nothing."""
         _required(invoice_id, "invoice_id")
         trace.get_current_span().set_attribute(attributes.INVOICE, invoice_id)
-        voided = await asyncio.to_thread(self._void, invoice_id, reason, self._new_id(), self._clock())
+        prefix = await issuing_prefix(self._transactions, invoice_id)
+        voided = await asyncio.to_thread(
+            self._void, invoice_id, prefix, reason, self._new_id(), self._clock()
+        )
         self._wake_relay()
         _log.info(
             "invoice %s void, credit note %s",
@@ -125,11 +167,15 @@ class CreditNotes:
         )
         return voided
 
-    def _void(self, invoice_id: str, memo: str, note_id: str, now: datetime) -> Voided:
+    def _void(self, invoice_id: str, prefix: str, memo: str, note_id: str, now: datetime) -> Voided:
         """In one transaction: the credit note for everything left to credit, VOID, the prepaid credit burned
         on the invoice given back, CreditNoteIssued in the outbox. A VOID invoice is returned as it is with its
         credit note (a retry: the number attempt rolls back)."""
-        with numbered(self._transactions, CREDIT_NOTE_PREFIX, invoice_id, at=now) as (tx, number, invoice):
+        with numbered(self._transactions, credit_note_prefix, prefix, invoice_id, at=now) as (
+            tx,
+            number,
+            invoice,
+        ):
             notes = tx.credit_notes.of_invoice(invoice_id)
             if invoice.status is InvoiceStatus.VOID:
                 return Voided(invoice, void_note(notes))
@@ -145,6 +191,9 @@ class CreditNotes:
                     memo=memo,
                     issued_at=now,
                 )
+                # A void note cancels what is owed; prepaid credit burned on the invoice goes back to its grants
+                # below, so nothing is carried forward.
+                note = replace(note, applied=min(note.total, invoice.amount_remaining).amount)
                 tx.credit_notes.add(note, now=now)
                 tx.invoices.void(invoice_id, now=now)
                 give_back_burns(tx.ledger, invoice_id, at=now, description=_burns_given_back(invoice))

@@ -85,6 +85,8 @@ def credit_note_to_wire(note: CreditNote) -> pb.CreditNote:
         tax=money_to_wire(note.tax),
         total=money_to_wire(note.total),
         issued_at=timestamp_to_wire(note.issued_at),
+        amount_applied=money_to_wire(note.amount_applied),
+        amount_carried_forward=money_to_wire(note.carried_forward),
     )
 
 

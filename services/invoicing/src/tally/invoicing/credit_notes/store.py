@@ -52,6 +52,8 @@ def _note(row: RowMapping, lines: Sequence[CreditNoteLine]) -> CreditNote:
         tax=Money(Decimal(row["tax"]), currency),
         total=Money(Decimal(row["total"]), currency),
         issued_at=row["issued_at"],
+        applied=Decimal(row["applied"]),
+        carried=Decimal(row["carried_forward"]),
     )
 
 
@@ -127,6 +129,8 @@ class SqlCreditNotes:
                 total=str(note.total.amount),
                 issued_at=note.issued_at,
                 created_at=now,
+                applied=str(note.applied),
+                carried_forward=str(note.carried),
             )
         )
         self._conn.execute(

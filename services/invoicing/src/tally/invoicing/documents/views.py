@@ -1,18 +1,17 @@
-"""What a printed invoice or credit note shows (pure data), and how money and quantities are written on it."""
+"""What a printed invoice, credit note or statement shows (pure data): every amount with its currency, every text
+ready to print; the renderer writes amounts and dates in the document's locale (``tally.money.formatting``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
+from functools import lru_cache
 
-from tally.money import Money, minor_units, round_line
+from babel.dates import format_date as babel_format_date
 
-SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
-"""Currencies printed with a leading symbol; every other one prints its code after the amount."""
-
-QUANTITY_PLACES = 6
-"""Quantities (a proration factor, say) print at most this many decimals; the line amount is what is billed."""
+from tally.money import Money
+from tally.money.formatting import locale_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,19 +20,21 @@ class Party:
 
     name: str
     address_lines: tuple[str, ...] = ()
+    """Already in the country's format."""
     tax_id: str = ""
     email: str = ""
+    registration_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class TierRow:
-    """One sub-row explaining a line: a tier, a group or included usage."""
+    """One sub-row explaining a line: a tier, a group, included usage, the minimum commitment's reckoning."""
 
     description: str
-    units: Decimal
-    unit_price: Decimal
-    amount: Decimal
-    """Full precision, as the price breakdown has it (flat fee included)."""
+    units: Decimal | None
+    unit_price: Decimal | None
+    amount: Money
+    """Exact, as the breakdown has it (flat fee included); printed at the currency's precision."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,22 @@ class LineView:
 
 
 @dataclass(frozen=True, slots=True)
+class TaxRow:
+    """Tax at one rate: its label ("VAT 20% (United Kingdom)"), what it is computed on, and the tax."""
+
+    label: str
+    base: Money
+    tax: Money
+
+
+@dataclass(frozen=True, slots=True)
+class TotalRow:
+    label: str
+    amount: Money
+    strong: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class InvoiceView:
     """An invoice as the customer receives it (or, marked DRAFT, as it stands before it is issued)."""
 
@@ -65,23 +82,29 @@ class InvoiceView:
     period_start: datetime
     period_end: datetime
     lines: tuple[LineView, ...]
-    subtotal: Money
-    tax: Money
-    credits_applied: Money
-    total: Money
-    amount_due: Money
+    totals: tuple[TotalRow, ...]
+    """Subtotal, credit before tax, tax per rate on its base, total, prepaid credit, amount due, and on an issued
+    invoice paid or credited in part what it still owes."""
     payment_terms: str
-    tax_label: str = "Tax"
-    """e.g. "VAT 20 %"."""
+    locale: str = "en"
+    references: tuple[tuple[str, str], ...] = ()
+    """("Quote", "Q-2026-0003"), ("Purchase order", "PO-77"), ("Contract", "MSA-2026")."""
+    notes: tuple[str, ...] = ()
+    """Printed under the totals: an exemption, a reverse charge."""
+    remittance: tuple[str, ...] = ()
+    """How to pay, one line each."""
+    logo: bytes = b""
     draft: bool = False
     """Printed as a DRAFT INVOICE, without number or due date: not a bill yet."""
     voided_date: date | None = None
     """Set on a voided invoice, which is printed marked VOID."""
+    status: str = ""
+    """"Partially paid", "Paid": printed among the facts of an issued invoice that is no longer simply open."""
 
 
 @dataclass(frozen=True, slots=True)
 class CreditNoteView:
-    """A credit note: what is credited back against one invoice."""
+    """A credit note: what is credited back against one invoice, and where the credit went."""
 
     number: str
     invoice_number: str
@@ -90,50 +113,45 @@ class CreditNoteView:
     issue_date: date
     reason: str
     lines: tuple[LineView, ...]
-    subtotal: Money
-    tax: Money
-    total: Money
+    totals: tuple[TotalRow, ...]
+    locale: str = "en"
+    logo: bytes = b""
 
 
-def _grouped(amount: Decimal, places: int) -> str:
-    return f"{amount:,.{places}f}"
+@dataclass(frozen=True, slots=True)
+class StatementRow:
+    number: str
+    issue_date: date | None
+    due_date: date | None
+    amount_due: Money
+    remaining: Money
+    age_days: int
+    bucket: str
 
 
-def format_money(money: Money) -> str:
-    """``$1,234.50``, ``¥12,346``, ``€1,234.50``, ``1,234.567 BHD``: rounded half-up to the minor unit."""
-    places = minor_units(money.currency)
-    amount = round_line(money.amount, money.currency)
-    sign = "-" if amount < 0 else ""
-    digits = _grouped(abs(amount), places)
-    symbol = SYMBOLS.get(money.currency)
-    if symbol is None:
-        return f"{sign}{digits} {money.currency}"
-    return f"{sign}{symbol}{digits}"
+@dataclass(frozen=True, slots=True)
+class StatementView:
+    """A customer's statement: open invoices oldest first, then per currency the ageing buckets, what is owed,
+    the credit held and the net."""
+
+    issuer: Party
+    customer: Party
+    as_of: date
+    rows: tuple[StatementRow, ...]
+    summaries: tuple[tuple[str, tuple[TotalRow, ...]], ...]
+    """(currency, its rows) per currency."""
+    locale: str = "en"
+    logo: bytes = b""
+    remittance: tuple[str, ...] = ()
 
 
-def format_unit_price(price: Decimal, currency: str) -> str:
-    """A unit price in full precision but never fewer decimals than the currency has: ``$0.0004``, ``$8.00``."""
-    exponent = price.normalize().as_tuple().exponent
-    places = max(minor_units(currency), -exponent if isinstance(exponent, int) else 0)
-    text = _grouped(abs(price), places)
-    sign = "-" if price < 0 else ""
-    symbol = SYMBOLS.get(currency)
-    return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
+@lru_cache(maxsize=4096)
+def format_date(day: date, locale: str = "en") -> str:
+    """A date as the locale writes it in full: 1 Jun 2026, Jun 1, 2026, 2026/06/01."""
+    return babel_format_date(day, format="medium", locale=locale_of(locale))
 
 
-def format_quantity(quantity: Decimal) -> str:
-    """``12,345``, ``0.688889`` (at most six decimals, half-up), ``1.5``."""
-    shown = quantity.quantize(Decimal(1).scaleb(-QUANTITY_PLACES), rounding=ROUND_HALF_UP).normalize()
-    exponent = shown.as_tuple().exponent
-    places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
-    return _grouped(shown, places)
-
-
-def format_date(day: date) -> str:
-    return f"{day.day} {day:%b %Y}"
-
-
-def format_span(start: datetime, end: datetime) -> str:
+def format_span(start: datetime, end: datetime, locale: str = "en") -> str:
     """A half-open span printed with inclusive days: [1 Jun, 1 Jul) is ``1 Jun 2026 – 30 Jun 2026``."""
     last = max(start, end - timedelta(microseconds=1))
-    return f"{format_date(start.date())} – {format_date(last.date())}"
+    return f"{format_date(start.date(), locale)} – {format_date(last.date(), locale)}"

@@ -52,6 +52,12 @@ class SubscriptionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SUBSCRIPTION_STATUS_ACTIVE: _ClassVar[SubscriptionStatus]
     SUBSCRIPTION_STATUS_CANCELED: _ClassVar[SubscriptionStatus]
     SUBSCRIPTION_STATUS_ENDED: _ClassVar[SubscriptionStatus]
+
+class CreditGrantKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CREDIT_GRANT_KIND_UNSPECIFIED: _ClassVar[CreditGrantKind]
+    CREDIT_GRANT_KIND_PREPAID: _ClassVar[CreditGrantKind]
+    CREDIT_GRANT_KIND_PROMOTIONAL: _ClassVar[CreditGrantKind]
 BILLING_CYCLE_UNSPECIFIED: BillingCycle
 BILLING_CYCLE_MONTHLY: BillingCycle
 BILLING_CYCLE_QUARTERLY: BillingCycle
@@ -73,6 +79,9 @@ SUBSCRIPTION_STATUS_SCHEDULED: SubscriptionStatus
 SUBSCRIPTION_STATUS_ACTIVE: SubscriptionStatus
 SUBSCRIPTION_STATUS_CANCELED: SubscriptionStatus
 SUBSCRIPTION_STATUS_ENDED: SubscriptionStatus
+CREDIT_GRANT_KIND_UNSPECIFIED: CreditGrantKind
+CREDIT_GRANT_KIND_PREPAID: CreditGrantKind
+CREDIT_GRANT_KIND_PROMOTIONAL: CreditGrantKind
 
 class Address(_message.Message):
     __slots__ = ("line1", "line2", "city", "region", "postal_code", "country")
@@ -90,8 +99,90 @@ class Address(_message.Message):
     country: str
     def __init__(self, line1: _Optional[str] = ..., line2: _Optional[str] = ..., city: _Optional[str] = ..., region: _Optional[str] = ..., postal_code: _Optional[str] = ..., country: _Optional[str] = ...) -> None: ...
 
+class LegalEntity(_message.Message):
+    __slots__ = ("id", "legal_name", "address", "tax_id", "registration_id", "email", "remittance_lines", "logo", "number_prefix", "payment_terms_days", "locale", "created_at", "updated_at")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    LEGAL_NAME_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    TAX_ID_FIELD_NUMBER: _ClassVar[int]
+    REGISTRATION_ID_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_FIELD_NUMBER: _ClassVar[int]
+    REMITTANCE_LINES_FIELD_NUMBER: _ClassVar[int]
+    LOGO_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_PREFIX_FIELD_NUMBER: _ClassVar[int]
+    PAYMENT_TERMS_DAYS_FIELD_NUMBER: _ClassVar[int]
+    LOCALE_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    legal_name: str
+    address: Address
+    tax_id: str
+    registration_id: str
+    email: str
+    remittance_lines: _containers.RepeatedScalarFieldContainer[str]
+    logo: bytes
+    number_prefix: str
+    payment_terms_days: int
+    locale: str
+    created_at: _timestamp_pb2.Timestamp
+    updated_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[str] = ..., legal_name: _Optional[str] = ..., address: _Optional[_Union[Address, _Mapping]] = ..., tax_id: _Optional[str] = ..., registration_id: _Optional[str] = ..., email: _Optional[str] = ..., remittance_lines: _Optional[_Iterable[str]] = ..., logo: _Optional[bytes] = ..., number_prefix: _Optional[str] = ..., payment_terms_days: _Optional[int] = ..., locale: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CreateLegalEntityRequest(_message.Message):
+    __slots__ = ("legal_entity",)
+    LEGAL_ENTITY_FIELD_NUMBER: _ClassVar[int]
+    legal_entity: LegalEntity
+    def __init__(self, legal_entity: _Optional[_Union[LegalEntity, _Mapping]] = ...) -> None: ...
+
+class CreateLegalEntityResponse(_message.Message):
+    __slots__ = ("legal_entity",)
+    LEGAL_ENTITY_FIELD_NUMBER: _ClassVar[int]
+    legal_entity: LegalEntity
+    def __init__(self, legal_entity: _Optional[_Union[LegalEntity, _Mapping]] = ...) -> None: ...
+
+class GetLegalEntityRequest(_message.Message):
+    __slots__ = ("legal_entity_id",)
+    LEGAL_ENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    legal_entity_id: str
+    def __init__(self, legal_entity_id: _Optional[str] = ...) -> None: ...
+
+class GetLegalEntityResponse(_message.Message):
+    __slots__ = ("legal_entity",)
+    LEGAL_ENTITY_FIELD_NUMBER: _ClassVar[int]
+    legal_entity: LegalEntity
+    def __init__(self, legal_entity: _Optional[_Union[LegalEntity, _Mapping]] = ...) -> None: ...
+
+class ListLegalEntitiesRequest(_message.Message):
+    __slots__ = ("page",)
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    page: _pagination_pb2.PageRequest
+    def __init__(self, page: _Optional[_Union[_pagination_pb2.PageRequest, _Mapping]] = ...) -> None: ...
+
+class ListLegalEntitiesResponse(_message.Message):
+    __slots__ = ("legal_entities", "page")
+    LEGAL_ENTITIES_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    legal_entities: _containers.RepeatedCompositeFieldContainer[LegalEntity]
+    page: _pagination_pb2.PageResponse
+    def __init__(self, legal_entities: _Optional[_Iterable[_Union[LegalEntity, _Mapping]]] = ..., page: _Optional[_Union[_pagination_pb2.PageResponse, _Mapping]] = ...) -> None: ...
+
+class UpdateLegalEntityRequest(_message.Message):
+    __slots__ = ("legal_entity", "update_mask")
+    LEGAL_ENTITY_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    legal_entity: LegalEntity
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, legal_entity: _Optional[_Union[LegalEntity, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+
+class UpdateLegalEntityResponse(_message.Message):
+    __slots__ = ("legal_entity",)
+    LEGAL_ENTITY_FIELD_NUMBER: _ClassVar[int]
+    legal_entity: LegalEntity
+    def __init__(self, legal_entity: _Optional[_Union[LegalEntity, _Mapping]] = ...) -> None: ...
+
 class Customer(_message.Message):
-    __slots__ = ("id", "external_id", "name", "email", "currency", "billing_address", "tax_id", "tax_rate_percent", "tax_exempt", "erp_ids", "created_at", "updated_at")
+    __slots__ = ("id", "external_id", "name", "email", "currency", "billing_address", "tax_id", "tax_rate_percent", "tax_exempt", "erp_ids", "created_at", "updated_at", "legal_entity_id", "billing_emails", "locale", "tax_name", "tax_jurisdiction", "reverse_charge", "tax_exempt_reason")
     class ErpIdsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -111,6 +202,13 @@ class Customer(_message.Message):
     ERP_IDS_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    LEGAL_ENTITY_ID_FIELD_NUMBER: _ClassVar[int]
+    BILLING_EMAILS_FIELD_NUMBER: _ClassVar[int]
+    LOCALE_FIELD_NUMBER: _ClassVar[int]
+    TAX_NAME_FIELD_NUMBER: _ClassVar[int]
+    TAX_JURISDICTION_FIELD_NUMBER: _ClassVar[int]
+    REVERSE_CHARGE_FIELD_NUMBER: _ClassVar[int]
+    TAX_EXEMPT_REASON_FIELD_NUMBER: _ClassVar[int]
     id: str
     external_id: str
     name: str
@@ -123,7 +221,14 @@ class Customer(_message.Message):
     erp_ids: _containers.ScalarMap[str, str]
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., external_id: _Optional[str] = ..., name: _Optional[str] = ..., email: _Optional[str] = ..., currency: _Optional[str] = ..., billing_address: _Optional[_Union[Address, _Mapping]] = ..., tax_id: _Optional[str] = ..., tax_rate_percent: _Optional[str] = ..., tax_exempt: _Optional[bool] = ..., erp_ids: _Optional[_Mapping[str, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    legal_entity_id: str
+    billing_emails: _containers.RepeatedScalarFieldContainer[str]
+    locale: str
+    tax_name: str
+    tax_jurisdiction: str
+    reverse_charge: bool
+    tax_exempt_reason: str
+    def __init__(self, id: _Optional[str] = ..., external_id: _Optional[str] = ..., name: _Optional[str] = ..., email: _Optional[str] = ..., currency: _Optional[str] = ..., billing_address: _Optional[_Union[Address, _Mapping]] = ..., tax_id: _Optional[str] = ..., tax_rate_percent: _Optional[str] = ..., tax_exempt: _Optional[bool] = ..., erp_ids: _Optional[_Mapping[str, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., legal_entity_id: _Optional[str] = ..., billing_emails: _Optional[_Iterable[str]] = ..., locale: _Optional[str] = ..., tax_name: _Optional[str] = ..., tax_jurisdiction: _Optional[str] = ..., reverse_charge: _Optional[bool] = ..., tax_exempt_reason: _Optional[str] = ...) -> None: ...
 
 class CreateCustomerRequest(_message.Message):
     __slots__ = ("customer",)
@@ -544,7 +649,7 @@ class SubscriptionPhase(_message.Message):
     def __init__(self, plan_version_id: _Optional[str] = ..., start_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., price_overrides: _Optional[_Iterable[_Union[PriceOverride, _Mapping]]] = ..., discounts: _Optional[_Iterable[_Union[Discount, _Mapping]]] = ..., minimum_commitment: _Optional[_Union[_money_pb2.Money, _Mapping]] = ...) -> None: ...
 
 class Subscription(_message.Message):
-    __slots__ = ("id", "customer_id", "plan_version_id", "status", "start_at", "billing_cycle", "billing_anchor", "end_at", "cancel_at", "price_overrides", "phases", "quote_id", "created_at", "updated_at", "discounts", "minimum_commitment")
+    __slots__ = ("id", "customer_id", "plan_version_id", "status", "start_at", "billing_cycle", "billing_anchor", "end_at", "cancel_at", "price_overrides", "phases", "quote_id", "created_at", "updated_at", "discounts", "minimum_commitment", "quote_number", "purchase_order", "contract_reference")
     ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     PLAN_VERSION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -561,6 +666,9 @@ class Subscription(_message.Message):
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     DISCOUNTS_FIELD_NUMBER: _ClassVar[int]
     MINIMUM_COMMITMENT_FIELD_NUMBER: _ClassVar[int]
+    QUOTE_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    PURCHASE_ORDER_FIELD_NUMBER: _ClassVar[int]
+    CONTRACT_REFERENCE_FIELD_NUMBER: _ClassVar[int]
     id: str
     customer_id: str
     plan_version_id: str
@@ -577,7 +685,10 @@ class Subscription(_message.Message):
     updated_at: _timestamp_pb2.Timestamp
     discounts: _containers.RepeatedCompositeFieldContainer[Discount]
     minimum_commitment: _money_pb2.Money
-    def __init__(self, id: _Optional[str] = ..., customer_id: _Optional[str] = ..., plan_version_id: _Optional[str] = ..., status: _Optional[_Union[SubscriptionStatus, str]] = ..., start_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., billing_cycle: _Optional[_Union[BillingCycle, str]] = ..., billing_anchor: _Optional[_Union[BillingAnchor, str]] = ..., end_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., price_overrides: _Optional[_Iterable[_Union[PriceOverride, _Mapping]]] = ..., phases: _Optional[_Iterable[_Union[SubscriptionPhase, _Mapping]]] = ..., quote_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., discounts: _Optional[_Iterable[_Union[Discount, _Mapping]]] = ..., minimum_commitment: _Optional[_Union[_money_pb2.Money, _Mapping]] = ...) -> None: ...
+    quote_number: str
+    purchase_order: str
+    contract_reference: str
+    def __init__(self, id: _Optional[str] = ..., customer_id: _Optional[str] = ..., plan_version_id: _Optional[str] = ..., status: _Optional[_Union[SubscriptionStatus, str]] = ..., start_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., billing_cycle: _Optional[_Union[BillingCycle, str]] = ..., billing_anchor: _Optional[_Union[BillingAnchor, str]] = ..., end_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cancel_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., price_overrides: _Optional[_Iterable[_Union[PriceOverride, _Mapping]]] = ..., phases: _Optional[_Iterable[_Union[SubscriptionPhase, _Mapping]]] = ..., quote_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., discounts: _Optional[_Iterable[_Union[Discount, _Mapping]]] = ..., minimum_commitment: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., quote_number: _Optional[str] = ..., purchase_order: _Optional[str] = ..., contract_reference: _Optional[str] = ...) -> None: ...
 
 class CreateSubscriptionRequest(_message.Message):
     __slots__ = ("subscription",)
@@ -670,7 +781,7 @@ class MigrateSubscriptionResponse(_message.Message):
     def __init__(self, subscription: _Optional[_Union[Subscription, _Mapping]] = ...) -> None: ...
 
 class CreditGrant(_message.Message):
-    __slots__ = ("id", "customer_id", "amount", "expires_at", "cost_basis", "priority", "effective_at", "description", "created_at")
+    __slots__ = ("id", "customer_id", "amount", "expires_at", "cost_basis", "priority", "effective_at", "description", "created_at", "kind")
     ID_FIELD_NUMBER: _ClassVar[int]
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FIELD_NUMBER: _ClassVar[int]
@@ -680,6 +791,7 @@ class CreditGrant(_message.Message):
     EFFECTIVE_AT_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
     id: str
     customer_id: str
     amount: _money_pb2.Money
@@ -689,7 +801,8 @@ class CreditGrant(_message.Message):
     effective_at: _timestamp_pb2.Timestamp
     description: str
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., customer_id: _Optional[str] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cost_basis: _Optional[str] = ..., priority: _Optional[int] = ..., effective_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., description: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    kind: CreditGrantKind
+    def __init__(self, id: _Optional[str] = ..., customer_id: _Optional[str] = ..., amount: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cost_basis: _Optional[str] = ..., priority: _Optional[int] = ..., effective_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., description: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kind: _Optional[_Union[CreditGrantKind, str]] = ...) -> None: ...
 
 class CreateCreditGrantRequest(_message.Message):
     __slots__ = ("credit_grant",)

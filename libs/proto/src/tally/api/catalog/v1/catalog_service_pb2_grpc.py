@@ -165,6 +165,26 @@ class CatalogServiceStub:
                 request_serializer=tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.BatchGetEffectiveTermsRequest.SerializeToString,
                 response_deserializer=tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.BatchGetEffectiveTermsResponse.FromString,
                 _registered_method=True)
+        self.CreateLegalEntity = channel.unary_unary(
+                '/tally.api.catalog.v1.CatalogService/CreateLegalEntity',
+                request_serializer=tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.CreateLegalEntityRequest.SerializeToString,
+                response_deserializer=tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.CreateLegalEntityResponse.FromString,
+                _registered_method=True)
+        self.GetLegalEntity = channel.unary_unary(
+                '/tally.api.catalog.v1.CatalogService/GetLegalEntity',
+                request_serializer=tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.GetLegalEntityRequest.SerializeToString,
+                response_deserializer=tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.GetLegalEntityResponse.FromString,
+                _registered_method=True)
+        self.ListLegalEntities = channel.unary_unary(
+                '/tally.api.catalog.v1.CatalogService/ListLegalEntities',
+                request_serializer=tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.ListLegalEntitiesRequest.SerializeToString,
+                response_deserializer=tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.ListLegalEntitiesResponse.FromString,
+                _registered_method=True)
+        self.UpdateLegalEntity = channel.unary_unary(
+                '/tally.api.catalog.v1.CatalogService/UpdateLegalEntity',
+                request_serializer=tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.UpdateLegalEntityRequest.SerializeToString,
+                response_deserializer=tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.UpdateLegalEntityResponse.FromString,
+                _registered_method=True)
 
 
 class CatalogServiceServicer:
@@ -353,6 +373,34 @@ class CatalogServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateLegalEntity(self, request, context):
+        """Creates a legal entity that issues invoices.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetLegalEntity(self, request, context):
+        """Returns one legal entity.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListLegalEntities(self, request, context):
+        """Lists legal entities.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateLegalEntity(self, request, context):
+        """Changes a legal entity's fields (its number prefix is immutable once set).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CatalogServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -485,6 +533,26 @@ def add_CatalogServiceServicer_to_server(servicer, server):
                     servicer.BatchGetEffectiveTerms,
                     request_deserializer=tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.BatchGetEffectiveTermsRequest.FromString,
                     response_serializer=tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.BatchGetEffectiveTermsResponse.SerializeToString,
+            ),
+            'CreateLegalEntity': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateLegalEntity,
+                    request_deserializer=tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.CreateLegalEntityRequest.FromString,
+                    response_serializer=tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.CreateLegalEntityResponse.SerializeToString,
+            ),
+            'GetLegalEntity': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLegalEntity,
+                    request_deserializer=tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.GetLegalEntityRequest.FromString,
+                    response_serializer=tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.GetLegalEntityResponse.SerializeToString,
+            ),
+            'ListLegalEntities': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListLegalEntities,
+                    request_deserializer=tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.ListLegalEntitiesRequest.FromString,
+                    response_serializer=tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.ListLegalEntitiesResponse.SerializeToString,
+            ),
+            'UpdateLegalEntity': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateLegalEntity,
+                    request_deserializer=tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.UpdateLegalEntityRequest.FromString,
+                    response_serializer=tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.UpdateLegalEntityResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1190,6 +1258,114 @@ class CatalogService:
             '/tally.api.catalog.v1.CatalogService/BatchGetEffectiveTerms',
             tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.BatchGetEffectiveTermsRequest.SerializeToString,
             tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.BatchGetEffectiveTermsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateLegalEntity(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tally.api.catalog.v1.CatalogService/CreateLegalEntity',
+            tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.CreateLegalEntityRequest.SerializeToString,
+            tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.CreateLegalEntityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLegalEntity(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tally.api.catalog.v1.CatalogService/GetLegalEntity',
+            tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.GetLegalEntityRequest.SerializeToString,
+            tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.GetLegalEntityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListLegalEntities(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tally.api.catalog.v1.CatalogService/ListLegalEntities',
+            tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.ListLegalEntitiesRequest.SerializeToString,
+            tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.ListLegalEntitiesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateLegalEntity(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tally.api.catalog.v1.CatalogService/UpdateLegalEntity',
+            tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.UpdateLegalEntityRequest.SerializeToString,
+            tally_dot_api_dot_catalog_dot_v1_dot_catalog__service__pb2.UpdateLegalEntityResponse.FromString,
             options,
             channel_credentials,
             insecure,

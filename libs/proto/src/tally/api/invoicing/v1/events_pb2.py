@@ -28,7 +28,7 @@ from tally.api.common.v1 import period_pb2 as tally_dot_api_dot_common_dot_v1_do
 from tally.api.invoicing.v1 import invoicing_service_pb2 as tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#tally/api/invoicing/v1/events.proto\x12\x16tally.api.invoicing.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ftally/api/common/v1/money.proto\x1a tally/api/common/v1/period.proto\x1a.tally/api/invoicing/v1/invoicing_service.proto\"D\n\x10InvoiceFinalized\x12\x30\n\x07invoice\x18\x01 \x01(\x0b\x32\x1f.tally.api.invoicing.v1.Invoice\"K\n\x10\x43reditNoteIssued\x12\x37\n\x0b\x63redit_note\x18\x01 \x01(\x0b\x32\".tally.api.invoicing.v1.CreditNote\"\xfc\x01\n\x13SpendAlertTriggered\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x17\n\x0fsubscription_id\x18\x02 \x01(\t\x12-\n\tthreshold\x18\x03 \x01(\x0b\x32\x1a.tally.api.common.v1.Money\x12)\n\x05spend\x18\x04 \x01(\x0b\x32\x1a.tally.api.common.v1.Money\x12+\n\x06period\x18\x05 \x01(\x0b\x32\x1b.tally.api.common.v1.Period\x12\x30\n\x0ctriggered_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xec\x01\n\x13UsageAlertTriggered\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x17\n\x0fsubscription_id\x18\x02 \x01(\t\x12\x11\n\tcharge_id\x18\x03 \x01(\t\x12\x10\n\x08meter_id\x18\x04 \x01(\t\x12\x11\n\tthreshold\x18\x05 \x01(\t\x12\x10\n\x08quantity\x18\x06 \x01(\t\x12+\n\x06period\x18\x07 \x01(\x0b\x32\x1b.tally.api.common.v1.Period\x12\x30\n\x0ctriggered_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#tally/api/invoicing/v1/events.proto\x12\x16tally.api.invoicing.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ftally/api/common/v1/money.proto\x1a tally/api/common/v1/period.proto\x1a.tally/api/invoicing/v1/invoicing_service.proto\"D\n\x10InvoiceFinalized\x12\x30\n\x07invoice\x18\x01 \x01(\x0b\x32\x1f.tally.api.invoicing.v1.Invoice\"?\n\x0bInvoicePaid\x12\x30\n\x07invoice\x18\x01 \x01(\x0b\x32\x1f.tally.api.invoicing.v1.Invoice\"K\n\x10\x43reditNoteIssued\x12\x37\n\x0b\x63redit_note\x18\x01 \x01(\x0b\x32\".tally.api.invoicing.v1.CreditNote\"\xfc\x01\n\x13SpendAlertTriggered\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x17\n\x0fsubscription_id\x18\x02 \x01(\t\x12-\n\tthreshold\x18\x03 \x01(\x0b\x32\x1a.tally.api.common.v1.Money\x12)\n\x05spend\x18\x04 \x01(\x0b\x32\x1a.tally.api.common.v1.Money\x12+\n\x06period\x18\x05 \x01(\x0b\x32\x1b.tally.api.common.v1.Period\x12\x30\n\x0ctriggered_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xec\x01\n\x13UsageAlertTriggered\x12\x13\n\x0b\x63ustomer_id\x18\x01 \x01(\t\x12\x17\n\x0fsubscription_id\x18\x02 \x01(\t\x12\x11\n\tcharge_id\x18\x03 \x01(\t\x12\x10\n\x08meter_id\x18\x04 \x01(\t\x12\x11\n\tthreshold\x18\x05 \x01(\t\x12\x10\n\x08quantity\x18\x06 \x01(\t\x12+\n\x06period\x18\x07 \x01(\x0b\x32\x1b.tally.api.common.v1.Period\x12\x30\n\x0ctriggered_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,10 +37,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_INVOICEFINALIZED']._serialized_start=211
   _globals['_INVOICEFINALIZED']._serialized_end=279
-  _globals['_CREDITNOTEISSUED']._serialized_start=281
-  _globals['_CREDITNOTEISSUED']._serialized_end=356
-  _globals['_SPENDALERTTRIGGERED']._serialized_start=359
-  _globals['_SPENDALERTTRIGGERED']._serialized_end=611
-  _globals['_USAGEALERTTRIGGERED']._serialized_start=614
-  _globals['_USAGEALERTTRIGGERED']._serialized_end=850
+  _globals['_INVOICEPAID']._serialized_start=281
+  _globals['_INVOICEPAID']._serialized_end=344
+  _globals['_CREDITNOTEISSUED']._serialized_start=346
+  _globals['_CREDITNOTEISSUED']._serialized_end=421
+  _globals['_SPENDALERTTRIGGERED']._serialized_start=424
+  _globals['_SPENDALERTTRIGGERED']._serialized_end=676
+  _globals['_USAGEALERTTRIGGERED']._serialized_start=679
+  _globals['_USAGEALERTTRIGGERED']._serialized_end=915
 # @@protoc_insertion_point(module_scope)

@@ -17,6 +17,12 @@ class InvoiceFinalized(_message.Message):
     invoice: _invoicing_service_pb2.Invoice
     def __init__(self, invoice: _Optional[_Union[_invoicing_service_pb2.Invoice, _Mapping]] = ...) -> None: ...
 
+class InvoicePaid(_message.Message):
+    __slots__ = ("invoice",)
+    INVOICE_FIELD_NUMBER: _ClassVar[int]
+    invoice: _invoicing_service_pb2.Invoice
+    def __init__(self, invoice: _Optional[_Union[_invoicing_service_pb2.Invoice, _Mapping]] = ...) -> None: ...
+
 class CreditNoteIssued(_message.Message):
     __slots__ = ("credit_note",)
     CREDIT_NOTE_FIELD_NUMBER: _ClassVar[int]

@@ -110,6 +110,36 @@ class InvoicingServiceStub:
                 request_serializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.GetBillingControlsRequest.SerializeToString,
                 response_deserializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.GetBillingControlsResponse.FromString,
                 _registered_method=True)
+        self.RecordPayment = channel.unary_unary(
+                '/tally.api.invoicing.v1.InvoicingService/RecordPayment',
+                request_serializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.RecordPaymentRequest.SerializeToString,
+                response_deserializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.RecordPaymentResponse.FromString,
+                _registered_method=True)
+        self.GetCustomerStatement = channel.unary_unary(
+                '/tally.api.invoicing.v1.InvoicingService/GetCustomerStatement',
+                request_serializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.GetCustomerStatementRequest.SerializeToString,
+                response_deserializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.GetCustomerStatementResponse.FromString,
+                _registered_method=True)
+        self.GetCustomerStatementPdf = channel.unary_unary(
+                '/tally.api.invoicing.v1.InvoicingService/GetCustomerStatementPdf',
+                request_serializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.GetCustomerStatementPdfRequest.SerializeToString,
+                response_deserializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.GetCustomerStatementPdfResponse.FromString,
+                _registered_method=True)
+        self.ListBillingRuns = channel.unary_unary(
+                '/tally.api.invoicing.v1.InvoicingService/ListBillingRuns',
+                request_serializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.ListBillingRunsRequest.SerializeToString,
+                response_deserializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.ListBillingRunsResponse.FromString,
+                _registered_method=True)
+        self.ListDeliveries = channel.unary_unary(
+                '/tally.api.invoicing.v1.InvoicingService/ListDeliveries',
+                request_serializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.ListDeliveriesRequest.SerializeToString,
+                response_deserializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.ListDeliveriesResponse.FromString,
+                _registered_method=True)
+        self.ResendDocument = channel.unary_unary(
+                '/tally.api.invoicing.v1.InvoicingService/ResendDocument',
+                request_serializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.ResendDocumentRequest.SerializeToString,
+                response_deserializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.ResendDocumentResponse.FromString,
+                _registered_method=True)
 
 
 class InvoicingServiceServicer:
@@ -117,7 +147,7 @@ class InvoicingServiceServicer:
     """
 
     def PreviewInvoice(self, request, context):
-        """Computes the current period's invoice for a subscription as of now (cost to date) without storing it.
+        """Computes the invoice the open period will close with if no more usage comes, without storing it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -221,6 +251,49 @@ class InvoicingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordPayment(self, request, context):
+        """Records a payment made outside an ERP (a bank transfer, a cheque) against an invoice; publishes InvoicePaid
+        when it settles the invoice.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCustomerStatement(self, request, context):
+        """Returns a customer's statement: open invoices aged by days since issue, and its credit balance.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCustomerStatementPdf(self, request, context):
+        """Renders a customer's statement as a PDF.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListBillingRuns(self, request, context):
+        """Lists billing runs, newest first, with the subscriptions each could not bill.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDeliveries(self, request, context):
+        """Lists the e-mail deliveries of a document (or of every document), with every attempt.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResendDocument(self, request, context):
+        """Sends a finalized invoice or an issued credit note to the customer's billing contacts again, now.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InvoicingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -298,6 +371,36 @@ def add_InvoicingServiceServicer_to_server(servicer, server):
                     servicer.GetBillingControls,
                     request_deserializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.GetBillingControlsRequest.FromString,
                     response_serializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.GetBillingControlsResponse.SerializeToString,
+            ),
+            'RecordPayment': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordPayment,
+                    request_deserializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.RecordPaymentRequest.FromString,
+                    response_serializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.RecordPaymentResponse.SerializeToString,
+            ),
+            'GetCustomerStatement': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCustomerStatement,
+                    request_deserializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.GetCustomerStatementRequest.FromString,
+                    response_serializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.GetCustomerStatementResponse.SerializeToString,
+            ),
+            'GetCustomerStatementPdf': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCustomerStatementPdf,
+                    request_deserializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.GetCustomerStatementPdfRequest.FromString,
+                    response_serializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.GetCustomerStatementPdfResponse.SerializeToString,
+            ),
+            'ListBillingRuns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBillingRuns,
+                    request_deserializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.ListBillingRunsRequest.FromString,
+                    response_serializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.ListBillingRunsResponse.SerializeToString,
+            ),
+            'ListDeliveries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDeliveries,
+                    request_deserializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.ListDeliveriesRequest.FromString,
+                    response_serializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.ListDeliveriesResponse.SerializeToString,
+            ),
+            'ResendDocument': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResendDocument,
+                    request_deserializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.ResendDocumentRequest.FromString,
+                    response_serializer=tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.ResendDocumentResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -706,6 +809,168 @@ class InvoicingService:
             '/tally.api.invoicing.v1.InvoicingService/GetBillingControls',
             tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.GetBillingControlsRequest.SerializeToString,
             tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.GetBillingControlsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordPayment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tally.api.invoicing.v1.InvoicingService/RecordPayment',
+            tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.RecordPaymentRequest.SerializeToString,
+            tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.RecordPaymentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCustomerStatement(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tally.api.invoicing.v1.InvoicingService/GetCustomerStatement',
+            tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.GetCustomerStatementRequest.SerializeToString,
+            tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.GetCustomerStatementResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCustomerStatementPdf(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tally.api.invoicing.v1.InvoicingService/GetCustomerStatementPdf',
+            tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.GetCustomerStatementPdfRequest.SerializeToString,
+            tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.GetCustomerStatementPdfResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBillingRuns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tally.api.invoicing.v1.InvoicingService/ListBillingRuns',
+            tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.ListBillingRunsRequest.SerializeToString,
+            tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.ListBillingRunsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDeliveries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tally.api.invoicing.v1.InvoicingService/ListDeliveries',
+            tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.ListDeliveriesRequest.SerializeToString,
+            tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.ListDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResendDocument(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tally.api.invoicing.v1.InvoicingService/ResendDocument',
+            tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.ResendDocumentRequest.SerializeToString,
+            tally_dot_api_dot_invoicing_dot_v1_dot_invoicing__service__pb2.ResendDocumentResponse.FromString,
             options,
             channel_credentials,
             insecure,
