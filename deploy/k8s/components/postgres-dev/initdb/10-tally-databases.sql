@@ -12,5 +12,7 @@ CREATE ROLE invoicing LOGIN PASSWORD 'dev-invoicing';
 CREATE DATABASE invoicing OWNER invoicing;
 CREATE ROLE erp_sync LOGIN PASSWORD 'dev-erp-sync';
 CREATE DATABASE erp_sync OWNER erp_sync;
+CREATE ROLE gateway LOGIN PASSWORD 'dev-gateway';
+CREATE DATABASE gateway OWNER gateway;
 CREATE ROLE insights LOGIN PASSWORD 'dev-insights';
 CREATE DATABASE insights OWNER insights;
