@@ -105,6 +105,10 @@ class MeshServer:
         return f"{self._settings.grpc_host}:{self.port}"
 
     async def start(self) -> None:
+        # gRPC's health servicer starts with "" SERVING: until the first readiness check has run, callers would
+        # be told the server is ready while its service names are still unknown (NOT_FOUND) to them.
+        for name in ("", *self._service_names):
+            await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         server = grpc.aio.server(
             # Outermost first: tracing sees the final status; error mapping turns auth failures
             # (raised as DomainErrors) into statuses too.
@@ -160,19 +164,39 @@ class MeshServer:
                 # One failing hook (say NATS already gone) must not keep the others from releasing.
                 logger.exception("%s shutdown hook %r failed", self.service, hook)
 
-    async def run_until_terminated(self, on_shutdown: Sequence[ShutdownHook] = ()) -> None:
-        """Serve until SIGTERM or SIGINT, then shut down gracefully and run ``on_shutdown`` in order."""
-        loop = asyncio.get_running_loop()
-        terminated = asyncio.Event()
-        signals = (signal.SIGTERM, signal.SIGINT)
-        for signum in signals:
-            loop.add_signal_handler(signum, terminated.set)
+    async def run_until_terminated(
+        self, on_shutdown: Sequence[ShutdownHook] = (), terminated: TerminationSignals | None = None
+    ) -> None:
+        """Serve until SIGTERM or SIGINT, then shut down gracefully and run ``on_shutdown`` in order.
+
+        ``terminated``: signals already being watched since the process began starting, so a SIGTERM that
+        arrives while consumers are still being started is honoured (drained shutdown) instead of killing it.
+        """
+        signals = terminated or TerminationSignals()
         try:
             if self._server is None:
                 await self.start()
-            await terminated.wait()
+            await signals.wait()
             logger.info("%s received a termination signal; shutting down", self.service)
         finally:
-            for signum in signals:
-                loop.remove_signal_handler(signum)
+            signals.release()
         await self.shutdown(on_shutdown)
+
+
+class TerminationSignals:
+    """SIGTERM and SIGINT turned into an event from construction on (needs a running event loop)."""
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._event = asyncio.Event()
+        for signum in self.SIGNALS:
+            self._loop.add_signal_handler(signum, self._event.set)
+
+    async def wait(self) -> None:
+        await self._event.wait()
+
+    def release(self) -> None:
+        for signum in self.SIGNALS:
+            self._loop.remove_signal_handler(signum)

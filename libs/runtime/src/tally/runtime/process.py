@@ -30,7 +30,7 @@ from tally.mesh.jetstream import (
     ensure_stream,
 )
 from tally.mesh.readiness import nats_connected
-from tally.mesh.server import MeshServer, Registration
+from tally.mesh.server import MeshServer, Registration, TerminationSignals
 from tally.mesh.settings import MeshSettings, SettingsError, load
 from tally.persistence.checkpoint import WalCheckpointer
 from tally.persistence.engine import create_engine
@@ -131,6 +131,7 @@ def main(definition: ServiceDefinition[Any], argv: Sequence[str] | None = None) 
 
 async def serve(definition: ServiceDefinition[S], mesh: MeshSettings, settings: S) -> None:
     """Run the service until SIGTERM/SIGINT, then stop in an order that loses nothing."""
+    terminated = TerminationSignals()
     handle = telemetry.configure_service(definition.name, mesh)
     engine = create_engine(mesh.database_url)
     checkpointer = WalCheckpointer(engine) if engine.dialect.name == "sqlite" else None
@@ -206,5 +207,6 @@ async def serve(definition: ServiceDefinition[S], mesh: MeshSettings, settings: 
             runtime.close_channels,
             nats.drain,
             release,
-        ]
+        ],
+        terminated=terminated,
     )
