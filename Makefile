@@ -15,7 +15,7 @@ help:
 	@echo "make demo        run Tally locally (embedded default) and show the main job"
 	@echo "make test        install what is needed, then run every check and test (but the slow ones)"
 	@echo "make test-slow   the slow fault-injection tests (CI runs them too)"
-	@echo "make up          start nats-server and all six services; Ctrl-C stops them"
+	@echo "make up          start nats-server and every service; Ctrl-C stops them"
 	@echo "make lint        ruff, mypy and the import-linter contracts"
 	@echo "make proto       regenerate libs/proto from proto/"
 	@echo "make bench       benchmarks (medians beside a baseline measured in the same run)"

@@ -1,7 +1,7 @@
 """Benchmark: invoice PDFs rendered per second (30-line invoice), beside a one-paragraph reportlab baseline.
 
 The baseline renders a one-paragraph platypus document in the same run, so the ratio stays meaningful on a
-noisy machine. Prints one JSON line, then a readable line. Target (PERF.md): ≥ 50 PDFs/s per core.
+noisy machine. Prints one JSON line, then a readable line. Target (docs/performance.md): ≥ 50 PDFs/s per core.
 """
 
 from __future__ import annotations

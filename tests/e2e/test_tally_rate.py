@@ -1,4 +1,4 @@
-"""Every worked example of PRICING.md priced through ``tally rate`` as a user runs it (a subprocess)."""
+"""Every worked example of docs/pricing.md priced through ``tally rate`` as a user runs it (a subprocess)."""
 
 import json
 import subprocess

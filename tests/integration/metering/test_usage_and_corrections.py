@@ -122,7 +122,7 @@ def test_hand_computed_usage_through_rollups_with_partial_edge_hours(engine):
             (start, july, {}, "-3"),
         ]
     ]
-    # PRICING.md: 10 carried in (from the rollups before June), +5 on 10 June, -3 on 20 June -> 12.4
+    # docs/pricing.md: 10 carried in (from the rollups before June), +5 on 10 June, -3 on 20 June -> 12.4
     june_changes = [ev("june-seed", ms(2026, 5, 3, 10, 17), v="10"), ev("june-up", ms(2026, 6, 10), v="5")]
     june_changes += [ev("june-down", ms(2026, 6, 20), v="-3"), ev("june-july", july, v="100")]
     record(engine, june_changes, customer="june")

@@ -581,7 +581,7 @@ def invoices_of_one(invoicing, invoice_id):
 
 
 def test_a_percentage_charge_is_billed_event_by_event_from_the_meter_values(stack):
-    """PRICING.md: 2 %, fee 0.30, free first 2 events or first 100.00, captured payments 40, 70, 50, 0 → 2.10.
+    """docs/pricing.md: 2 %, fee 0.30, free first 2 events or first 100.00, captured payments 40, 70, 50, 0 → 2.10.
     Only the events the SUM meter counts are rated: a refund (filtered out) and an event lacking the amount
     are not transactions of this charge."""
     catalog, metering, invoicing = stack

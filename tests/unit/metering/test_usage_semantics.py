@@ -1,4 +1,4 @@
-"""PRICING.md's meter semantics computed from raw events alone: every aggregation, windows, groups, periods."""
+"""docs/pricing.md's meter semantics computed from raw events alone: every aggregation, windows, groups, periods."""
 
 from datetime import UTC, datetime
 

@@ -15,7 +15,7 @@ def test_unknown_currency_is_refused_with_the_code():
         Money(Decimal("1"), "XYZ")
 
 
-# PRICING.md, rounding: a unit price of 0.0004 x 12,345 units = 4.938 -> 4.94 USD, 5 JPY.
+# docs/pricing.md, rounding: a unit price of 0.0004 x 12,345 units = 4.938 -> 4.94 USD, 5 JPY.
 def test_rounding_worked_example_usd_and_jpy():
     amount = Decimal("0.0004") * 12345
     assert amount == Decimal("4.938")

@@ -1,4 +1,4 @@
-"""Every worked example of PRICING.md's price models, credits and rounding, one test each."""
+"""Every worked example of docs/pricing.md's price models, credits and rounding, one test each."""
 
 from datetime import UTC, datetime
 from decimal import Decimal as D

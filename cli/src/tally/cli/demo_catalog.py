@@ -86,7 +86,7 @@ SAMPLE_PRICES: list[tuple[str, str, pb.Price]] = [
     ),
     ("flat", "Platform fee", pb.Price(flat=pb.FlatPrice(amount="49.00", prorate=True))),
 ]
-"""(charge id, charge name, price without currency or product) for every model of PRICING.md."""
+"""(charge id, charge name, price without currency or product) for every model of docs/pricing.md."""
 
 
 @dataclass(frozen=True)

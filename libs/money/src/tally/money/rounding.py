@@ -1,4 +1,4 @@
-"""The one rounding policy of PRICING.md: R1 (once per invoice line, half-up to the minor unit) and R2 (tax)."""
+"""The one rounding policy of docs/pricing.md: R1 (once per invoice line, half-up to the minor unit) and R2 (tax)."""
 
 from __future__ import annotations
 

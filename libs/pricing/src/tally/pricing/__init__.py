@@ -1,4 +1,4 @@
-"""The pure pricing engine: every price model of PRICING.md, with a breakdown per tier."""
+"""The pure pricing engine: every price model of docs/pricing.md, with a breakdown per tier."""
 
 from tally.pricing.credits import Burn, CreditGrant, LedgerEntry, burn, burn_order
 from tally.pricing.models import (

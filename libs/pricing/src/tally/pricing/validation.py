@@ -1,4 +1,4 @@
-"""Validation of prices: every violation of PRICING.md's rules, each named by its field path, in one error."""
+"""Validation of prices: every violation of docs/pricing.md's rules, each named by its field path, in one error."""
 
 from __future__ import annotations
 

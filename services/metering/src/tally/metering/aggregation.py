@@ -1,4 +1,4 @@
-"""How events become quantities (PRICING.md): an event's contribution to a meter, mergeable buckets, results.
+"""How events become quantities (docs/pricing.md): an event's contribution to a meter, mergeable buckets, results.
 
 Buckets are what rollups store per (meter, customer, group, hour); a window's bucket is the merge of its
 hours, so the hot path and every query share this one definition.

@@ -1,4 +1,4 @@
-"""Meter definitions: what a valid meter is (pure; aggregation semantics follow PRICING.md)."""
+"""Meter definitions: what a valid meter is (pure; aggregation semantics follow docs/pricing.md)."""
 
 from __future__ import annotations
 

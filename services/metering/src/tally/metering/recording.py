@@ -2,7 +2,7 @@
 
 Two stages, so the consumer can overlap them (handlers.py): ``prepare`` needs no database (rows, payload
 fingerprints, repeats within the fetch and an optimistic rollup fold), and ``write`` holds the transaction only
-for what does. Kept off the ORM (PERF.md). On SQLite the write lock is taken first (``BEGIN IMMEDIATE``), so
+for what does. Kept off the ORM (docs/performance.md). On SQLite the write lock is taken first (``BEGIN IMMEDIATE``), so
 "look up the ids already stored, then insert the rest" is exact, and every statement is a single step: the
 sqlite3 module releases the GIL around each step and must win it back afterwards, which costs up to a thread
 switch interval while the preparing thread runs, so a statement that steps once per row would crawl. On
@@ -687,5 +687,5 @@ def _decimal_text(value: Decimal) -> str:
 
 
 def _cursor(conn: Connection) -> Any:
-    """The driver's own cursor: the hot path skips SQLAlchemy's statement layer (PERF.md)."""
+    """The driver's own cursor: the hot path skips SQLAlchemy's statement layer (docs/performance.md)."""
     return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]

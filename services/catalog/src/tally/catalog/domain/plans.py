@@ -108,7 +108,7 @@ def validate_name(name: str, path: str) -> str:
 
 
 def validate_catalog_price(price: CatalogPrice, path: str = "price") -> None:
-    """Every rule of PRICING.md the price breaks, each named under ``path``, in one InvalidArgument."""
+    """Every rule of docs/pricing.md the price breaks, each named under ``path``, in one InvalidArgument."""
     problems = price_violations(price.model, path)
     if problems:
         raise InvalidArgument(problems)
