@@ -29,7 +29,7 @@ from tally.catalog.messages import (
 from tally.catalog.price_wire import catalog_price_to_wire, plan_version_to_wire, rate_on_wire
 from tally.domain.errors import DomainError, InvalidArgument
 from tally.mesh.wire import timestamp_from_wire
-from tally.persistence.paging import decode_token, encode_token, page_size
+from tally.persistence.paging import decode_token, page_of, page_size
 
 T = TypeVar("T")
 
@@ -78,8 +78,7 @@ def _page(
     found: Sequence[T], limit: int, key: Callable[[T], str]
 ) -> tuple[Sequence[T], pagination_pb2.PageResponse]:
     """The page to return (``found`` holds one row more than ``limit`` if there is a next page) and its cursor."""
-    page = found[:limit]
-    token = encode_token(key(page[-1])) if len(found) > limit else ""
+    page, token = page_of(found, limit, key)
     return page, pagination_pb2.PageResponse(next_page_token=token)
 
 
@@ -163,13 +162,8 @@ class CatalogServicer(pb_grpc.CatalogServiceServicer):
         found = await self._customers.list(
             after_external_id=decode_token(request.page.page_token), limit=limit + 1
         )
-        page = found[:limit]
-        reply = pb.ListCustomersResponse(customers=[customer_to_wire(c) for c in page])
-        if len(found) > limit:
-            reply.page.CopyFrom(
-                pagination_pb2.PageResponse(next_page_token=encode_token(page[-1].details.external_id))
-            )
-        return reply
+        customers, page = _page(found, limit, lambda c: c.details.external_id)
+        return pb.ListCustomersResponse(customers=[customer_to_wire(c) for c in customers], page=page)
 
     async def CreateProduct(
         self, request: pb.CreateProductRequest, context: grpc.aio.ServicerContext

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import grpc
 
 from tally.api.common.v1 import pagination_pb2
 from tally.api.erp_sync.v1 import erp_sync_service_pb2 as pb
 from tally.api.erp_sync.v1 import erp_sync_service_pb2_grpc as pb_grpc
-from tally.domain.errors import InvalidArgument
 from tally.erp_sync.handlers import SyncReports, SyncRetry
 from tally.erp_sync.messages import (
     erp_from_wire,
@@ -21,7 +18,7 @@ from tally.erp_sync.messages import (
 from tally.erp_sync.reconciler import Reconciler
 from tally.erp_sync.store import SyncFilter, SyncKey
 from tally.mesh.wire import timestamp_from_wire
-from tally.persistence.paging import decode_token, encode_token, page_size
+from tally.persistence.paging import decode_time_key, page_of, page_size, time_key
 
 SERVICE = "tally.api.erp_sync.v1.ErpSyncService"
 SCOPES = {
@@ -34,14 +31,8 @@ SCOPES = {
 
 
 def _key(token: str) -> SyncKey | None:
-    raw = decode_token(token)
-    if raw is None:
-        return None
-    updated_at, _, record_id = raw.partition("|")
-    try:
-        return SyncKey(datetime.fromisoformat(updated_at), record_id)
-    except ValueError:
-        raise InvalidArgument.field("page.page_token", "is not a page token this service issued") from None
+    decoded = decode_time_key(token)
+    return None if decoded is None else SyncKey(*decoded)
 
 
 class ErpSyncServicer(pb_grpc.ErpSyncServiceServicer):
@@ -66,13 +57,11 @@ class ErpSyncServicer(pb_grpc.ErpSyncServiceServicer):
             document_kind=kind_from_wire(request.document_kind),
         )
         found = await self._reports.list(where, after=_key(request.page.page_token), limit=limit + 1)
-        page = found[:limit]
-        reply = pb.ListSyncRecordsResponse(records=[record_to_wire(record) for record in page])
-        if len(found) > limit:
-            last = page[-1]
-            token = encode_token(f"{last.updated_at.isoformat()}|{last.id}")
-            reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=token))
-        return reply
+        page, token = page_of(found, limit, lambda record: time_key(record.updated_at, record.id))
+        return pb.ListSyncRecordsResponse(
+            records=[record_to_wire(record) for record in page],
+            page=pagination_pb2.PageResponse(next_page_token=token),
+        )
 
     async def RetrySync(
         self, request: pb.RetrySyncRequest, context: grpc.aio.ServicerContext

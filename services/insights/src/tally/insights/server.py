@@ -20,7 +20,7 @@ from tally.insights.scanning import AnomalyRecord, UsageScan
 from tally.insights.simulation import ChargeChange, delta_percent
 from tally.insights.simulations import PricingSimulator, Simulation, scale_percent
 from tally.mesh.wire import timestamp_from_wire, timestamp_to_wire
-from tally.persistence.paging import decode_token, encode_token, page_size
+from tally.persistence.paging import decode_time_key, page_of, page_size, time_key
 from tally.pricing import Period
 from tally.pricing_wire import price_from_wire
 
@@ -100,14 +100,8 @@ def _finding_to_wire(finding: Finding) -> pb.LeakageFinding:
 
 
 def _after(token: str) -> tuple[datetime, str] | None:
-    raw = decode_token(token)
-    if raw is None:
-        return None
-    stamp, _, last_id = raw.partition("|")
-    try:
-        return datetime.fromisoformat(stamp), last_id
-    except ValueError:
-        raise InvalidArgument.field("page.page_token", "is not a token this service issued") from None
+    decoded = decode_time_key(token)
+    return None if decoded is None else decoded
 
 
 def _changes(request: pb.SimulatePricingRequest) -> tuple[ChargeChange, ...]:
@@ -163,16 +157,12 @@ class InsightsServicer(pb_grpc.InsightsServiceServicer):
             start=timestamp_from_wire(request.period.start) if request.period.HasField("start") else None,
             end=timestamp_from_wire(request.period.end) if request.period.HasField("end") else None,
         )
-        records = await self._anomalies.list(where, _after(request.page.page_token), limit)
-        reply = pb.ListAnomaliesResponse(anomalies=[anomaly_to_wire(r) for r in records])
-        if len(records) == limit:
-            last = records[-1]
-            reply.page.CopyFrom(
-                pagination_pb2.PageResponse(
-                    next_page_token=encode_token(f"{last.start_at.isoformat()}|{last.id}")
-                )
-            )
-        return reply
+        found = await self._anomalies.list(where, _after(request.page.page_token), limit + 1)
+        page, token = page_of(found, limit, lambda record: time_key(record.start_at, record.id))
+        return pb.ListAnomaliesResponse(
+            anomalies=[anomaly_to_wire(r) for r in page],
+            page=pagination_pb2.PageResponse(next_page_token=token),
+        )
 
     async def ScanUsage(
         self, request: pb.ScanUsageRequest, context: grpc.aio.ServicerContext

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import grpc.aio
 
 from tally.api.common.v1 import pagination_pb2
 from tally.api.invoicing.v1 import invoicing_service_pb2 as pb
 from tally.api.invoicing.v1 import invoicing_service_pb2_grpc as pb_grpc
-from tally.domain.errors import InvalidArgument
 from tally.invoicing.billing.rpcs import BillingRpcs
 from tally.invoicing.credit_ledger.rpcs import CreditLedgerRpcs
 from tally.invoicing.credit_notes.domain import CreditNoteFilter
@@ -18,7 +15,6 @@ from tally.invoicing.credit_notes.messages import (
     credit_note_to_wire,
     extent_from_wire,
     page_key,
-    page_token,
     reason_from_wire,
 )
 from tally.invoicing.delivery.rpcs import DeliveryRpcs
@@ -27,7 +23,7 @@ from tally.invoicing.domain import InvoiceFilter, InvoiceKey
 from tally.invoicing.handlers import Invoices
 from tally.invoicing.messages import invoice_to_wire, period_from_wire, status_from_wire
 from tally.invoicing.receivables.rpcs import ReceivablesRpcs
-from tally.persistence.paging import decode_token, encode_token, page_size
+from tally.persistence.paging import decode_time_key, page_of, page_size, time_key
 
 SERVICE = "tally.api.invoicing.v1.InvoicingService"
 SCOPES = {
@@ -59,14 +55,8 @@ _PAGE_TOKEN = "page.page_token"
 
 
 def _key(token: str) -> InvoiceKey | None:
-    raw = decode_token(token)
-    if raw is None:
-        return None
-    created_at, _, invoice_id = raw.partition("|")
-    try:
-        return InvoiceKey(datetime.fromisoformat(created_at), invoice_id)
-    except ValueError:
-        raise InvalidArgument.field(_PAGE_TOKEN, "is not a page token this service issued") from None
+    decoded = decode_time_key(token)
+    return None if decoded is None else InvoiceKey(*decoded)
 
 
 class InvoicingServicer(pb_grpc.InvoicingServiceServicer):
@@ -110,13 +100,11 @@ class InvoicingServicer(pb_grpc.InvoicingServiceServicer):
             overlapping=period_from_wire(request.period, field="period"),
         )
         found = await self._invoices.list(where, after=_key(request.page.page_token), limit=limit + 1)
-        page = found[:limit]
-        reply = pb.ListInvoicesResponse(invoices=[invoice_to_wire(invoice) for invoice in page])
-        if len(found) > limit:
-            last = page[-1]
-            token = encode_token(f"{last.created_at.isoformat()}|{last.id}")
-            reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=token))
-        return reply
+        page, token = page_of(found, limit, lambda invoice: time_key(invoice.created_at, invoice.id))
+        return pb.ListInvoicesResponse(
+            invoices=[invoice_to_wire(invoice) for invoice in page],
+            page=pagination_pb2.PageResponse(next_page_token=token),
+        )
 
     async def VoidInvoice(
         self, request: pb.VoidInvoiceRequest, context: grpc.aio.ServicerContext
@@ -149,11 +137,11 @@ class InvoicingServicer(pb_grpc.InvoicingServiceServicer):
             customer_id=request.customer_id or None, invoice_id=request.invoice_id or None
         )
         found = await self._credit_notes.list(where, after=page_key(request.page.page_token), limit=limit + 1)
-        page = found[:limit]
-        reply = pb.ListCreditNotesResponse(credit_notes=[credit_note_to_wire(note) for note in page])
-        if len(found) > limit:
-            reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=page_token(page[-1])))
-        return reply
+        page, token = page_of(found, limit, lambda note: time_key(note.issued_at, note.id))
+        return pb.ListCreditNotesResponse(
+            credit_notes=[credit_note_to_wire(note) for note in page],
+            page=pagination_pb2.PageResponse(next_page_token=token),
+        )
 
     async def GetInvoicePdf(
         self, request: pb.GetInvoicePdfRequest, context: grpc.aio.ServicerContext

@@ -9,7 +9,7 @@ from tally.api.quoting.v1 import quoting_service_pb2 as pb
 from tally.api.quoting.v1 import quoting_service_pb2_grpc as pb_grpc
 from tally.mesh.auth import ALL_SCOPES
 from tally.mesh.interceptors.auth import current_principal
-from tally.persistence.paging import decode_int_token, encode_token, page_size
+from tally.persistence.paging import decode_int_token, page_of, page_size
 from tally.quoting.domain import Approver, Quote
 from tally.quoting.handlers import Quotes
 from tally.quoting.messages import (
@@ -83,11 +83,11 @@ class QuotingServicer(pb_grpc.QuotingServiceServicer):
             before_sequence=decode_int_token(request.page.page_token),
             limit=limit + 1,
         )
-        page = found[:limit]
-        reply = pb.ListQuotesResponse(quotes=[self._wire(quote) for _, quote in page])
-        if len(found) > limit:
-            reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=encode_token(page[-1][0])))
-        return reply
+        page, token = page_of(found, limit, lambda row: row[0])
+        return pb.ListQuotesResponse(
+            quotes=[self._wire(quote) for _, quote in page],
+            page=pagination_pb2.PageResponse(next_page_token=token),
+        )
 
     async def UpdateQuote(
         self, request: pb.UpdateQuoteRequest, context: grpc.aio.ServicerContext

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 
 from tally.api.common.v1 import money_pb2, pagination_pb2
@@ -16,7 +15,7 @@ from tally.invoicing.billing.runs import Billing
 from tally.invoicing.messages import invoice_to_wire
 from tally.mesh.wire import decimal_to_wire, timestamp_from_wire, timestamp_to_wire
 from tally.money import parse_decimal
-from tally.persistence.paging import decode_token, encode_token, page_size
+from tally.persistence.paging import decode_time_key, page_of, page_size, time_key
 
 ZERO = Decimal(0)
 _NEEDS_PEERS = "billing needs catalog and metering: set TALLY_CATALOG_TARGET and TALLY_METERING_TARGET"
@@ -93,14 +92,8 @@ def controls_to_wire(controls: Controls) -> pb.BillingControls:
 
 
 def _run_key(token: str) -> RunKey | None:
-    raw = decode_token(token)
-    if raw is None:
-        return None
-    started_at, _, run_id = raw.partition("|")
-    try:
-        return RunKey(datetime.fromisoformat(started_at), run_id)
-    except ValueError:
-        raise InvalidArgument.field("page.page_token", "is not a page token this service issued") from None
+    decoded = decode_time_key(token)
+    return None if decoded is None else RunKey(*decoded)
 
 
 def run_to_wire(run: RunRecord) -> pb.BillingRun:
@@ -147,13 +140,10 @@ class BillingRpcs:
             return pb.ListBillingRunsResponse()
         limit = page_size(request.page.page_size)
         found = await self._billing.runs(after=_run_key(request.page.page_token), limit=limit + 1)
-        page = found[:limit]
-        reply = pb.ListBillingRunsResponse(runs=[run_to_wire(run) for run in page])
-        if len(found) > limit:
-            last = page[-1]
-            token = encode_token(f"{last.started_at.isoformat()}|{last.id}")
-            reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=token))
-        return reply
+        page, token = page_of(found, limit, lambda run: time_key(run.started_at, run.id))
+        return pb.ListBillingRunsResponse(
+            runs=[run_to_wire(run) for run in page], page=pagination_pb2.PageResponse(next_page_token=token)
+        )
 
     async def preview(self, request: pb.PreviewInvoiceRequest) -> pb.PreviewInvoiceResponse:
         if self._previews is None:

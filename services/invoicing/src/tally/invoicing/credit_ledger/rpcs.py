@@ -11,7 +11,7 @@ from tally.domain.errors import InvalidArgument
 from tally.invoicing.credit_ledger.domain import Entry
 from tally.invoicing.credit_ledger.handlers import CreditLedger
 from tally.mesh.wire import decimal_to_wire, timestamp_to_wire
-from tally.persistence.paging import decode_token, encode_token, page_size
+from tally.persistence.paging import decode_time_key, page_of, page_size, time_key
 
 _PAGE_TOKEN = "page.page_token"
 
@@ -21,14 +21,8 @@ def _money(amount: Decimal, currency: str) -> money_pb2.Money:
 
 
 def _after(token: str) -> tuple[datetime, str] | None:
-    raw = decode_token(token)
-    if raw is None:
-        return None
-    at, _, entry_id = raw.partition("|")
-    try:
-        return datetime.fromisoformat(at), entry_id
-    except ValueError:
-        raise InvalidArgument.field(_PAGE_TOKEN, "is not a page token this service issued") from None
+    decoded = decode_time_key(token)
+    return None if decoded is None else decoded
 
 
 def _entry_to_wire(entry: Entry) -> pb.CreditLedgerEntry:
@@ -73,13 +67,8 @@ class CreditLedgerRpcs:
         found = await self._ledger.entries(
             request.customer_id, after=_after(request.page.page_token), limit=limit + 1
         )
-        page = found[:limit]
-        reply = pb.ListCreditLedgerResponse(entries=[_entry_to_wire(entry) for entry in page])
-        if len(found) > limit:
-            last = page[-1]
-            reply.page.CopyFrom(
-                pagination_pb2.PageResponse(
-                    next_page_token=encode_token(f"{last.occurred_at.isoformat()}|{last.id}")
-                )
-            )
-        return reply
+        page, token = page_of(found, limit, lambda entry: time_key(entry.occurred_at, entry.id))
+        return pb.ListCreditLedgerResponse(
+            entries=[_entry_to_wire(entry) for entry in page],
+            page=pagination_pb2.PageResponse(next_page_token=token),
+        )

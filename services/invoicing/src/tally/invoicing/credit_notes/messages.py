@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from tally.api.invoicing.v1 import invoicing_service_pb2 as pb
 from tally.domain.errors import InvalidArgument
 from tally.invoicing.credit_notes.domain import (
@@ -19,7 +17,7 @@ from tally.invoicing.credit_notes.domain import (
 )
 from tally.mesh.wire import decimal_to_wire, money_from_wire, money_to_wire, timestamp_to_wire
 from tally.money import parse_decimal
-from tally.persistence.paging import decode_token, encode_token
+from tally.persistence.paging import decode_time_key
 
 PAGE_TOKEN = "page.page_token"
 
@@ -91,15 +89,5 @@ def credit_note_to_wire(note: CreditNote) -> pb.CreditNote:
 
 
 def page_key(token: str) -> CreditNoteKey | None:
-    raw = decode_token(token)
-    if raw is None:
-        return None
-    issued_at, _, credit_note_id = raw.partition("|")
-    try:
-        return CreditNoteKey(datetime.fromisoformat(issued_at), credit_note_id)
-    except ValueError:
-        raise InvalidArgument.field(PAGE_TOKEN, "is not a page token this service issued") from None
-
-
-def page_token(last: CreditNote) -> str:
-    return encode_token(f"{last.issued_at.isoformat()}|{last.id}")
+    decoded = decode_time_key(token)
+    return None if decoded is None else CreditNoteKey(*decoded)

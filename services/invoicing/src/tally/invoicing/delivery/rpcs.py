@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from tally.api.common.v1 import pagination_pb2
 from tally.api.invoicing.v1 import invoicing_service_pb2 as pb
-from tally.domain.errors import FailedPrecondition, InvalidArgument
+from tally.domain.errors import FailedPrecondition
 from tally.invoicing.delivery.domain import Delivery, DeliveryKey
 from tally.invoicing.delivery.handlers import Deliveries
 from tally.mesh.wire import timestamp_to_wire
-from tally.persistence.paging import decode_token, encode_token, page_size
+from tally.persistence.paging import decode_time_key, page_of, page_size, time_key
 
 _NO_SMTP = "delivery needs a mail server: set TALLY_SMTP_HOST"
 
@@ -44,14 +42,8 @@ def delivery_to_wire(delivery: Delivery) -> pb.Delivery:
 
 
 def _key(token: str) -> DeliveryKey | None:
-    raw = decode_token(token)
-    if raw is None:
-        return None
-    created_at, _, delivery_id = raw.partition("|")
-    try:
-        return DeliveryKey(datetime.fromisoformat(created_at), delivery_id)
-    except ValueError:
-        raise InvalidArgument.field("page.page_token", "is not a page token this service issued") from None
+    decoded = decode_time_key(token)
+    return None if decoded is None else DeliveryKey(*decoded)
 
 
 class DeliveryRpcs:
@@ -67,13 +59,11 @@ class DeliveryRpcs:
         found = await self._deliveries.list(
             request.document_id, after=_key(request.page.page_token), limit=limit + 1
         )
-        page = found[:limit]
-        reply = pb.ListDeliveriesResponse(deliveries=[delivery_to_wire(d) for d in page])
-        if len(found) > limit:
-            last = page[-1]
-            token = encode_token(f"{last.created_at.isoformat()}|{last.id}")
-            reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=token))
-        return reply
+        page, token = page_of(found, limit, lambda d: time_key(d.created_at, d.id))
+        return pb.ListDeliveriesResponse(
+            deliveries=[delivery_to_wire(d) for d in page],
+            page=pagination_pb2.PageResponse(next_page_token=token),
+        )
 
     async def resend(self, request: pb.ResendDocumentRequest) -> pb.ResendDocumentResponse:
         if self._deliveries is None:
