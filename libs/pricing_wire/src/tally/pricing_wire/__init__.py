@@ -33,6 +33,7 @@ from tally.pricing import (
     PackagePrice,
     PackageRounding,
     PercentagePrice,
+    PlanVersion,
     Price,
     Rating,
     Tier,
@@ -372,3 +373,43 @@ def discount_to_wire(discount: Discount) -> pb.Discount:
         charge_id=discount.charge_id or "",
         description=discount.description,
     )
+
+
+def plan_from_terms(message: pb.EffectiveTerms) -> tuple[PlanVersion, dict[str, str]]:
+    """The engine plan of a subscription's effective terms and the meter of each usage charge (by charge id).
+
+    InvalidArgument names every unreadable field under ``terms.``, not only the first.
+    """
+    read = Reader()
+    problems: list[FieldViolation] = []
+    charges: list[Charge] = []
+    meters: dict[str, str] = {}
+    for field, group in (
+        ("terms.recurring_fees", message.recurring_fees),
+        ("terms.usage_charges", message.usage_charges),
+    ):
+        for index, wire in enumerate(group):
+            try:
+                charge = charge_from_wire(wire, field=f"{field}[{index}]")
+            except InvalidArgument as exc:
+                problems.extend(exc.violations)
+                continue
+            charges.append(charge)
+            if wire.price.meter_id:
+                meters[charge.id] = wire.price.meter_id
+    discounts = [
+        discount_from_wire(read, discount, f"terms.discounts[{index}]")
+        for index, discount in enumerate(message.discounts)
+    ]
+    minimum = (
+        read.decimal(message.minimum_commitment.amount, "terms.minimum_commitment.amount")
+        if message.HasField("minimum_commitment")
+        else None
+    )
+    maximum = (
+        read.decimal(message.maximum.amount, "terms.maximum.amount") if message.HasField("maximum") else None
+    )
+    problems.extend(read.violations)
+    if problems:
+        raise InvalidArgument(problems)
+    return PlanVersion(message.currency, tuple(charges), minimum, maximum, tuple(discounts)), meters

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from tally.api.catalog.v1 import catalog_service_pb2 as cat
-from tally.domain.errors import FieldViolation, InvalidArgument
+from tally.domain.errors import InvalidArgument
 from tally.mesh.wire import timestamp_from_wire
 from tally.pricing import (
     Charge,
@@ -26,7 +26,7 @@ from tally.pricing import (
     PlanVersion,
     fee_quantity,
 )
-from tally.pricing_wire import Reader, charge_from_wire, discount_from_wire
+from tally.pricing_wire import Reader, charge_from_wire, discount_from_wire, plan_from_terms
 
 ZERO = Decimal(0)
 Grouped = dict[tuple[tuple[str, str], ...], Decimal]
@@ -48,49 +48,17 @@ class BillingTerms:
 
 def terms_from_wire(message: cat.EffectiveTerms) -> BillingTerms:
     """The engine plan of ``message``; InvalidArgument naming every unreadable field."""
-    read = Reader()
-    problems: list[FieldViolation] = []
-    charges: list[Charge] = []
-    meters: dict[str, str] = {}
-    for field, group in (
-        ("terms.recurring_fees", message.recurring_fees),
-        ("terms.usage_charges", message.usage_charges),
-    ):
-        for index, wire in enumerate(group):
-            try:
-                charge = charge_from_wire(wire, field=f"{field}[{index}]")
-            except InvalidArgument as exc:
-                problems.extend(exc.violations)
-                continue
-            charges.append(charge)
-            if wire.price.meter_id:
-                meters[charge.id] = wire.price.meter_id
-    discounts = [
-        discount_from_wire(read, discount, f"terms.discounts[{index}]")
-        for index, discount in enumerate(message.discounts)
-    ]
-    minimum = (
-        read.decimal(message.minimum_commitment.amount, "terms.minimum_commitment.amount")
-        if message.HasField("minimum_commitment")
-        else None
-    )
-    maximum = (
-        read.decimal(message.maximum.amount, "terms.maximum.amount") if message.HasField("maximum") else None
-    )
-    problems.extend(read.violations)
+    plan, meters = plan_from_terms(message)
     start = timestamp_from_wire(message.billing_period.start)
     end = timestamp_from_wire(message.billing_period.end)
     if start is None or end is None:
-        problems.append(FieldViolation("terms.billing_period", "is missing"))
-    if problems:
-        raise InvalidArgument(problems)
-    assert start is not None and end is not None
+        raise InvalidArgument.field("terms.billing_period", "is missing")
     return BillingTerms(
         subscription_id=message.subscription_id,
         customer_id=message.customer_id,
         currency=message.currency,
         period=Period(start, end),
-        plan=PlanVersion(message.currency, tuple(charges), minimum, maximum, tuple(discounts)),
+        plan=plan,
         meters=meters,
     )
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from tally.api.catalog.v1 import catalog_service_pb2 as cat
 from tally.api.common.v1 import pagination_pb2, period_pb2
 from tally.api.metering.v1 import metering_service_pb2 as met
-from tally.domain.errors import FieldViolation, InvalidArgument
+from tally.domain.errors import InvalidArgument
 from tally.invoicing.billing.terms import BilledParty, BillingTerms, Subscription, SubscriptionStatus
 from tally.invoicing.billing.usage import GroupedQuantity, UsageQuery
 from tally.invoicing.credit_ledger.domain import Grant
@@ -23,8 +23,8 @@ from tally.invoicing.domain import (
 )
 from tally.mesh.wire import money_from_wire, timestamp_from_wire, timestamp_to_wire
 from tally.money import parse_decimal
-from tally.pricing import Charge, Period, PlanVersion
-from tally.pricing_wire import Reader, charge_from_wire, discount_from_wire
+from tally.pricing import Period
+from tally.pricing_wire import plan_from_terms
 
 _STATUSES = {
     cat.SUBSCRIPTION_STATUS_SCHEDULED: SubscriptionStatus.SCHEDULED,
@@ -147,44 +147,13 @@ def _billing_period(message: cat.EffectiveTerms) -> Period:
 
 def terms_from_wire(message: cat.EffectiveTerms) -> BillingTerms:
     """The engine plan of ``message``; InvalidArgument naming every unreadable field."""
-    read = Reader()
-    problems: list[FieldViolation] = []
-    charges: list[Charge] = []
-    meters: dict[str, str] = {}
-    for field, group in (
-        ("terms.recurring_fees", message.recurring_fees),
-        ("terms.usage_charges", message.usage_charges),
-    ):
-        for index, wire in enumerate(group):
-            try:
-                charge = charge_from_wire(wire, field=f"{field}[{index}]")
-            except InvalidArgument as exc:
-                problems.extend(exc.violations)
-                continue
-            charges.append(charge)
-            if wire.price.meter_id:
-                meters[charge.id] = wire.price.meter_id
-    discounts = [
-        discount_from_wire(read, discount, f"terms.discounts[{index}]")
-        for index, discount in enumerate(message.discounts)
-    ]
-    minimum = (
-        read.decimal(message.minimum_commitment.amount, "terms.minimum_commitment.amount")
-        if message.HasField("minimum_commitment")
-        else None
-    )
-    maximum = (
-        read.decimal(message.maximum.amount, "terms.maximum.amount") if message.HasField("maximum") else None
-    )
-    problems.extend(read.violations)
-    if problems:
-        raise InvalidArgument(problems)
+    plan, meters = plan_from_terms(message)
     return BillingTerms(
         subscription_id=message.subscription_id,
         customer_id=message.customer_id,
         currency=message.currency,
         period=_billing_period(message),
-        plan=PlanVersion(message.currency, tuple(charges), minimum, maximum, tuple(discounts)),
+        plan=plan,
         meters=meters,
     )
 
