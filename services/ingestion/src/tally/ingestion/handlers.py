@@ -7,7 +7,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from opentelemetry import trace
@@ -20,10 +20,11 @@ from tally.ingestion.domain import (
     Rejection,
     ValidationPolicy,
     key_scopes,
+    rejections_producer,
     validate_batch,
     validate_producer_name,
 )
-from tally.ingestion.producer_keys import ProducerKeyVerifier, producer_principal
+from tally.ingestion.producer_keys import ProducerKeyVerifier, caller_producer, producer_principal
 from tally.ingestion.publisher import BatchPublisher
 from tally.ingestion.settings import IngestionSettings
 from tally.ingestion.store import (
@@ -125,8 +126,11 @@ class Ingestor:
         )
 
     async def list_rejected(
-        self, where: RejectedFilter, *, after_id: int | None, limit: int
+        self, caller: str, where: RejectedFilter, *, after_id: int | None, limit: int
     ) -> list[RejectedRecord]:
+        """Rejections ``caller`` (a principal name) may see: a producer key only its own producer's, whose
+        payloads may carry its customers' data; an operator or service key any producer's."""
+        where = replace(where, producer_id=rejections_producer(caller_producer(caller), where.producer_id))
         return await asyncio.to_thread(self._log.list, where, after_id=after_id, limit=limit)
 
 
