@@ -246,7 +246,9 @@ def test_a_producer_key_lists_only_its_own_rejections_and_holds_only_producer_sc
     assert "producer_id" in error.details()
     assert usage.ListRejected(pb.ListRejectedRequest(producer_id=bank_id), metadata=bank).rejected == []
     # The operator sees every producer's.
-    assert [r.producer_id for r in usage.ListRejected(pb.ListRejectedRequest(), metadata=md).rejected] == [shop_id]
+    assert [r.producer_id for r in usage.ListRejected(pb.ListRejectedRequest(), metadata=md).rejected] == [
+        shop_id
+    ]
 
     for scope in ("invoices:write", "catalog:write", "meters:write", "usage:correct", "admin"):
         error = rpc_error(
