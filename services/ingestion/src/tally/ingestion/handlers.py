@@ -26,6 +26,7 @@ from tally.ingestion.domain import (
 )
 from tally.ingestion.producer_keys import ProducerKeyVerifier, caller_producer, producer_principal
 from tally.ingestion.publisher import BatchPublisher
+from tally.ingestion.rate_limits import ProducerRateLimits
 from tally.ingestion.settings import IngestionSettings
 from tally.ingestion.store import (
     KeyRow,
@@ -69,9 +70,14 @@ class Ingestor:
         settings: IngestionSettings,
         values: ValuePropertyIndex,
         *,
+        limits: ProducerRateLimits | None = None,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``limits``: each producer's rate limits (None: unlimited, for tests of other rules)."""
         self._log = log
+        self._limits = limits
+        self._monotonic = monotonic
         self._publisher = publisher
         self._values = values
         self._horizon_ms = int(settings.backfill_horizon_hours * 3600 * 1000)
@@ -96,6 +102,9 @@ class Ingestor:
             raise InvalidArgument.field("batch_id", "must be at most 255 characters")
         if "\x00" in batch_id:
             raise InvalidArgument.field("batch_id", "must not contain NUL (U+0000) characters")
+        if self._limits is not None:
+            # Before anything of the batch is looked at or stored: a refused batch leaves no trace.
+            self._limits.admit(producer_id, len(events), self._monotonic())
         batch_id = batch_id or str(uuid.uuid4())
         now_ms = int(self._clock() * 1000)
         policy = ValidationPolicy(
