@@ -124,6 +124,8 @@ def test_no_key_token_or_event_payload_appears_in_any_log_line_or_span(tmp_path)
     lines = _telemetry(data_dir)
     assert len(lines) > 100  # the files are there and hold the run
     assert {"ingestion.jsonl", "gateway.jsonl", "ingestion.log"} <= {file for file, _ in lines}
+    # The producer's own calls are in what was searched: its principal (not its key) is on their spans.
+    assert any(f"producer:{producer.id}" in line for file, line in lines if file == "ingestion.jsonl")
     found = [
         (name, file, line[:300]) for file, line in lines for name, needle in needles.items() if needle in line
     ]
