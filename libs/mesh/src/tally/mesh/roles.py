@@ -19,6 +19,8 @@ _READS = frozenset(
         "insights:read",
         # Simulating a price change reads usage and plans and writes nothing.
         "insights:simulate",
+        # The gateway's operator access over HTTP: the finance console and /v1 for every customer.
+        "finance",
     }
 )
 
@@ -35,7 +37,9 @@ OPERATOR_ROLES: dict[str, frozenset[str]] = {
         "erp:write",
         "usage:correct",
     },
-    "support": frozenset({"catalog:read", "meters:read", "usage:read", "invoices:read", "quotes:read"}),
+    "support": frozenset(
+        {"catalog:read", "meters:read", "usage:read", "invoices:read", "quotes:read", "finance"}
+    ),
 }
 """Operator role → scopes. Only ``admin`` administers producers, keys, meters and portal links."""
 
