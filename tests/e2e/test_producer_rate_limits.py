@@ -78,6 +78,7 @@ def usage(metering: ServiceProcess, meter_id: str) -> Decimal:
     return sum((Decimal(b.quantity) for b in reply.buckets), Decimal(0))
 
 
+@pytest.mark.slow
 def test_a_rate_limited_producer_is_told_when_to_retry_and_loses_nothing_it_was_told_was_accepted(pipeline):
     metering, ingestion = pipeline
     with grpc.insecure_channel(metering.target) as channel:
@@ -137,6 +138,14 @@ def test_a_rate_limited_producer_is_told_when_to_retry_and_loses_nothing_it_was_
                 except grpc.RpcError as error:
                     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
                     time.sleep(retry_delay_s(error) or 1.0)
+    # A producer key reads no usage at all, its own customers' or another producer's: metering refuses it.
+    with grpc.insecure_channel(metering.target) as channel, pytest.raises(grpc.RpcError) as refused:
+        met_grpc.MeteringServiceStub(channel).GetUsage(
+            met.GetUsageRequest(customer="acme", meter_id=meter_id),
+            metadata=ingestion.metadata(key),
+            timeout=10,
+        )
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
     deadline = time.monotonic() + 30
     while usage(metering, meter_id) < 3000 and time.monotonic() < deadline:
         time.sleep(0.2)
