@@ -260,6 +260,7 @@ def test_the_finance_console_needs_an_operator_login_and_links_each_row_to_its_d
         shutil.copy(tmp_path / name, SCREENSHOTS / name)
 
 
+@pytest.mark.slow
 def test_an_oversize_http_body_is_refused_with_413_declared_or_chunked(world):
     auth = {"authorization": f"Bearer {world.admin_key}"}
     huge = b"x" * (6 * 1024 * 1024 + 1)
