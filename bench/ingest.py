@@ -104,7 +104,12 @@ class Pipeline:
                 self.database_urls[name],
                 self.nats.url,
                 self.workdir / name,
-                env={"TALLY_TRACE_EXPORT": "none"},
+                # The benchmark measures the pipeline, not a producer's rate limit.
+                env={
+                    "TALLY_TRACE_EXPORT": "none",
+                    "TALLY_INGEST_PRODUCER_EVENTS_PER_SECOND": "0",
+                    "TALLY_INGEST_PRODUCER_BATCHES_PER_SECOND": "0",
+                },
             )
             service.start(timeout=60)
             self.services[name] = service

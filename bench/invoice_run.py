@@ -37,7 +37,8 @@ from tally.api.metering.v1 import metering_service_pb2_grpc as met_grpc
 from tally.invoicing.billing.drafting import DraftInputs, draft_invoice
 from tally.invoicing.billing.taxes import BilledCustomer
 from tally.mesh import jetstream, streams
-from tally.mesh.auth import ALL_SCOPES, generate_key
+from tally.mesh.auth import generate_key
+from tally.mesh.roles import service_scopes
 from tally.pricing import (
     Charge,
     FlatPrice,
@@ -148,7 +149,7 @@ class Stack:
 
     def __enter__(self) -> Stack:
         self.nats.start()
-        token, record = generate_key("service:invoicing", [ALL_SCOPES])
+        token, record = generate_key("service:invoicing", service_scopes("invoicing"))
         for name in ("catalog", "metering", "invoicing"):
             env = {"TALLY_TRACE_EXPORT": "none"}
             if name == "invoicing":

@@ -258,3 +258,19 @@ def test_the_finance_console_needs_an_operator_login_and_links_each_row_to_its_d
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for name in ("console.png", "console-invoice.png"):
         shutil.copy(tmp_path / name, SCREENSHOTS / name)
+
+
+@pytest.mark.slow
+def test_an_oversize_http_body_is_refused_with_413_declared_or_chunked(world):
+    auth = {"authorization": f"Bearer {world.admin_key}"}
+    huge = b"x" * (6 * 1024 * 1024 + 1)
+    refused = httpx.post(f"{world.url}/v1/usage/batches", content=huge, headers=auth)
+    assert refused.status_code == 413
+    assert "larger than this gateway accepts (6291456 bytes" in refused.json()["title"]
+
+    def chunks():  # no content-length: counted as it arrives
+        for _ in range(7):
+            yield b"x" * (1024 * 1024)
+
+    refused = httpx.post(f"{world.url}/v1/usage/batches", content=chunks(), headers=auth)
+    assert refused.status_code == 413

@@ -6,7 +6,8 @@ from quote_stack import Stub, start_trusting
 
 from tally.api.catalog.v1 import catalog_service_pb2_grpc as cat_grpc
 from tally.api.quoting.v1 import quoting_service_pb2_grpc as pb_grpc
-from tally.mesh.auth import ALL_SCOPES, generate_key
+from tally.mesh.auth import generate_key
+from tally.mesh.roles import service_scopes
 from tally.testing.databases import sqlite_url
 from tally.testing.nats_server import NatsServer
 from tally.testing.services import ServiceProcess
@@ -24,7 +25,7 @@ def nats_module(tmp_path_factory):
 def peers(tmp_path_factory, nats_module):
     """Catalog and quoting (quoting calls catalog with its own service key)."""
     root = tmp_path_factory.mktemp("quoting-stack")
-    token, record = generate_key("service:quoting", [ALL_SCOPES])
+    token, record = generate_key("service:quoting", service_scopes("quoting"))
     (root / "c").mkdir()
     (root / "q").mkdir()
     catalog = ServiceProcess("catalog", "tally.catalog", sqlite_url(root / "c"), nats_module.url, root / "c")

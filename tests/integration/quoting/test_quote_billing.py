@@ -35,7 +35,8 @@ from tally.api.metering.v1 import metering_service_pb2 as met
 from tally.api.metering.v1 import metering_service_pb2_grpc as met_grpc
 from tally.api.quoting.v1 import quoting_service_pb2 as pb
 from tally.api.quoting.v1 import quoting_service_pb2_grpc as pb_grpc
-from tally.mesh.auth import ALL_SCOPES, generate_key
+from tally.mesh.auth import generate_key
+from tally.mesh.roles import service_scopes
 from tally.testing.databases import sqlite_url
 from tally.testing.services import ServiceProcess
 
@@ -52,7 +53,9 @@ pytestmark = pytest.mark.timeout(300)
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, nats_module):
     root = tmp_path_factory.mktemp("billing-stack")
-    identities = {name: generate_key(f"service:{name}", [ALL_SCOPES]) for name in ("invoicing", "quoting")}
+    identities = {
+        name: generate_key(f"service:{name}", service_scopes(name)) for name in ("invoicing", "quoting")
+    }
     records = [record for _, record in identities.values()]
 
     def process(name, module, **env):

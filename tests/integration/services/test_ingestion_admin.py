@@ -218,3 +218,41 @@ def test_the_cli_says_clearly_when_no_stack_runs(tmp_path, capsys):
 
     assert tally(["producers", "list", "--target", "127.0.0.1:1", "--key", "tly_x_y"]) == 1
     assert "127.0.0.1:1 is not answering" in capsys.readouterr().err
+
+
+def test_a_producer_key_lists_only_its_own_rejections_and_holds_only_producer_scopes(ingestion, admin, usage):
+    md = ingestion.metadata()
+    keys = {}
+    for name in ("shop", "bank"):
+        producer = admin.CreateProducer(pb.CreateProducerRequest(name=name), metadata=md).producer
+        secret = admin.CreateApiKey(
+            pb.CreateApiKeyRequest(producer_id=producer.id, scopes=["usage:write", "usage:read"]), metadata=md
+        ).secret
+        keys[name] = (f"producer:{producer.id}", ingestion.metadata(secret))
+    shop_id, shop = keys["shop"]
+    bank_id, bank = keys["bank"]
+    card = events_pb2.UsageEvent(
+        event_id="c1", event_type="payment", timestamp_ms=int(time.time() * 1000), properties={"pan": "4111"}
+    )  # no customer: rejected, and its payload (a card-number-like property) kept for the shop to inspect
+    assert [r.field for r in usage.Ingest(pb.IngestRequest(events=[card]), metadata=shop).rejected] == [
+        "events[0].customer"
+    ]
+
+    [own] = usage.ListRejected(pb.ListRejectedRequest(), metadata=shop).rejected
+    assert (own.producer_id, own.event.properties["pan"]) == (shop_id, "4111")
+    assert usage.ListRejected(pb.ListRejectedRequest(), metadata=bank).rejected == []
+    error = rpc_error(usage.ListRejected, pb.ListRejectedRequest(producer_id=shop_id), metadata=bank)
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "producer_id" in error.details()
+    assert usage.ListRejected(pb.ListRejectedRequest(producer_id=bank_id), metadata=bank).rejected == []
+    # The operator sees every producer's.
+    assert [r.producer_id for r in usage.ListRejected(pb.ListRejectedRequest(), metadata=md).rejected] == [
+        shop_id
+    ]
+
+    for scope in ("invoices:write", "catalog:write", "meters:write", "usage:correct", "admin"):
+        error = rpc_error(
+            admin.CreateApiKey, pb.CreateApiKeyRequest(producer_id=bank_id, scopes=[scope]), metadata=md
+        )
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert f"scopes: {scope!r} is not a producer scope" in error.details()

@@ -33,7 +33,8 @@ from tally.api.insights.v1 import insights_service_pb2_grpc as pb_grpc
 from tally.api.metering.v1 import metering_service_pb2 as met
 from tally.api.metering.v1 import metering_service_pb2_grpc as met_grpc
 from tally.mesh import jetstream, streams
-from tally.mesh.auth import ALL_SCOPES, generate_key
+from tally.mesh.auth import generate_key
+from tally.mesh.roles import service_scopes
 from tally.testing.databases import sqlite_url
 from tally.testing.services import ServiceProcess
 from tally.testing.usage_series import Incident, hourly_usage
@@ -43,8 +44,8 @@ pytestmark = pytest.mark.timeout(240)
 
 @pytest.fixture
 def stack(tmp_path, nats_server, database_url):
-    billing_token, billing_record = generate_key("service:invoicing", [ALL_SCOPES])
-    insights_token, insights_record = generate_key("service:insights", [ALL_SCOPES])
+    billing_token, billing_record = generate_key("service:invoicing", service_scopes("invoicing"))
+    insights_token, insights_record = generate_key("service:insights", service_scopes("insights"))
     catalog = ServiceProcess(
         "catalog", "tally.catalog", sqlite_url(tmp_path / "c"), nats_server.url, tmp_path / "catalog"
     )

@@ -24,7 +24,8 @@ from tally.api.invoicing.v1 import invoicing_service_pb2_grpc as pb_grpc
 from tally.api.metering.v1 import metering_service_pb2 as met
 from tally.api.metering.v1 import metering_service_pb2_grpc as met_grpc
 from tally.mesh import jetstream, streams
-from tally.mesh.auth import ALL_SCOPES, generate_key
+from tally.mesh.auth import generate_key
+from tally.mesh.roles import service_scopes
 from tally.testing.databases import sqlite_url
 from tally.testing.services import ServiceProcess
 
@@ -46,7 +47,7 @@ def ms(moment):
 
 @pytest.fixture
 def stack(tmp_path, nats_server, database_url):
-    token, record = generate_key("service:invoicing", [ALL_SCOPES])
+    token, record = generate_key("service:invoicing", service_scopes("invoicing"))
     catalog = ServiceProcess(
         "catalog", "tally.catalog", sqlite_url(tmp_path / "c"), nats_server.url, tmp_path / "catalog"
     )

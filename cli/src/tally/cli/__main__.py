@@ -7,7 +7,7 @@ import contextlib
 import sys
 from pathlib import Path
 
-from tally.cli import admin, erp, insights, portal, quotes, rate, status
+from tally.cli import admin, erp, insights, keyring, portal, quotes, rate, status
 from tally.cli.settings import CliSettings
 from tally.cli.stack import Stack, StackConfig, StackError
 from tally.mesh.settings import SettingsError, load
@@ -40,6 +40,7 @@ def _parser(defaults: CliSettings) -> argparse.ArgumentParser:
     )
     demo.add_argument("--keep", action="store_true", help="keep the stack up afterwards (Ctrl-C stops it)")
     admin.add_commands(commands, defaults)
+    keyring.add_command(commands, defaults.data_dir)
     rate.add_command(commands)
     portal.add_command(commands, defaults)
     erp.add_command(commands, defaults)
@@ -93,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             return rate.run(args)
         if args.command == "insights":
             return insights.run(args)
+        if args.command == "keyring":
+            return keyring.run(args)
         if args.command in ("producers", "keys"):
             return admin.run(args)
         if args.command == "portal-link":
@@ -104,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         from tally.cli.demo import run_demo
 
         return run_demo(_config(args), args.events, keep=args.keep)
-    except (StackError, admin.AdminError, erp.ErpCommandError) as exc:
+    except (StackError, admin.AdminError, erp.ErpCommandError, keyring.KeyringError) as exc:
         print(f"tally: {exc}", file=sys.stderr)
         return 1
 

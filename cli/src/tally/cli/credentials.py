@@ -1,4 +1,5 @@
-"""The local stack's credentials: an admin key, a key per service (its identity) and the hashed keyring."""
+"""The local stack's credentials: an admin key, a key per service (its identity, with only the scopes of
+the RPCs it calls) and the hashed keyring."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tally.mesh.auth import ALL_SCOPES, Keyring, generate_key
+from tally.mesh.auth import ALL_SCOPES, Keyring, generate_key, parse_key
+from tally.mesh.roles import service_scopes
 
 
 @dataclass(frozen=True)
@@ -32,19 +34,29 @@ def ensure_credentials(directory: Path, services: Sequence[str]) -> Credentials:
     keyring = Keyring.load(keyring_path) if keyring_path.exists() else Keyring()
     changed = False
 
-    def key_for(principal: str, filename: str) -> str:
+    def key_for(principal: str, filename: str, scopes: frozenset[str]) -> str:
         nonlocal changed
         path = directory / filename
         if path.exists():
-            return path.read_text().strip()
-        plaintext, record = generate_key(principal, [ALL_SCOPES])
+            plaintext = path.read_text().strip()
+            parsed = parse_key(plaintext)
+            record = keyring.get(parsed[0]) if parsed else None
+            if record is not None and record.scopes == scopes and not record.revoked:
+                return plaintext
+            if record is not None and not record.revoked:
+                # A data dir from before keys had least-privilege scopes (services held '*'): replace the
+                # key rather than keep a broader one than the service needs.
+                keyring.revoke(record.key_id)
+        plaintext, record = generate_key(principal, scopes)
         keyring.add(record)
         _write_private(path, plaintext)
         changed = True
         return plaintext
 
-    admin = key_for("admin", "admin.key")
-    service_keys = {name: key_for(f"service:{name}", f"{name}.key") for name in services}
+    admin = key_for("admin", "admin.key", frozenset({ALL_SCOPES}))
+    service_keys = {
+        name: key_for(f"service:{name}", f"{name}.key", service_scopes(name)) for name in services
+    }
     if changed or not keyring_path.exists():
         keyring.save(keyring_path)
     return Credentials(admin, service_keys, keyring_path)

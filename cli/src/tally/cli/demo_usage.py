@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 
+import grpc
 import grpc.aio
 
 from tally.api.common.v1 import period_pb2
@@ -16,6 +17,7 @@ from tally.api.ingestion.v1 import ingestion_service_pb2 as ingestion_pb
 from tally.api.ingestion.v1 import ingestion_service_pb2_grpc as ingestion_grpc
 from tally.api.metering.v1 import metering_service_pb2 as metering_pb
 from tally.api.metering.v1 import metering_service_pb2_grpc as metering_grpc
+from tally.mesh.errors import retry_delay_s
 from tally.pricing import Period
 
 CUSTOMERS = ("acme", "tanaka", "globex", "initech", "umbrella", "hooli", "stark", "wayne", "wonka")
@@ -57,6 +59,20 @@ async def create_meters(metering: grpc.aio.Channel) -> dict[str, str]:
         )
         ids[key] = reply.meter.id
     return ids
+
+
+async def _ingest(
+    stub: ingestion_grpc.IngestionServiceStub, request: ingestion_pb.IngestRequest
+) -> ingestion_pb.IngestResponse:
+    """Send one batch as a well-behaved producer does: over the rate limit, wait as told and resend it."""
+    while True:
+        try:
+            return await stub.Ingest(request, timeout=30)
+        except grpc.aio.AioRpcError as exc:
+            delay = retry_delay_s(exc) if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED else None
+            if delay is None:
+                raise
+            await asyncio.sleep(delay)
 
 
 def _batch(seq: int, start_ms: int, span_ms: int) -> ingestion_pb.IngestRequest:
@@ -122,7 +138,7 @@ async def stream_usage(
             else:
                 request = _batch(seq, start_ms, 3_600_000)
             api_calls += sum(1 for event in request.events if event.event_type == "api_call")
-            reply = await stub.Ingest(request, timeout=30)
+            reply = await _ingest(stub, request)
             if reply.accepted_count != BATCH:
                 raise RuntimeError(f"batch {seq}: {len(reply.rejected)} rejected: {reply.rejected[0].reason}")
 

@@ -78,7 +78,14 @@ class PermissionDenied(DomainError):
 
 
 class ResourceExhausted(DomainError):
-    """A size or rate limit was exceeded (batch too large, too many properties)."""
+    """A size or rate limit was exceeded (batch too large, too many properties).
+
+    ``retry_after_s``, when known, is how long the caller should wait before the same request can
+    succeed (a rate limit refilling); it travels as google.rpc.RetryInfo."""
+
+    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class Unavailable(DomainError):

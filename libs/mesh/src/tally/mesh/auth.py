@@ -17,7 +17,8 @@ from typing import Protocol
 
 KEY_PREFIX = "tly"
 ALL_SCOPES = "*"
-"""The scope that grants every other scope: service identities and administrators."""
+"""The scope that grants every other scope: held by the admin role only; service keys hold exactly the scopes
+of the RPCs they call (tally.mesh.roles)."""
 
 _KEYRING_VERSION = 1
 

@@ -31,10 +31,15 @@ Registration = tuple[Callable[[Any, grpc.aio.Server], None], Any]
 ShutdownHook = Callable[[], Awaitable[None]]
 
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
-"""Ingestion batches are up to 4 MiB; twice that leaves room for encoding overhead and growth."""
+"""Ingestion batches are up to 4 MiB; twice that leaves room for encoding overhead and growth. Also the
+largest reply any server sends (PDFs, long pages)."""
+
+DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024
+"""The largest request a service accepts unless it declares more (ingestion) or TALLY_GRPC_MAX_REQUEST_BYTES
+says otherwise: no request but a usage batch comes near it, and a bigger one is refused with
+RESOURCE_EXHAUSTED before any of it is decoded."""
 
 SERVER_OPTIONS: tuple[tuple[str, int], ...] = (
-    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
     # gRPC sets SO_REUSEPORT by default, which lets a second process "bind" a busy port and silently
     # share its traffic; we want that mistake to fail at start.
@@ -77,9 +82,12 @@ class MeshServer:
         verifier: KeyVerifier,
         readiness: Sequence[ReadinessCheck] = (),
         readiness_interval_s: float = 2.0,
+        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     ) -> None:
         """``readiness``: what must be reachable for this server to report SERVING (its broker, database),
-        checked every ``readiness_interval_s``."""
+        checked every ``readiness_interval_s``. ``max_request_bytes``: this service's own limit on a
+        request's size; TALLY_GRPC_MAX_REQUEST_BYTES, when set, wins."""
+        self.max_request_bytes = settings.max_request_bytes or max_request_bytes
         self.service = service
         self._settings = settings
         self._registrations = tuple(registrations)
@@ -118,7 +126,7 @@ class MeshServer:
                 ServerDeadlineInterceptor(),
                 self._auth,
             ],
-            options=SERVER_OPTIONS,
+            options=(("grpc.max_receive_message_length", self.max_request_bytes), *SERVER_OPTIONS),
         )
         for add, servicer in self._registrations:
             add(servicer, server)

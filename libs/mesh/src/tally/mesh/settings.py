@@ -68,6 +68,13 @@ def parse_seconds(raw: str) -> float:
     return value
 
 
+def parse_byte_count(raw: str) -> int:
+    value = int(raw)
+    if value < 1024:
+        raise ValueError(f"must be a number of bytes, at least 1024, got {raw!r}")
+    return value
+
+
 def parse_decimal(raw: str) -> Decimal:
     try:
         return Decimal(raw)
@@ -181,6 +188,15 @@ class MeshSettings:
 
     grpc_port: int = setting("TALLY_GRPC_PORT", default=50051, parse=parse_port, doc="gRPC port")
     """Port the gRPC server listens on (0 picks a free one)."""
+
+    max_request_bytes: int | None = setting(
+        "TALLY_GRPC_MAX_REQUEST_BYTES",
+        default=None,
+        parse=parse_byte_count,
+        doc="largest gRPC request accepted, in bytes (default: the service's own, 4 MiB; ingestion 8 MiB)",
+    )
+    """Largest request the gRPC server accepts; a bigger one is refused with RESOURCE_EXHAUSTED unread.
+    Unset: the service's own limit (4 MiB, ingestion's 8 MiB for 4 MiB batches)."""
 
     default_deadline_s: float = setting(
         "TALLY_DEFAULT_DEADLINE_SECONDS", default=10.0, parse=parse_seconds, doc="deadline of outbound calls"

@@ -30,7 +30,7 @@ from tally.mesh.jetstream import (
     ensure_stream,
 )
 from tally.mesh.readiness import nats_connected
-from tally.mesh.server import MeshServer, Registration, TerminationSignals
+from tally.mesh.server import DEFAULT_MAX_REQUEST_BYTES, MeshServer, Registration, TerminationSignals
 from tally.mesh.settings import MeshSettings, SettingsError, load
 from tally.persistence.checkpoint import WalCheckpointer
 from tally.persistence.engine import create_engine
@@ -108,6 +108,8 @@ class ServiceDefinition(Generic[S]):
     wire: Callable[[Runtime[S]], Awaitable[Wiring]]
     streams: Sequence[StreamSpec] = streams.ALL
     """Streams declared at start (idempotent): those it publishes to and those it consumes."""
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    """The largest gRPC request this service accepts (TALLY_GRPC_MAX_REQUEST_BYTES overrides it)."""
 
 
 def main(definition: ServiceDefinition[Any], argv: Sequence[str] | None = None) -> None:
@@ -157,6 +159,7 @@ async def serve(definition: ServiceDefinition[S], mesh: MeshSettings, settings: 
         scopes=wiring.scopes,
         verifier=verifier,
         readiness=[nats_connected(nats), database_reachable(engine)],
+        max_request_bytes=definition.max_request_bytes,
     )
     await server.start()
     # What starting allocated lives as long as the process: freeze it out of every collection, and let the

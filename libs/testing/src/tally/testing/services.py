@@ -15,6 +15,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tally.mesh.auth import ALL_SCOPES, Keyring, generate_key
+from tally.mesh.roles import service_scopes
 from tally.testing.ports import free_port
 
 
@@ -53,7 +54,8 @@ class ServiceProcess:
         return plaintext
 
     def environment(self) -> dict[str, str]:
-        service_key = self.add_key(f"service:{self.name}", [ALL_SCOPES])
+        # The same least-privilege scopes a deployed service's key holds, so tests prove they suffice.
+        service_key = self.add_key(f"service:{self.name}", sorted(service_scopes(self.name)))
         env = dict(os.environ)
         env.update(
             TALLY_DATABASE_URL=self.database_url,

@@ -68,6 +68,7 @@ async def wire(runtime: Runtime[GatewaySettings]) -> Wiring:
         Portal(viewers, reads, found_templates, refresh_s=settings.portal_refresh_s),
         Console(viewers, reads, webhooks, peers, found_templates, session_s=settings.console_session_s),
         found_templates,
+        max_body_bytes=settings.max_body_bytes,
     )
     http = HttpServer(app, settings.http_host, settings.http_port)
     await http.start()

@@ -33,7 +33,7 @@ from tally.domain.errors import (
     Unauthenticated,
     Unavailable,
 )
-from tally.mesh.errors import field_violations, resource_info
+from tally.mesh.errors import field_violations, resource_info, retry_delay_s
 
 T = TypeVar("T")
 
@@ -71,7 +71,7 @@ def domain_error(exc: grpc.aio.AioRpcError, peer: str) -> DomainError:
     if code == grpc.StatusCode.FAILED_PRECONDITION:
         return FailedPrecondition(details)
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
-        return ResourceExhausted(details)
+        return ResourceExhausted(details, retry_after_s=retry_delay_s(exc))
     if code == grpc.StatusCode.UNAUTHENTICATED:
         return Unauthenticated(details)
     if code == grpc.StatusCode.PERMISSION_DENIED:

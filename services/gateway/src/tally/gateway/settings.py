@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tally.gateway.domain.webhooks import DEFAULT_RETRY_SCHEDULE_S
-from tally.mesh.settings import parse_port, parse_seconds, setting
+from tally.mesh.settings import parse_byte_count, parse_port, parse_seconds, setting
 
 
 def parse_schedule(raw: str) -> tuple[float, ...]:
@@ -49,6 +49,15 @@ class GatewaySettings:
         "TALLY_GATEWAY_PUBLIC_URL", default="", doc="base URL customers reach the gateway at (portal links)"
     )
     """Base URL printed in portal links, e.g. https://billing.example.com; default http://<host>:<port>."""
+
+    max_body_bytes: int = setting(
+        "TALLY_GATEWAY_MAX_BODY_BYTES",
+        default=6 * 1024 * 1024,
+        parse=parse_byte_count,
+        doc="largest HTTP request body accepted, in bytes (413 beyond)",
+    )
+    """Largest HTTP request body the gateway reads; a larger one is refused with 413 before it is buffered.
+    The default leaves room above the 5 MiB JSON usage batch, which is refused with its own message."""
 
     peer_deadline_s: float = setting(
         "TALLY_GATEWAY_PEER_DEADLINE_SECONDS",

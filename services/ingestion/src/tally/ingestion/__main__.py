@@ -9,11 +9,13 @@ from tally.ingestion.events import METER_PROJECTION, MeterChangedHandler
 from tally.ingestion.handlers import Ingestor, ProducerAdmin
 from tally.ingestion.producer_keys import ProducerKeyVerifier
 from tally.ingestion.publisher import BatchPublisher
+from tally.ingestion.rate_limits import ProducerRateLimits, Rate
 from tally.ingestion.server import ADMIN_SERVICE, SCOPES, SERVICE, IngestionAdminServicer, IngestionServicer
 from tally.ingestion.settings import IngestionSettings
 from tally.ingestion.store import MeterProjection, ProducerStore, RejectedLog
 from tally.ingestion.value_properties import ValuePropertyIndex
 from tally.mesh import streams
+from tally.mesh.server import MAX_MESSAGE_BYTES
 from tally.runtime.process import Consumer, Runtime, ServiceDefinition, Wiring, main
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
@@ -29,6 +31,10 @@ async def wire(runtime: Runtime[IngestionSettings]) -> Wiring:
         BatchPublisher(runtime.js, timeout_s=settings.publish_timeout_s),
         settings,
         values,
+        limits=ProducerRateLimits(
+            Rate(settings.producer_events_per_s, settings.producer_event_burst),
+            Rate(settings.producer_batches_per_s, settings.producer_batch_burst),
+        ),
     )
     verifier = ProducerKeyVerifier(ProducerStore(runtime.engine), cache_s=settings.key_cache_s)
     admin = ProducerAdmin(ProducerStore(runtime.engine), verifier)
@@ -46,7 +52,13 @@ async def wire(runtime: Runtime[IngestionSettings]) -> Wiring:
 
 
 DEFINITION = ServiceDefinition(
-    "ingestion", MIGRATIONS, IngestionSettings, wire, streams=[streams.USAGE, streams.METERING]
+    "ingestion",
+    MIGRATIONS,
+    IngestionSettings,
+    wire,
+    streams=[streams.USAGE, streams.METERING],
+    # Batches are up to 4 MiB (refused beyond, naming the field); twice that covers encoding overhead.
+    max_request_bytes=MAX_MESSAGE_BYTES,
 )
 
 if __name__ == "__main__":

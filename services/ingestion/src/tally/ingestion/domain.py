@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Generic, Protocol, TypeVar
 
-from tally.domain.errors import InvalidArgument
+from tally.domain.errors import InvalidArgument, PermissionDenied
 
 MAX_BATCH_EVENTS = 10_000
 MAX_BATCH_BYTES = 4 * 1024 * 1024
@@ -264,7 +263,9 @@ def numeric_properties(meters: Iterable[MeterView]) -> dict[str, tuple[str, ...]
 
 MAX_PRODUCER_NAME_LENGTH = 128
 DEFAULT_KEY_SCOPES = frozenset({"usage:write"})
-_SCOPE_PATTERN = re.compile(r"^[a-z][a-z_]*:(read|write)$")
+PRODUCER_SCOPES = frozenset({"usage:write", "usage:read"})
+"""All a producer key may ever hold: send usage, and list its own producer's rejected events. Writing
+invoices, the catalog or anything else is an operator's job, done with an operator key from the keyring."""
 
 
 def validate_producer_name(name: str) -> str:
@@ -278,14 +279,29 @@ def validate_producer_name(name: str) -> str:
 
 
 def key_scopes(requested: Iterable[str]) -> frozenset[str]:
-    """Scopes of a new producer key: ``usage:write`` by default; a producer key never administers."""
+    """Scopes of a new producer key: ``usage:write`` by default, and never more than PRODUCER_SCOPES."""
     scopes = frozenset(requested)
     if not scopes:
         return DEFAULT_KEY_SCOPES
+    allowed = ", ".join(sorted(PRODUCER_SCOPES))
     for scope in sorted(scopes):
-        if not _SCOPE_PATTERN.match(scope):
+        if scope not in PRODUCER_SCOPES:
             raise InvalidArgument.field(
                 "scopes",
-                f"{scope!r} is not a '<area>:read' or '<area>:write' scope (producer keys never get '*')",
+                f"{scope!r} is not a producer scope: a producer key may hold only {allowed}; "
+                "operators' keys with other scopes come from the keyring (see SECURITY.md)",
             )
     return scopes
+
+
+def rejections_producer(caller_producer: str | None, requested: str | None) -> str | None:
+    """Whose rejected events a caller may list: a producer only its own (asking for another producer's is
+    refused, not silently narrowed); an operator or service (``caller_producer`` None) whatever it asks."""
+    if caller_producer is None:
+        return requested
+    if requested and requested != caller_producer:
+        raise PermissionDenied(
+            "a producer key lists only its own producer's rejected events; "
+            f"producer_id {requested!r} is another producer"
+        )
+    return caller_producer

@@ -7,7 +7,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from opentelemetry import trace
@@ -20,11 +20,13 @@ from tally.ingestion.domain import (
     Rejection,
     ValidationPolicy,
     key_scopes,
+    rejections_producer,
     validate_batch,
     validate_producer_name,
 )
-from tally.ingestion.producer_keys import ProducerKeyVerifier, producer_principal
+from tally.ingestion.producer_keys import ProducerKeyVerifier, caller_producer, producer_principal
 from tally.ingestion.publisher import BatchPublisher
+from tally.ingestion.rate_limits import ProducerRateLimits
 from tally.ingestion.settings import IngestionSettings
 from tally.ingestion.store import (
     KeyRow,
@@ -68,9 +70,14 @@ class Ingestor:
         settings: IngestionSettings,
         values: ValuePropertyIndex,
         *,
+        limits: ProducerRateLimits | None = None,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``limits``: each producer's rate limits (None: unlimited, for tests of other rules)."""
         self._log = log
+        self._limits = limits
+        self._monotonic = monotonic
         self._publisher = publisher
         self._values = values
         self._horizon_ms = int(settings.backfill_horizon_hours * 3600 * 1000)
@@ -95,6 +102,9 @@ class Ingestor:
             raise InvalidArgument.field("batch_id", "must be at most 255 characters")
         if "\x00" in batch_id:
             raise InvalidArgument.field("batch_id", "must not contain NUL (U+0000) characters")
+        if self._limits is not None:
+            # Before anything of the batch is looked at or stored: a refused batch leaves no trace.
+            self._limits.admit(producer_id, len(events), self._monotonic())
         batch_id = batch_id or str(uuid.uuid4())
         now_ms = int(self._clock() * 1000)
         policy = ValidationPolicy(
@@ -125,8 +135,11 @@ class Ingestor:
         )
 
     async def list_rejected(
-        self, where: RejectedFilter, *, after_id: int | None, limit: int
+        self, caller: str, where: RejectedFilter, *, after_id: int | None, limit: int
     ) -> list[RejectedRecord]:
+        """Rejections ``caller`` (a principal name) may see: a producer key only its own producer's, whose
+        payloads may carry its customers' data; an operator or service key any producer's."""
+        where = replace(where, producer_id=rejections_producer(caller_producer(caller), where.producer_id))
         return await asyncio.to_thread(self._log.list, where, after_id=after_id, limit=limit)
 
 

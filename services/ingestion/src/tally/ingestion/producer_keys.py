@@ -21,6 +21,12 @@ def producer_principal(producer_id: str) -> str:
     return f"{PRINCIPAL_PREFIX}{producer_id}"
 
 
+def caller_producer(principal: str) -> str | None:
+    """The producer a principal sends as (its batches' and rejections' producer_id, ``producer:<id>``), or
+    None for keyring principals (operators and services)."""
+    return principal if principal.startswith(PRINCIPAL_PREFIX) else None
+
+
 @dataclass(frozen=True, slots=True)
 class _Cached:
     until: float

@@ -87,7 +87,7 @@ class IngestionServicer(pb_grpc.IngestionServiceServicer):
             code=request.code or None,
         )
         records = await self._ingestor.list_rejected(
-            where, after_id=decode_int_token(request.page.page_token), limit=limit
+            current_principal().name, where, after_id=decode_int_token(request.page.page_token), limit=limit
         )
         reply = pb.ListRejectedResponse(
             rejected=[

@@ -7,6 +7,13 @@ from dataclasses import dataclass
 from tally.mesh.settings import parse_seconds, setting
 
 
+def parse_rate(raw: str) -> float:
+    value = float(raw)
+    if value < 0:
+        raise ValueError(f"must be 0 (unlimited) or a positive number, got {raw!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class IngestionSettings:
     """Limits applied to every batch."""
@@ -40,3 +47,38 @@ class IngestionSettings:
         doc="how often the meters' value properties are reloaded from the projection",
     )
     """How often each replica reloads which properties must be numbers, besides right after a MeterChanged."""
+
+    producer_events_per_s: float = setting(
+        "TALLY_INGEST_PRODUCER_EVENTS_PER_SECOND",
+        default=100_000.0,
+        parse=parse_rate,
+        doc="sustained events a second one producer may send to one replica (0: unlimited)",
+    )
+    """Each producer's sustained rate of events on each replica; above it (once its burst is spent) a
+    batch is refused whole with RESOURCE_EXHAUSTED and a RetryInfo saying when to resend it."""
+
+    producer_event_burst: float = setting(
+        "TALLY_INGEST_PRODUCER_EVENT_BURST",
+        default=500_000.0,
+        parse=parse_rate,
+        doc="events a producer may send at once above its rate (at least a batch's 10,000)",
+    )
+    """How many events a producer may send in a burst above its sustained rate (its bucket's size); a
+    batch larger than this is refused for good, naming the burst."""
+
+    producer_batches_per_s: float = setting(
+        "TALLY_INGEST_PRODUCER_BATCHES_PER_SECOND",
+        default=1_000.0,
+        parse=parse_rate,
+        doc="sustained batches a second one producer may send to one replica (0: unlimited)",
+    )
+    """Each producer's sustained rate of batches (calls) on each replica: many tiny batches cost far more
+    than their events."""
+
+    producer_batch_burst: float = setting(
+        "TALLY_INGEST_PRODUCER_BATCH_BURST",
+        default=5_000.0,
+        parse=parse_rate,
+        doc="batches a producer may send at once above its rate",
+    )
+    """How many batches a producer may send in a burst above its sustained batch rate."""

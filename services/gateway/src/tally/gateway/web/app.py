@@ -17,6 +17,7 @@ from starlette.templating import Jinja2Templates
 
 from tally.domain.errors import DomainError
 from tally.gateway.web.api import Api
+from tally.gateway.web.body_limit import BodyLimitMiddleware
 from tally.gateway.web.console import Console
 from tally.gateway.web.openapi import document
 from tally.gateway.web.portal import Portal
@@ -59,7 +60,14 @@ def templates() -> Jinja2Templates:
     return found
 
 
-def create_app(api: Api, portal: Portal, console: Console, found_templates: Jinja2Templates) -> Starlette:
+def create_app(
+    api: Api,
+    portal: Portal,
+    console: Console,
+    found_templates: Jinja2Templates,
+    *,
+    max_body_bytes: int,
+) -> Starlette:
     async def openapi(request: Request) -> Response:
         return JSONResponse(document())
 
@@ -103,6 +111,6 @@ def create_app(api: Api, portal: Portal, console: Console, found_templates: Jinj
     ]
     return Starlette(
         routes=routes,
-        middleware=[Middleware(TracingMiddleware)],
+        middleware=[Middleware(TracingMiddleware), Middleware(BodyLimitMiddleware, max_bytes=max_body_bytes)],
         exception_handlers={DomainError: errors, HTTPException: http_errors, Exception: errors},
     )
