@@ -101,13 +101,14 @@ async def test_a_fetch_that_cannot_be_written_fails_alone(postgres_url):
     )
     recorder = UsageRecorder(UsageRecording(engine))
     try:
-        # PostgreSQL text cannot hold NUL: this fetch fails in the database (ingestion refuses such ids first).
+        # PostgreSQL text cannot hold NUL: this fetch fails in the database (ingestion refuses such ids first;
+        # an event with one is quarantined, but a batch id with one fails its whole message).
         good, bad, other = await hold_writer(
             recorder,
             3,
             [
                 recorder.handle([delivery("b1", "e1", "e2")]),
-                recorder.handle([delivery("b2", "e3", "bad\x00id")]),
+                recorder.handle([delivery("b2\x00", "e3")]),
                 recorder.handle([delivery("b3", "e4")]),
             ],
         )

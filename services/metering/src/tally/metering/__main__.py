@@ -12,12 +12,12 @@ from tally.mesh import streams
 from tally.metering.closing import CLOSING_CONSUMER, PeriodClosing
 from tally.metering.corrections import EventCorrections, MeterRevisions
 from tally.metering.events import USAGE_CONSUMER
-from tally.metering.handlers import MeterCatalog, UsageRecorder
+from tally.metering.handlers import MeterCatalog, QuarantineReview, UsageRecorder
 from tally.metering.queries import EventListing, MeterValues, UsageReader
 from tally.metering.recording import UsageRecording
 from tally.metering.server import SCOPES, SERVICE, MeteringServicer
 from tally.metering.settings import MeteringSettings
-from tally.metering.store import MeterStore
+from tally.metering.store import MeterStore, QuarantineStore
 from tally.runtime.process import Consumer, Runtime, ServiceDefinition, Wiring, main
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
@@ -36,6 +36,7 @@ async def wire(runtime: Runtime[MeteringSettings]) -> Wiring:
         EventListing(runtime.engine),
         EventCorrections(runtime.engine),
         MeterValues(runtime.engine),
+        QuarantineReview(QuarantineStore(runtime.engine)),
     )
     recorder = UsageRecorder(UsageRecording(runtime.engine, keep_connection=True))
 

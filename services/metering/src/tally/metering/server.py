@@ -23,7 +23,7 @@ from tally.metering.domain import (
     PropertyFilter,
     update_fields,
 )
-from tally.metering.handlers import MeterCatalog
+from tally.metering.handlers import MeterCatalog, QuarantineReview
 from tally.metering.queries import (
     EventListing,
     EventRecord,
@@ -33,8 +33,8 @@ from tally.metering.queries import (
     UsageReader,
     Window,
 )
-from tally.metering.store import StoredMeter
-from tally.persistence.paging import decode_token, encode_token, page_size
+from tally.metering.store import QuarantinedEvent, StoredMeter
+from tally.persistence.paging import decode_int_token, decode_token, encode_token, page_size
 
 SERVICE = "tally.api.metering.v1.MeteringService"
 SCOPES = {
@@ -49,6 +49,7 @@ SCOPES = {
     f"/{SERVICE}/ListMeterValues": "usage:read",
     f"/{SERVICE}/AmendEvent": "usage:correct",
     f"/{SERVICE}/VoidEvent": "usage:correct",
+    f"/{SERVICE}/ListQuarantined": "admin",
 }
 
 VALUES_PAGE_DEFAULT = 1_000
@@ -175,6 +176,24 @@ def _event_to_wire(record: EventRecord) -> pb.StoredEvent:
     return stored
 
 
+def _quarantined_to_wire(found: QuarantinedEvent) -> pb.QuarantinedEvent:
+    quarantined = pb.QuarantinedEvent(
+        event=events_pb2.UsageEvent(
+            event_id=found.event_id,
+            customer=found.customer,
+            event_type=found.event_type,
+            timestamp_ms=found.timestamp_ms,
+            properties=found.properties,
+        ),
+        producer_id=found.producer_id,
+        batch_id=found.batch_id,
+        field=found.field,
+        reason=found.reason,
+    )
+    quarantined.quarantined_at.FromMilliseconds(found.quarantined_at_ms)
+    return quarantined
+
+
 def _event_position(token: str) -> tuple[int, str, int] | None:
     raw = decode_token(token)
     if raw is None:
@@ -197,6 +216,7 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
         events: EventListing,
         corrections: EventCorrections,
         values: MeterValues,
+        quarantine: QuarantineReview,
     ) -> None:
         self._meters = meters
         self._revisions = revisions
@@ -204,6 +224,7 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
         self._events = events
         self._corrections = corrections
         self._values = values
+        self._quarantine = quarantine
 
     async def CreateMeter(
         self, request: pb.CreateMeterRequest, context: grpc.aio.ServicerContext
@@ -338,3 +359,15 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
             request.producer_id, request.event_id, request.reason, current_principal().name
         )
         return pb.VoidEventResponse(event=_event_to_wire(voided))
+
+    async def ListQuarantined(
+        self, request: pb.ListQuarantinedRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListQuarantinedResponse:
+        limit = page_size(request.page.page_size)
+        found = await self._quarantine.list(
+            producer_id=request.producer_id, after_id=decode_int_token(request.page.page_token), limit=limit
+        )
+        reply = pb.ListQuarantinedResponse(events=[_quarantined_to_wire(event) for event in found])
+        if len(found) == limit:
+            reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=encode_token(found[-1].id)))
+        return reply

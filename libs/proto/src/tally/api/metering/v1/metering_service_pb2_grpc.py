@@ -90,6 +90,11 @@ class MeteringServiceStub:
                 request_serializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.RebuildRequest.SerializeToString,
                 response_deserializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.RebuildResponse.FromString,
                 _registered_method=True)
+        self.ListQuarantined = channel.unary_unary(
+                '/tally.api.metering.v1.MeteringService/ListQuarantined',
+                request_serializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListQuarantinedRequest.SerializeToString,
+                response_deserializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListQuarantinedResponse.FromString,
+                _registered_method=True)
 
 
 class MeteringServiceServicer:
@@ -174,6 +179,14 @@ class MeteringServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListQuarantined(self, request, context):
+        """Lists the events metering could not apply (set aside with their reason so the rest of their batch
+        counted), oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MeteringServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -231,6 +244,11 @@ def add_MeteringServiceServicer_to_server(servicer, server):
                     servicer.Rebuild,
                     request_deserializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.RebuildRequest.FromString,
                     response_serializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.RebuildResponse.SerializeToString,
+            ),
+            'ListQuarantined': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListQuarantined,
+                    request_deserializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListQuarantinedRequest.FromString,
+                    response_serializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListQuarantinedResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -531,6 +549,33 @@ class MeteringService:
             '/tally.api.metering.v1.MeteringService/Rebuild',
             tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.RebuildRequest.SerializeToString,
             tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.RebuildResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListQuarantined(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tally.api.metering.v1.MeteringService/ListQuarantined',
+            tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListQuarantinedRequest.SerializeToString,
+            tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListQuarantinedResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,157 @@
+"""One event metering cannot apply is set aside with its reason; the rest of its batch counts at once."""
+
+import asyncio
+import time
+from decimal import Decimal
+
+import grpc
+import pytest
+
+from tally.api.common.v1 import pagination_pb2, period_pb2
+from tally.api.ingestion.v1 import events_pb2
+from tally.api.metering.v1 import metering_service_pb2 as pb
+from tally.api.metering.v1 import metering_service_pb2_grpc as pb_grpc
+from tally.mesh import jetstream, streams
+from tally.testing.services import ServiceProcess
+
+T0 = 1_780_272_000_000  # 2026-06-01T00:00Z
+
+
+def period(start_ms, end_ms):
+    window = period_pb2.Period()
+    window.start.FromMilliseconds(start_ms)
+    window.end.FromMilliseconds(end_ms)
+    return window
+
+
+def usage_event(event_id, customer, timestamp_ms, **properties):
+    return events_pb2.UsageEvent(
+        event_id=event_id,
+        customer=customer,
+        event_type="call",
+        timestamp_ms=timestamp_ms,
+        properties=properties,
+    )
+
+
+def meter(key, aggregation):
+    return pb.Meter(key=key, name=key.title(), event_type="call", aggregation=aggregation, value_property="v")
+
+
+async def publish_batch(nats_url, batch_id, usage):
+    batch = events_pb2.UsageBatchAccepted(
+        batch_id=batch_id, producer_id="p1", received_at_ms=T0, events=usage
+    )
+    nc = await jetstream.connect(nats_url, name="test-forged-ingestion")
+    try:
+        subject = streams.usage_batch_subject(streams.usage_partition(usage[0].customer))
+        await jetstream.publish(nc.jetstream(), subject, batch.SerializeToString(), batch_id)
+    finally:
+        await nc.close()
+
+
+@pytest.fixture
+def metering(tmp_path, nats_server, database_url):
+    service = ServiceProcess(
+        "metering", "tally.metering", database_url, nats_server.url, tmp_path / "metering"
+    )
+    service.reader_key = service.add_key("reader", ["usage:read"])  # keys are read at start
+    service.start()
+    yield service
+    service.kill()
+
+
+async def dead_lettered(nats_url: str) -> int:
+    nc = await jetstream.connect(nats_url, name="test-dlq")
+    try:
+        return (await nc.jetstream().stream_info(f"{streams.USAGE.name}_DLQ")).state.messages
+    finally:
+        await nc.close()
+
+
+def test_an_overflowing_value_is_quarantined_and_its_999_neighbours_count_within_seconds(metering):
+    md = metering.metadata()
+    with grpc.insecure_channel(metering.target) as channel:
+        stub = pb_grpc.MeteringServiceStub(channel)
+        total = stub.CreateMeter(pb.CreateMeterRequest(meter=meter("total", pb.AGGREGATION_SUM)), metadata=md)
+        calls = stub.CreateMeter(
+            pb.CreateMeterRequest(meter=meter("calls", pb.AGGREGATION_COUNT)), metadata=md
+        )
+        good = [usage_event(f"e{i}", "acme", T0 + i, v=f"{i}.25") for i in range(999)]
+        # As an older ingestion or a forged message would deliver it: straight to the stream, no validation.
+        bad = usage_event("huge", "acme", T0 + 500, v="1E+999999")
+        sent = time.monotonic()
+        asyncio.run(publish_batch(metering.nats_url, "b-mixed", [*good[:500], bad, *good[500:]]))
+
+        def usage(meter_id: str) -> str:
+            reply = stub.GetUsage(
+                pb.GetUsageRequest(customer="acme", meter_id=meter_id, period=period(T0, T0 + 3_600_000)),
+                metadata=md,
+            )
+            return reply.buckets[0].quantity
+
+        expected_sum = str(sum(Decimal(f"{i}.25") for i in range(999)))
+        while usage(calls.meter.id) != "999" and time.monotonic() - sent < 10:
+            time.sleep(0.05)
+        counted_after_s = time.monotonic() - sent
+        assert usage(calls.meter.id) == "999"
+        assert usage(total.meter.id) == expected_sum == "498750.75"
+        assert counted_after_s < 5, counted_after_s
+
+        listed = stub.ListQuarantined(pb.ListQuarantinedRequest(), metadata=md)
+        assert [(q.producer_id, q.batch_id, q.event.event_id, q.field) for q in listed.events] == [
+            ("p1", "b-mixed", "huge", "properties.v")
+        ]
+        quarantined = listed.events[0]
+        assert "1E+999999 is out of range" in quarantined.reason
+        assert dict(quarantined.event.properties) == {"v": "1E+999999"}
+        assert quarantined.event.timestamp_ms == T0 + 500
+        assert asyncio.run(dead_lettered(metering.nats_url)) == 0
+
+        # Delivered again (a redelivery, or the producer resending it): still one row, nothing counted twice.
+        asyncio.run(publish_batch(metering.nats_url, "b-again", [bad, good[0]]))
+        time.sleep(1.0)
+        assert usage(calls.meter.id) == "999"
+        assert len(stub.ListQuarantined(pb.ListQuarantinedRequest(), metadata=md).events) == 1
+
+
+def test_list_quarantined_pages_by_producer_and_needs_the_admin_scope(metering):
+    md = metering.metadata()
+    with grpc.insecure_channel(metering.target) as channel:
+        stub = pb_grpc.MeteringServiceStub(channel)
+        asyncio.run(
+            publish_batch(
+                metering.nats_url,
+                "b1",
+                [
+                    usage_event("nul", "acme", T0, v="1"),
+                    *(usage_event(f"big{i}", "acme", T0 + i, v="9" * 7000) for i in range(3)),
+                    events_pb2.UsageEvent(
+                        event_id="id\x00x", customer="acme", event_type="call", timestamp_ms=T0
+                    ),
+                ],
+            )
+        )
+        pages: list[list[str]] = []
+        token = ""
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            reply = stub.ListQuarantined(
+                pb.ListQuarantinedRequest(
+                    producer_id="p1", page=pagination_pb2.PageRequest(page_size=2, page_token=token)
+                ),
+                metadata=md,
+            )
+            if not reply.events and not pages:
+                time.sleep(0.1)
+                continue
+            pages.append([q.event.event_id for q in reply.events])
+            token = reply.page.next_page_token
+            if not token:
+                break
+        assert pages == [["big0", "big1"], ["big2", "id\\x00x"], []]
+        assert stub.ListQuarantined(pb.ListQuarantinedRequest(producer_id="p2"), metadata=md).events == []
+
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.ListQuarantined(pb.ListQuarantinedRequest(), metadata=metering.metadata(metering.reader_key))
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
