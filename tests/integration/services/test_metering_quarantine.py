@@ -12,6 +12,7 @@ from tally.api.ingestion.v1 import events_pb2
 from tally.api.metering.v1 import metering_service_pb2 as pb
 from tally.api.metering.v1 import metering_service_pb2_grpc as pb_grpc
 from tally.mesh import jetstream, streams
+from tally.mesh.errors import field_violations
 from tally.testing.services import ServiceProcess
 
 T0 = 1_780_272_000_000  # 2026-06-01T00:00Z
@@ -107,6 +108,17 @@ def test_an_overflowing_value_is_quarantined_and_its_999_neighbours_count_within
         assert dict(quarantined.event.properties) == {"v": "1E+999999"}
         assert quarantined.event.timestamp_ms == T0 + 500
         assert asyncio.run(dead_lettered(metering.nats_url)) == 0
+
+        # What the recorder sets aside, an amendment may not write either.
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.AmendEvent(
+                pb.AmendEventRequest(
+                    producer_id="p1", event_id="e0", properties={"v": "1E+999999"}, reason="typo"
+                ),
+                metadata=md,
+            )
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert [violation.field for violation in field_violations(refused.value)] == ["properties.v"]
 
         # Delivered again (a redelivery, or the producer resending it): still one row, nothing counted twice.
         asyncio.run(publish_batch(metering.nats_url, "b-again", [bad, good[0]]))
