@@ -56,7 +56,7 @@ VALUES_PAGE_DEFAULT = 1_000
 VALUES_PAGE_MAX = 10_000
 """ListMeterValues pages: events examined per page (values are small, so pages are larger than elsewhere)."""
 
-_WINDOWS = {
+_WINDOWS: dict[int, Window] = {
     pb.WINDOW_UNSPECIFIED: Window.WHOLE,
     pb.WINDOW_MINUTE: Window.MINUTE,
     pb.WINDOW_HOUR: Window.HOUR,
@@ -127,8 +127,23 @@ def _meter_to_wire(stored: StoredMeter) -> pb.Meter:
     )
 
 
-def _ms(stamp: object) -> int:
-    return int(stamp.ToMilliseconds())  # type: ignore[attr-defined]
+def _ms(stamp: object, field: str) -> int:
+    try:
+        return int(stamp.ToMilliseconds())  # type: ignore[attr-defined]
+    except ValueError:  # protobuf checks the range: a forged Timestamp is the caller's error, not ours
+        raise InvalidArgument.field(
+            field,
+            "is not a valid timestamp: it must lie between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z",
+        ) from None
+
+
+def _window_from_wire(window: int, field: str) -> Window:
+    found = _WINDOWS.get(window)
+    if found is None:
+        raise InvalidArgument.field(
+            field, f"unknown window {window}: expected one of {', '.join(pb.Window.keys())}"
+        )
+    return found
 
 
 def _query_from_wire(query: pb.GetUsageRequest | pb.UsageQuery, *, prefix: str = "") -> UsageQuery:
@@ -142,9 +157,9 @@ def _query_from_wire(query: pb.GetUsageRequest | pb.UsageQuery, *, prefix: str =
     return UsageQuery(
         customer=query.customer,
         meter_id=query.meter_id,
-        start_ms=_ms(query.period.start),
-        end_ms=_ms(query.period.end),
-        window=_WINDOWS.get(query.window, Window.WHOLE),
+        start_ms=_ms(query.period.start, f"{prefix}period.start"),
+        end_ms=_ms(query.period.end, f"{prefix}period.end"),
+        window=_window_from_wire(query.window, f"{prefix}window"),
         group_by=tuple(query.group_by),
     )
 
@@ -294,8 +309,8 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
         found = await asyncio.to_thread(
             self._events.list,
             request.customer,
-            start_ms=_ms(period.start) if period.HasField("start") else None,
-            end_ms=_ms(period.end) if period.HasField("end") else None,
+            start_ms=_ms(period.start, "period.start") if period.HasField("start") else None,
+            end_ms=_ms(period.end, "period.end") if period.HasField("end") else None,
             event_type=request.event_type or None,
             include_voided=request.include_voided,
             after=_event_position(request.page.page_token),
@@ -329,8 +344,8 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
             self._values.page,
             request.customer,
             meter,
-            start_ms=_ms(request.period.start),
-            end_ms=_ms(request.period.end),
+            start_ms=_ms(request.period.start, "period.start"),
+            end_ms=_ms(request.period.end, "period.end"),
             after=_event_position(request.page.page_token),
             limit=min(request.page.page_size or VALUES_PAGE_DEFAULT, VALUES_PAGE_MAX),
         )

@@ -1,4 +1,6 @@
-"""One event metering cannot apply is set aside with its reason; the rest of its batch counts at once."""
+"""What a forged message or an extreme query does to metering: one event it cannot apply is set aside with its
+reason while the rest of its batch counts at once, and usage over any valid period answers (or names the field
+that makes the answer too large)."""
 
 import asyncio
 import time
@@ -33,6 +35,10 @@ def usage_event(event_id, customer, timestamp_ms, **properties):
         timestamp_ms=timestamp_ms,
         properties=properties,
     )
+
+
+FIRST_MS = -62_135_596_800_000  # 0001-01-01T00:00Z
+LAST_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last millisecond a Timestamp holds
 
 
 def meter(key, aggregation):
@@ -167,3 +173,107 @@ def test_list_quarantined_pages_by_producer_and_needs_the_admin_scope(metering):
         with pytest.raises(grpc.RpcError) as refused:
             stub.ListQuarantined(pb.ListQuarantinedRequest(), metadata=metering.metadata(metering.reader_key))
         assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_usage_over_the_years_1_to_9999_answers_and_too_many_windows_name_the_field(metering):
+    md = metering.metadata()
+    with grpc.insecure_channel(metering.target) as channel:
+        stub = pb_grpc.MeteringServiceStub(channel)
+        total = stub.CreateMeter(pb.CreateMeterRequest(meter=meter("total", pb.AGGREGATION_SUM)), metadata=md)
+        asyncio.run(
+            publish_batch(
+                metering.nats_url,
+                "b-ages",
+                [
+                    usage_event("first", "acme", FIRST_MS, v="1.5"),
+                    usage_event("mid", "acme", T0, v="2"),
+                    usage_event("last", "acme", LAST_MS - 1, v="4.25"),
+                ],
+            )
+        )
+
+        def usage(start_ms, end_ms, window=pb.WINDOW_UNSPECIFIED):
+            return stub.GetUsage(
+                pb.GetUsageRequest(
+                    customer="acme", meter_id=total.meter.id, period=period(start_ms, end_ms), window=window
+                ),
+                metadata=md,
+            )
+
+        deadline = time.monotonic() + 10
+        while usage(FIRST_MS, LAST_MS).buckets[0].quantity != "7.75" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [
+            (b.window.start.ToMilliseconds(), b.window.end.ToMilliseconds(), b.quantity)
+            for b in usage(FIRST_MS, LAST_MS).buckets
+        ] == [(FIRST_MS, LAST_MS, "7.75")]
+
+        # The last months of the year 9999, the last one ending where the period does; the first of the year 1.
+        december = 253_399_622_400_000  # 9999-12-01T00:00Z
+        late = usage(december - 1, LAST_MS, pb.WINDOW_MONTH).buckets
+        assert [
+            (b.window.start.ToMilliseconds(), b.window.end.ToMilliseconds(), b.quantity) for b in late
+        ] == [
+            (december - 1, december, "0"),
+            (december, LAST_MS, "4.25"),
+        ]
+        january_end = FIRST_MS + 31 * 86_400_000
+        early = usage(FIRST_MS, january_end + 1, pb.WINDOW_MONTH).buckets
+        assert [(b.window.end.ToMilliseconds(), b.quantity) for b in early] == [
+            (january_end, "1.5"),
+            (january_end + 1, "0"),
+        ]
+
+        def refused(request):
+            with pytest.raises(grpc.RpcError) as error:
+                stub.GetUsage(request, metadata=md)
+            assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            return [(v.field, v.reason) for v in field_violations(error.value)]
+
+        whole_range = pb.GetUsageRequest(
+            customer="acme", meter_id=total.meter.id, period=period(FIRST_MS, LAST_MS), window=pb.WINDOW_MONTH
+        )
+        assert refused(whole_range) == [
+            (
+                "window",
+                "would cut the period into 119988 windows, more than the 44640 one query may return: "
+                "use a larger window or a shorter period",
+            )
+        ]
+        whole_range.window = 99
+        assert [field for field, _ in refused(whole_range)] == ["window"]
+        beyond = period(FIRST_MS, LAST_MS)
+        beyond.end.seconds = 10**12
+        assert [
+            field
+            for field, _ in refused(
+                pb.GetUsageRequest(customer="acme", meter_id=total.meter.id, period=beyond)
+            )
+        ] == ["period.end"]
+        batch = stub.BatchGetUsage(
+            pb.BatchGetUsageRequest(
+                queries=[
+                    pb.UsageQuery(customer="acme", meter_id=total.meter.id, period=period(FIRST_MS, LAST_MS))
+                ]
+            ),
+            metadata=md,
+        )
+        assert batch.results[0].buckets[0].quantity == "7.75"
+        with pytest.raises(grpc.RpcError) as error:
+            stub.BatchGetUsage(
+                pb.BatchGetUsageRequest(
+                    queries=[
+                        pb.UsageQuery(
+                            customer="acme", meter_id=total.meter.id, period=period(FIRST_MS, LAST_MS)
+                        ),
+                        pb.UsageQuery(
+                            customer="acme",
+                            meter_id=total.meter.id,
+                            period=period(FIRST_MS, LAST_MS),
+                            window=7,
+                        ),
+                    ]
+                ),
+                metadata=md,
+            )
+        assert [v.field for v in field_violations(error.value)] == ["queries[1].window"]
