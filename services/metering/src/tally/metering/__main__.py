@@ -12,7 +12,7 @@ from tally.mesh import streams
 from tally.metering.closing import CLOSING_CONSUMER, PeriodClosing
 from tally.metering.corrections import EventCorrections, MeterRevisions
 from tally.metering.events import USAGE_CONSUMER
-from tally.metering.handlers import MeterCatalog, QuarantineReview, UsageRecorder
+from tally.metering.handlers import MeterCatalog, QuarantineReview, UsageRecorder, UsageWatermarks
 from tally.metering.queries import EventListing, MeterValues, UsageReader
 from tally.metering.recording import UsageRecording
 from tally.metering.server import SCOPES, SERVICE, MeteringServicer
@@ -37,6 +37,7 @@ async def wire(runtime: Runtime[MeteringSettings]) -> Wiring:
         EventCorrections(runtime.engine),
         MeterValues(runtime.engine),
         QuarantineReview(QuarantineStore(runtime.engine)),
+        UsageWatermarks(runtime.engine),
     )
     recorder = UsageRecorder(UsageRecording(runtime.engine, keep_connection=True))
 

@@ -10,12 +10,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import Engine
+
 from tally.api.ingestion.v1 import events_pb2
 from tally.mesh import attributes, metrics
 from tally.mesh.jetstream import Delivery, SpanAttributes
 from tally.metering.domain import MeterDefinition, validate_meter
 from tally.metering.recording import IncomingBatch, PreparedUsage, RecordOutcome, UsageRecording
 from tally.metering.store import MeterStore, QuarantinedEvent, QuarantineStore, StoredMeter
+from tally.metering.watermark import usage_watermark
 
 
 class UsageRecorder:
@@ -152,3 +155,13 @@ class QuarantineReview:
         return await asyncio.to_thread(
             self._store.list, producer_id=producer_id, after_id=after_id, limit=limit
         )
+
+
+class UsageWatermarks:
+    """Points in metering's history that a period's close compares stored events with (watermark.py)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    async def now(self) -> int:
+        return await asyncio.to_thread(usage_watermark, self._engine)

@@ -23,7 +23,7 @@ from tally.metering.domain import (
     PropertyFilter,
     update_fields,
 )
-from tally.metering.handlers import MeterCatalog, QuarantineReview
+from tally.metering.handlers import MeterCatalog, QuarantineReview, UsageWatermarks
 from tally.metering.queries import (
     EventListing,
     EventRecord,
@@ -50,6 +50,7 @@ SCOPES = {
     f"/{SERVICE}/AmendEvent": "usage:correct",
     f"/{SERVICE}/VoidEvent": "usage:correct",
     f"/{SERVICE}/ListQuarantined": "admin",
+    f"/{SERVICE}/GetUsageWatermark": "usage:read",
 }
 
 VALUES_PAGE_DEFAULT = 1_000
@@ -232,6 +233,7 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
         corrections: EventCorrections,
         values: MeterValues,
         quarantine: QuarantineReview,
+        watermarks: UsageWatermarks,
     ) -> None:
         self._meters = meters
         self._revisions = revisions
@@ -240,6 +242,7 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
         self._corrections = corrections
         self._values = values
         self._quarantine = quarantine
+        self._watermarks = watermarks
 
     async def CreateMeter(
         self, request: pb.CreateMeterRequest, context: grpc.aio.ServicerContext
@@ -386,3 +389,8 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
         if len(found) == limit:
             reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=encode_token(found[-1].id)))
         return reply
+
+    async def GetUsageWatermark(
+        self, request: pb.GetUsageWatermarkRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetUsageWatermarkResponse:
+        return pb.GetUsageWatermarkResponse(watermark=await self._watermarks.now())

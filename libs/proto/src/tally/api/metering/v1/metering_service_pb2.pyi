@@ -364,3 +364,13 @@ class QuarantinedEvent(_message.Message):
     reason: str
     quarantined_at: _timestamp_pb2.Timestamp
     def __init__(self, event: _Optional[_Union[_events_pb2.UsageEvent, _Mapping]] = ..., producer_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., field: _Optional[str] = ..., reason: _Optional[str] = ..., quarantined_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetUsageWatermarkRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetUsageWatermarkResponse(_message.Message):
+    __slots__ = ("watermark",)
+    WATERMARK_FIELD_NUMBER: _ClassVar[int]
+    watermark: int
+    def __init__(self, watermark: _Optional[int] = ...) -> None: ...
