@@ -71,7 +71,7 @@ def wait_until_closed(metering, timeout_s=20.0):
         engine.dispose()
 
 
-def test_billing_seconds_after_sending_flags_no_on_time_event_late(stack, database_url):
+def test_billing_seconds_after_sending_flags_no_on_time_event_late(stack, database_url):  # noqa: F811
     catalog, metering, invoicing = stack
     meter_id = make_meter(metering)
     _, _, subscription = make_catalog(catalog, meter_id)
