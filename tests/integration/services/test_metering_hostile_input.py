@@ -277,3 +277,32 @@ def test_usage_over_the_years_1_to_9999_answers_and_too_many_windows_name_the_fi
                 metadata=md,
             )
         assert [v.field for v in field_violations(error.value)] == ["queries[1].window"]
+
+
+def test_an_event_id_resent_with_another_payload_is_listed_as_a_conflict_and_the_first_counts(metering):
+    md = metering.metadata()
+    with grpc.insecure_channel(metering.target) as channel:
+        stub = pb_grpc.MeteringServiceStub(channel)
+        total = stub.CreateMeter(pb.CreateMeterRequest(meter=meter("total", pb.AGGREGATION_SUM)), metadata=md)
+        before_ms = int(time.time() * 1000)
+        asyncio.run(publish_batch(metering.nats_url, "b1", [usage_event("e1", "acme", T0, v="2")]))
+        asyncio.run(publish_batch(metering.nats_url, "b2", [usage_event("e1", "acme", T0, v="200")]))
+        deadline = time.monotonic() + 10
+        while True:
+            listed = stub.ListConflicts(pb.ListConflictsRequest(producer_id="p1"), metadata=md).conflicts
+            if listed or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert [
+            (c.producer_id, c.batch_id, c.received.event_id, dict(c.received.properties)) for c in listed
+        ] == [("p1", "b2", "e1", {"v": "200"})]
+        assert before_ms <= listed[0].detected_at.ToMilliseconds() <= int(time.time() * 1000)
+        assert stub.ListConflicts(pb.ListConflictsRequest(producer_id="p2"), metadata=md).conflicts == []
+        reply = stub.GetUsage(
+            pb.GetUsageRequest(customer="acme", meter_id=total.meter.id, period=period(T0, T0 + 3_600_000)),
+            metadata=md,
+        )
+        assert reply.buckets[0].quantity == "2"
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.ListConflicts(pb.ListConflictsRequest(), metadata=metering.metadata(metering.reader_key))
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED

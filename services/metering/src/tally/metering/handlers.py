@@ -17,7 +17,14 @@ from tally.mesh import attributes, metrics
 from tally.mesh.jetstream import Delivery, SpanAttributes
 from tally.metering.domain import MeterDefinition, validate_meter
 from tally.metering.recording import IncomingBatch, PreparedUsage, RecordOutcome, UsageRecording
-from tally.metering.store import MeterStore, QuarantinedEvent, QuarantineStore, StoredMeter
+from tally.metering.store import (
+    ConflictStore,
+    EventConflict,
+    MeterStore,
+    QuarantinedEvent,
+    QuarantineStore,
+    StoredMeter,
+)
 from tally.metering.watermark import usage_watermark
 
 
@@ -165,3 +172,15 @@ class UsageWatermarks:
 
     async def now(self) -> int:
         return await asyncio.to_thread(usage_watermark, self._engine)
+
+
+class ConflictReview:
+    """Event ids that arrived again with another payload (the first is kept), for an operator to review."""
+
+    def __init__(self, store: ConflictStore) -> None:
+        self._store = store
+
+    async def list(self, *, producer_id: str, after_id: int | None, limit: int) -> list[EventConflict]:
+        return await asyncio.to_thread(
+            self._store.list, producer_id=producer_id, after_id=after_id, limit=limit
+        )

@@ -640,7 +640,7 @@ class UsageRecording:
         if not conflicting:
             return 0
         marker = "%s" if self._postgres else "?"
-        received_at_ms = max(event.timestamp_ms for event, _ in conflicting)
+        detected_at_ms = int(self._clock() * 1000)
         _cursor(conn).executemany(
             "INSERT INTO event_conflicts (producer_id, event_id, batch_id, stored_hash, received_payload, detected_at_ms) "
             f"VALUES ({','.join([marker] * 6)})",
@@ -659,7 +659,7 @@ class UsageRecording:
                         },
                         sort_keys=True,
                     ),
-                    received_at_ms,
+                    detected_at_ms,
                 )
                 for event, stored in conflicting
             ],

@@ -23,7 +23,7 @@ from tally.metering.domain import (
     PropertyFilter,
     update_fields,
 )
-from tally.metering.handlers import MeterCatalog, QuarantineReview, UsageWatermarks
+from tally.metering.handlers import ConflictReview, MeterCatalog, QuarantineReview, UsageWatermarks
 from tally.metering.queries import (
     EventListing,
     EventRecord,
@@ -33,7 +33,7 @@ from tally.metering.queries import (
     UsageReader,
     Window,
 )
-from tally.metering.store import QuarantinedEvent, StoredMeter
+from tally.metering.store import EventConflict, QuarantinedEvent, StoredMeter
 from tally.persistence.paging import decode_int_token, decode_token, encode_token, page_size
 
 SERVICE = "tally.api.metering.v1.MeteringService"
@@ -51,6 +51,7 @@ SCOPES = {
     f"/{SERVICE}/VoidEvent": "usage:correct",
     f"/{SERVICE}/ListQuarantined": "admin",
     f"/{SERVICE}/GetUsageWatermark": "usage:read",
+    f"/{SERVICE}/ListConflicts": "admin",
 }
 
 VALUES_PAGE_DEFAULT = 1_000
@@ -210,6 +211,23 @@ def _quarantined_to_wire(found: QuarantinedEvent) -> pb.QuarantinedEvent:
     return quarantined
 
 
+def _conflict_to_wire(found: EventConflict) -> pb.EventConflict:
+    row = found.received
+    conflict = pb.EventConflict(
+        received=events_pb2.UsageEvent(
+            event_id=row.event_id,
+            customer=row.customer,
+            event_type=row.event_type,
+            timestamp_ms=row.timestamp_ms,
+            properties=row.properties,
+        ),
+        producer_id=found.producer_id,
+        batch_id=found.batch_id,
+    )
+    conflict.detected_at.FromMilliseconds(found.detected_at_ms)
+    return conflict
+
+
 def _event_position(token: str) -> tuple[int, str, int] | None:
     raw = decode_token(token)
     if raw is None:
@@ -234,6 +252,7 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
         values: MeterValues,
         quarantine: QuarantineReview,
         watermarks: UsageWatermarks,
+        conflicts: ConflictReview,
     ) -> None:
         self._meters = meters
         self._revisions = revisions
@@ -243,6 +262,7 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
         self._values = values
         self._quarantine = quarantine
         self._watermarks = watermarks
+        self._conflicts = conflicts
 
     async def CreateMeter(
         self, request: pb.CreateMeterRequest, context: grpc.aio.ServicerContext
@@ -394,3 +414,15 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
         self, request: pb.GetUsageWatermarkRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetUsageWatermarkResponse:
         return pb.GetUsageWatermarkResponse(watermark=await self._watermarks.now())
+
+    async def ListConflicts(
+        self, request: pb.ListConflictsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListConflictsResponse:
+        limit = page_size(request.page.page_size)
+        found = await self._conflicts.list(
+            producer_id=request.producer_id, after_id=decode_int_token(request.page.page_token), limit=limit
+        )
+        reply = pb.ListConflictsResponse(conflicts=[_conflict_to_wire(conflict) for conflict in found])
+        if len(found) == limit:
+            reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=encode_token(found[-1].id)))
+        return reply

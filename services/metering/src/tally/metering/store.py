@@ -149,6 +149,50 @@ class QuarantinedEvent:
     quarantined_at_ms: int
 
 
+@dataclass(frozen=True)
+class EventConflict:
+    """An event id seen again with another payload, as ListConflicts shows it."""
+
+    id: int
+    producer_id: str
+    batch_id: str
+    received: EventRow
+    detected_at_ms: int
+
+
+class ConflictStore:
+    """Reads the conflicts kept for review, oldest first, in keyset pages by id."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def list(self, *, producer_id: str, after_id: int | None, limit: int) -> list[EventConflict]:
+        query = select(event_conflicts).order_by(event_conflicts.c.id).limit(limit)
+        if producer_id:
+            query = query.where(event_conflicts.c.producer_id == producer_id)
+        if after_id is not None:
+            query = query.where(event_conflicts.c.id > after_id)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        found = []
+        for row in rows:
+            payload = json.loads(row["received_payload"])
+            received = EventRow(
+                producer_id=row["producer_id"],
+                event_id=row["event_id"],
+                customer=payload["customer"],
+                event_type=payload["event_type"],
+                timestamp_ms=payload["timestamp_ms"],
+                properties=payload["properties"],
+                batch_id=row["batch_id"],
+                received_at_ms=row["detected_at_ms"],
+            )
+            found.append(
+                EventConflict(row["id"], row["producer_id"], row["batch_id"], received, row["detected_at_ms"])
+            )
+        return found
+
+
 class QuarantineStore:
     """Reads the events set aside, oldest first, in keyset pages by id."""
 

@@ -100,6 +100,11 @@ class MeteringServiceStub:
                 request_serializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.GetUsageWatermarkRequest.SerializeToString,
                 response_deserializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.GetUsageWatermarkResponse.FromString,
                 _registered_method=True)
+        self.ListConflicts = channel.unary_unary(
+                '/tally.api.metering.v1.MeteringService/ListConflicts',
+                request_serializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListConflictsRequest.SerializeToString,
+                response_deserializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListConflictsResponse.FromString,
+                _registered_method=True)
 
 
 class MeteringServiceServicer:
@@ -201,6 +206,14 @@ class MeteringServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListConflicts(self, request, context):
+        """Lists events whose id arrived again with another payload (the first one is kept and counted), oldest
+        first, for review.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MeteringServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -268,6 +281,11 @@ def add_MeteringServiceServicer_to_server(servicer, server):
                     servicer.GetUsageWatermark,
                     request_deserializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.GetUsageWatermarkRequest.FromString,
                     response_serializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.GetUsageWatermarkResponse.SerializeToString,
+            ),
+            'ListConflicts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListConflicts,
+                    request_deserializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListConflictsRequest.FromString,
+                    response_serializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListConflictsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -622,6 +640,33 @@ class MeteringService:
             '/tally.api.metering.v1.MeteringService/GetUsageWatermark',
             tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.GetUsageWatermarkRequest.SerializeToString,
             tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.GetUsageWatermarkResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListConflicts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tally.api.metering.v1.MeteringService/ListConflicts',
+            tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListConflictsRequest.SerializeToString,
+            tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListConflictsResponse.FromString,
             options,
             channel_credentials,
             insecure,
