@@ -13,6 +13,7 @@ from tally.metering.closing import DEFAULT_CLOSE_MARGIN, Closing, PeriodClosing
 from tally.metering.domain import Aggregation, MeterDefinition
 from tally.metering.recording import IncomingBatch, IncomingEvent, UsageRecording
 from tally.metering.store import MeterStore, closed_periods, event_conflicts, events, rollups, unique_values
+from tally.metering.watermark import usage_watermark
 from tally.persistence.engine import create_engine
 from tally.persistence.migrations import upgrade
 from tally.persistence.outbox import outbox_table
@@ -315,6 +316,62 @@ def test_closing_a_period_sweeps_its_events_stored_after_the_invoice_read_usage(
     with engine.connect() as conn:
         flags = dict(conn.execute(select(events.c.event_id, events.c.late)).all())
     assert (flags["after"], flags["fresh"]) == (True, False)
+
+
+def test_with_a_watermark_the_close_sweeps_exactly_the_events_stored_after_the_read(engine):
+    """Billing seconds after sending: every event committed before the read stays on time, whatever the
+    clocks say; those committed after it, and those arriving after the close, are late."""
+    meter(MeterStore(engine), "requests", Aggregation.COUNT)
+    read_ms = T0 + 40 * 24 * HOUR_MS
+    # Stored a second before the read (well inside the 30 s clock margin), then the invoice reads usage.
+    UsageRecording(engine, clock=lambda: (read_ms - 1_000) / 1000).record(
+        "p1", "on-time", T0, [event(f"on-time-{i}", 10 + i) for i in range(15)]
+    )
+    watermark = usage_watermark(engine)
+    # Committed after the read, with a clock that even claims earlier: still after the watermark.
+    UsageRecording(engine, clock=lambda: (read_ms - 2_000) / 1000).record(
+        "p1", "racing", T0, [event("racing", 20), event("next-period", 31 * 24 * HOUR_MS)]
+    )
+    closing = PeriodClosing(engine, clock=lambda: (read_ms + 9_000) / 1000)
+    period = Closing("inv-1", "acme", T0, T0 + 30 * 24 * HOUR_MS, read_ms, watermark)
+    assert closing.close(period) == 1
+    assert closing.close(period) == 0
+    outcome = UsageRecording(engine).record("p1", "after", T0, [event("after", 40)])
+    assert (outcome.inserted, outcome.late) == (1, 1)
+    with engine.connect() as conn:
+        late = sorted(conn.execute(select(events.c.event_id).where(events.c.late)).scalars())
+    assert late == ["after", "racing"]
+
+
+@pytest.mark.postgres
+def test_an_event_committing_while_the_watermark_is_taken_is_swept_not_missed(postgres_url):
+    engine = create_engine(postgres_url)
+    upgrade(engine, MIGRATIONS)
+    try:
+        UsageRecording(engine).record("p1", "before", T0, [event("before", 10)])
+        with engine.connect() as racing:
+            # A recording transaction in flight: its event is invisible to a read starting now.
+            racing.execute(
+                insert(events).values(
+                    producer_id="p1",
+                    event_id="in-flight",
+                    customer="acme",
+                    event_type="request",
+                    timestamp_ms=T0 + 20,
+                    properties="{}",
+                    batch_id="b",
+                    received_at_ms=T0,
+                )
+            )
+            watermark = usage_watermark(engine)
+            racing.commit()
+        swept = PeriodClosing(engine).close(Closing("inv-1", "acme", T0, T0 + HOUR_MS, T0, watermark))
+        assert swept == 1
+        with engine.connect() as conn:
+            late = list(conn.execute(select(events.c.event_id).where(events.c.late)).scalars())
+        assert late == ["in-flight"]
+    finally:
+        engine.dispose()
 
 
 def test_closes_of_one_fetch_share_a_transaction_and_each_sweeps_its_own_customer(engine):

@@ -101,13 +101,14 @@ async def test_a_fetch_that_cannot_be_written_fails_alone(postgres_url):
     )
     recorder = UsageRecorder(UsageRecording(engine))
     try:
-        # PostgreSQL text cannot hold NUL: this fetch fails in the database (ingestion refuses such ids first).
+        # PostgreSQL text cannot hold NUL: this fetch fails in the database (ingestion refuses such ids first;
+        # an event with one is quarantined, but a batch id with one fails its whole message).
         good, bad, other = await hold_writer(
             recorder,
             3,
             [
                 recorder.handle([delivery("b1", "e1", "e2")]),
-                recorder.handle([delivery("b2", "e3", "bad\x00id")]),
+                recorder.handle([delivery("b2\x00", "e3")]),
                 recorder.handle([delivery("b3", "e4")]),
             ],
         )
@@ -118,3 +119,48 @@ async def test_a_fetch_that_cannot_be_written_fails_alone(postgres_url):
     finally:
         await asyncio.to_thread(recorder.close)
         engine.dispose()
+
+
+async def test_an_event_set_aside_is_counted_once_in_the_quarantine_metric_and_its_batch_commits(engine):
+    from tally.mesh import telemetry
+
+    handle = telemetry.configure("metering", "none", metrics="memory")
+    batch = events_pb2.UsageBatchAccepted(
+        batch_id="b1",
+        producer_id="p1",
+        received_at_ms=T0,
+        events=[
+            events_pb2.UsageEvent(event_id="ok", customer="acme", event_type="request", timestamp_ms=T0 + 1),
+            events_pb2.UsageEvent(
+                event_id="huge",
+                customer="acme",
+                event_type="request",
+                timestamp_ms=T0 + 2,
+                properties={"v": "1e99999"},
+            ),
+        ],
+    )
+    message = Delivery("tally.usage.batch.0", batch.SerializeToString(), {}, "p1/b1", 1, 1)
+    recorder = UsageRecorder(UsageRecording(engine))
+    try:
+        first = await recorder.handle([message])
+        again = await recorder.handle([message])  # redelivered: nothing is set aside twice
+    finally:
+        await asyncio.to_thread(recorder.close)
+    assert [(a["tally.events.inserted"], a["tally.events.quarantined"]) for a in first + again] == [
+        (1, 1),
+        (0, 0),
+    ]
+    assert stored(engine) == (["ok"], 1)
+    data = handle.metrics_data()
+    assert data is not None
+    counted = [
+        (dict(point.attributes), point.value)
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == "tally.events.quarantined"
+        for point in metric.data.data_points
+    ]
+    assert counted == [({"tally.producer": "p1"}, 1)]
+    handle.shutdown()

@@ -57,9 +57,6 @@ def stack(tmp_path, nats_server, database_url):
         sqlite_url(tmp_path / "m"),
         nats_server.url,
         tmp_path / "metering",
-        # One host, one clock, usage read only after it is visible: no margin needed, so each test's late
-        # usage is exactly the events it sent late.
-        env={"TALLY_METERING_CLOSE_MARGIN_SECONDS": "0"},
     )
     for peer, folder in ((catalog, "c"), (metering, "m")):
         (tmp_path / folder).mkdir()

@@ -714,6 +714,10 @@ class FakeMetering:
             key=lambda e: e.at,
         )
 
+    async def watermark(self) -> int:
+        """How many events were recorded so far, plus one: like SQLite's next event id."""
+        return len(self.events) + 1
+
     async def usage(self, queries: Sequence[UsageQuery]) -> list[GroupedQuantity]:
         self.usage_calls += 1
         answers = []

@@ -67,9 +67,11 @@ async def test_a_month_is_drafted_in_the_grace_re_rated_then_finalized_once_and_
     assert [str(money.amount) for money in totals] == ["157.00", "31.40", "188.40", "188.40"]
     assert (invoice.issued_at, invoice.due_at) == (at(4, 1, 2), at(5, 1, 2))
     assert invoice.usage_read_at == at(4, 1, 2)
+    assert invoice.usage_watermark == 14  # taken before the run read usage: after the 13 calls
     [published] = world.published(streams.INVOICE_FINALIZED)
     assert published[0] == f"invoice-finalized:{invoice.id}"
-    assert events_pb2.InvoiceFinalized.FromString(published[1]).invoice.total.amount == "188.40"
+    finalized = events_pb2.InvoiceFinalized.FromString(published[1]).invoice
+    assert (finalized.total.amount, finalized.usage_watermark) == ("188.40", 14)
 
     again = await world.run(at(4, 1, 3))
     assert (again.drafted, again.finalized) == (0, 0)

@@ -23,6 +23,7 @@ __all__ = [
     "CONSUMER_LAG",
     "ERP_POSTINGS",
     "EVENTS_INGESTED",
+    "EVENTS_QUARANTINED",
     "EVENTS_REJECTED",
     "INVOICES_DRAFTED",
     "INVOICES_FINALIZED",
@@ -155,6 +156,11 @@ EVENTS_INGESTED = Counter(
 )
 EVENTS_REJECTED = Counter(
     "tally.events.rejected", "{event}", "Usage events Ingest refused, by reason (attribute tally.reason)."
+)
+EVENTS_QUARANTINED = Counter(
+    "tally.events.quarantined",
+    "{event}",
+    "Usage events metering could not apply and set aside with their reason, by producer (tally.producer).",
 )
 
 # --- messaging -------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from tally.api.ingestion.v1 import ingestion_service_pb2_grpc as pb_grpc
@@ -10,9 +11,10 @@ from tally.ingestion.handlers import Ingestor, ProducerAdmin
 from tally.ingestion.producer_keys import ProducerKeyVerifier
 from tally.ingestion.publisher import BatchPublisher
 from tally.ingestion.rate_limits import ProducerRateLimits, Rate
+from tally.ingestion.rejected_retention import RejectedRetention
 from tally.ingestion.server import ADMIN_SERVICE, SCOPES, SERVICE, IngestionAdminServicer, IngestionServicer
 from tally.ingestion.settings import IngestionSettings
-from tally.ingestion.store import MeterProjection, ProducerStore, RejectedLog
+from tally.ingestion.store import MeterProjection, ProducerStore, RejectedBounds, RejectedLog
 from tally.ingestion.value_properties import ValuePropertyIndex
 from tally.mesh import streams
 from tally.mesh.server import MAX_MESSAGE_BYTES
@@ -26,8 +28,13 @@ async def wire(runtime: Runtime[IngestionSettings]) -> Wiring:
     projection = MeterProjection(runtime.engine, METER_PROJECTION.durable)
     values = ValuePropertyIndex(projection, refresh_s=settings.meter_refresh_s)
     await values.reload()
+    rejected = RejectedLog(
+        runtime.engine,
+        RejectedBounds(timedelta(days=settings.rejected_retention_days), settings.rejected_max_per_producer),
+    )
+    retention = RejectedRetention(rejected, interval_s=settings.rejected_prune_s)
     ingestor = Ingestor(
-        RejectedLog(runtime.engine),
+        rejected,
         BatchPublisher(runtime.js, timeout_s=settings.publish_timeout_s),
         settings,
         values,
@@ -47,7 +54,7 @@ async def wire(runtime: Runtime[IngestionSettings]) -> Wiring:
         scopes=SCOPES,
         consumers=[Consumer(METER_PROJECTION, MeterChangedHandler(projection, values))],
         verifiers=[verifier],
-        background=[values.refresh_forever],
+        background=[values.refresh_forever, retention.prune_forever],
     )
 
 

@@ -82,3 +82,26 @@ class IngestionSettings:
         doc="batches a producer may send at once above its rate",
     )
     """How many batches a producer may send in a burst above its sustained batch rate."""
+    rejected_retention_days: float = setting(
+        "TALLY_INGEST_REJECTED_RETENTION_DAYS",
+        default=30.0,
+        parse=float,
+        doc="rejected events older than this many days are deleted",
+    )
+    """How long the rejected-events log (ListRejected) keeps a rejection."""
+
+    rejected_max_per_producer: int = setting(
+        "TALLY_INGEST_REJECTED_MAX_PER_PRODUCER",
+        default=100_000,
+        parse=int,
+        doc="rejected events kept per producer (its newest)",
+    )
+    """A producer sending only bad events cannot grow the log beyond this many rows (its newest are kept)."""
+
+    rejected_prune_s: float = setting(
+        "TALLY_INGEST_REJECTED_PRUNE_SECONDS",
+        default=300.0,
+        parse=parse_seconds,
+        doc="how often the rejected-events log is pruned to its bounds",
+    )
+    """Besides each insert pruning its own producer, every replica prunes the whole log this often."""

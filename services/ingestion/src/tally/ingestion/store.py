@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -19,6 +20,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    delete,
+    func,
     insert,
     select,
     update,
@@ -106,14 +109,37 @@ class RejectedFilter:
     code: str | None = None
 
 
-class RejectedLog:
-    """The rejected-events log: a retried batch records its rejections once."""
+@dataclass(frozen=True)
+class RejectedBounds:
+    """How much of the rejected-events log is kept: what is older, or beyond a producer's newest, goes."""
 
-    def __init__(self, engine: Engine) -> None:
+    retention: timedelta = timedelta(days=30)
+    """Rejections received longer ago than this are deleted."""
+    max_per_producer: int = 100_000
+    """Each producer keeps at most its newest this many rejections (plus what arrived since the last check)."""
+
+
+_PRUNE_ROWS = 5_000
+"""Rows deleted per statement by ``prune``, so no transaction of it grows with the backlog."""
+
+
+class RejectedLog:
+    """The rejected-events log: a retried batch records its rejections once; bounded by age and per producer.
+
+    Each insert deletes the producer's rejections past the retention (a seek on (producer_id, received_at))
+    and, once a tenth of its allowance has been inserted since the last look, those beyond its newest
+    ``max_per_producer`` (a look that reads that many index entries, so it is not paid on every call);
+    ``prune`` does both for every producer.
+    """
+
+    def __init__(self, engine: Engine, bounds: RejectedBounds | None = None) -> None:
         self._engine = engine
+        self._bounds = bounds or RejectedBounds()
         self._insert = upsert_insert(rejected_events, engine.dialect.name).on_conflict_do_nothing(
             index_elements=["producer_id", "batch_id", "event_index"]
         )
+        self._since_cap: dict[str, int] = {}
+        self._since_cap_lock = threading.Lock()
 
     def record(
         self,
@@ -140,6 +166,74 @@ class RejectedLog:
             return
         with self._engine.begin() as conn:
             conn.execute(self._insert, rows)
+            conn.execute(
+                delete(rejected_events).where(
+                    rejected_events.c.producer_id == producer_id,
+                    rejected_events.c.received_at < received_at - self._bounds.retention,
+                )
+            )
+            if self._cap_due(producer_id, len(rows)):
+                self._cap(conn, producer_id)
+
+    def prune(self, now: datetime) -> int:
+        """Delete every rejection past the retention, then each producer's beyond its allowance; how many."""
+        deleted = 0
+        cutoff = now - self._bounds.retention
+        while True:
+            with self._engine.begin() as conn:
+                oldest = (
+                    select(rejected_events.c.id)
+                    .where(rejected_events.c.received_at < cutoff)
+                    .limit(_PRUNE_ROWS)
+                )
+                gone = conn.execute(delete(rejected_events).where(rejected_events.c.id.in_(oldest))).rowcount
+            deleted += gone
+            if gone < _PRUNE_ROWS:
+                break
+        with self._engine.connect() as conn:
+            crowded = (
+                conn.execute(
+                    select(rejected_events.c.producer_id)
+                    .group_by(rejected_events.c.producer_id)
+                    .having(func.count() > self._bounds.max_per_producer)
+                )
+                .scalars()
+                .all()
+            )
+        for producer_id in crowded:
+            with self._engine.begin() as conn:
+                deleted += self._cap(conn, producer_id)
+        return deleted
+
+    def _cap_due(self, producer_id: str, inserted: int) -> bool:
+        """True when the producer's allowance should be checked: at its first insert since start, then each
+        time a tenth of the allowance has been inserted since the last check."""
+        with self._since_cap_lock:
+            since = self._since_cap.get(producer_id)
+            if since is not None and since + inserted < max(1, self._bounds.max_per_producer // 10):
+                self._since_cap[producer_id] = since + inserted
+                return False
+            self._since_cap[producer_id] = 0
+            return True
+
+    def _cap(self, conn: Connection, producer_id: str) -> int:
+        """Delete the producer's rejections older than its newest ``max_per_producer``; how many."""
+        first_dropped = conn.execute(
+            select(rejected_events.c.id)
+            .where(rejected_events.c.producer_id == producer_id)
+            .order_by(rejected_events.c.id.desc())
+            .offset(self._bounds.max_per_producer)
+            .limit(1)
+        ).scalar()
+        if first_dropped is None:
+            return 0
+        return int(
+            conn.execute(
+                delete(rejected_events).where(
+                    rejected_events.c.producer_id == producer_id, rejected_events.c.id <= first_dropped
+                )
+            ).rowcount
+        )
 
     def list(self, where: RejectedFilter, *, after_id: int | None, limit: int) -> list[RejectedRecord]:
         # Newest first (the contract); the page token is the last id shown, so the next page is below it.

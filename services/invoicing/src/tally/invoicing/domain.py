@@ -195,6 +195,9 @@ class Invoice:
     """Who is billed, as printed; None on invoices drafted before snapshots were kept."""
     usage_read_at: datetime | None = None
     """When the usage on the invoice was read from metering (later usage of the period is late)."""
+    usage_watermark: int = 0
+    """Metering's usage watermark taken before that read (0: none): the close reports the period's events
+    stored at or past it as late, and no others."""
     credits_before_tax: Decimal = ZERO
     """Promotional credit applied before tax (positive), in the invoice's currency."""
     credited: Decimal = ZERO

@@ -108,6 +108,7 @@ def invoice_to_wire(invoice: Invoice) -> pb.Invoice:
         customer_name="" if invoice.customer is None else invoice.customer.name,
         kind=f"INVOICE_KIND_{invoice.kind.value}",
         usage_read_at=_stamp(invoice.usage_read_at),
+        usage_watermark=invoice.usage_watermark,
         credits_before_tax=money_to_wire(invoice.promotional_credit),
         tax_base=money_to_wire(invoice.subtotal - invoice.promotional_credit),
         amount_credited=money_to_wire(Money(invoice.credited, invoice.currency)),

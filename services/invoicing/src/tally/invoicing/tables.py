@@ -47,6 +47,7 @@ invoices = Table(
     Column("billing_key", Text, nullable=True),
     Column("customer_snapshot", Text, nullable=True),
     Column("usage_read_at", UtcDateTime(), nullable=True),
+    Column("usage_watermark", BigInteger, nullable=True),
     Column("credits_before_tax", Text, nullable=False, server_default="0"),
     Column("credited", Text, nullable=False, server_default="0"),
     Column("paid", Text, nullable=False, server_default="0"),

@@ -12,12 +12,18 @@ from tally.mesh import streams
 from tally.metering.closing import CLOSING_CONSUMER, PeriodClosing
 from tally.metering.corrections import EventCorrections, MeterRevisions
 from tally.metering.events import USAGE_CONSUMER
-from tally.metering.handlers import MeterCatalog, UsageRecorder
+from tally.metering.handlers import (
+    ConflictReview,
+    MeterCatalog,
+    QuarantineReview,
+    UsageRecorder,
+    UsageWatermarks,
+)
 from tally.metering.queries import EventListing, MeterValues, UsageReader
 from tally.metering.recording import UsageRecording
 from tally.metering.server import SCOPES, SERVICE, MeteringServicer
 from tally.metering.settings import MeteringSettings
-from tally.metering.store import MeterStore
+from tally.metering.store import ConflictStore, MeterStore, QuarantineStore
 from tally.runtime.process import Consumer, Runtime, ServiceDefinition, Wiring, main
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
@@ -36,6 +42,9 @@ async def wire(runtime: Runtime[MeteringSettings]) -> Wiring:
         EventListing(runtime.engine),
         EventCorrections(runtime.engine),
         MeterValues(runtime.engine),
+        QuarantineReview(QuarantineStore(runtime.engine)),
+        UsageWatermarks(runtime.engine),
+        ConflictReview(ConflictStore(runtime.engine)),
     )
     recorder = UsageRecorder(UsageRecording(runtime.engine, keep_connection=True))
 

@@ -9,12 +9,17 @@ An invoice that read no usage (``usage_read_at`` unset: an opening invoice of in
 Usage is read for an invoice before it is finalized (moments before in a billing run, possibly days before for
 a draft finalized by hand), and metering hears of the finalization after: an event of the period stored in
 between would be on neither the invoice nor a later correction. So the close also sweeps the period's events
-stored (``recorded_at_ms``, this service's clock) since ``margin`` before the invoice's ``usage_read_at``, and
-flags those not yet late as late (UsageLate, as for any late event). The margin covers the gap between an
-event's recorded_at (taken when its fetch is prepared) and its commit, and clock skew; an event it sweeps that
-the invoice did bill is harmless: invoicing re-prices the invoice and finds nothing to add. The close takes the
-usage lock, so a recording transaction either committed before the sweep (and is swept) or reads the new close
-after its insert. Idempotent: a redelivered close finds nothing new (the flags are set).
+stored after the read and flags those not yet late as late (UsageLate, as for any late event). Which ones:
+
+- the invoice carries a usage watermark (watermark.py), taken before its usage was read: the events stored at
+  or past it. An event committed before the read is on the invoice and stays on time, however close to the
+  read it arrived.
+- an invoice drafted before invoices kept one: the events stored (``recorded_at_ms``, this service's clock)
+  since ``margin`` before its ``usage_read_at``. That margin also flags on-time events stored just before the
+  read: harmless (invoicing re-prices and finds nothing to add) but misleading, hence the watermark.
+
+The close takes the usage lock, so a recording transaction either committed before the sweep (and is swept)
+or reads the new close after its insert. Idempotent: a redelivered close finds nothing new (the flags are set).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from tally.metering.corrections import lock_usage
 from tally.metering.late_usage import announce_late
 from tally.metering.recording import IncomingEvent
 from tally.metering.store import closed_periods, events, meters_in_force
+from tally.metering.watermark import stored_since
 from tally.persistence.dialects import upsert_insert
 
 _log = logging.getLogger(__name__)
@@ -63,6 +69,8 @@ class Closing:
     start_ms: int
     until_ms: int
     usage_read_at_ms: int
+    usage_watermark: int = 0
+    """Metering's watermark taken before the invoice read usage; 0 for invoices drafted before they kept one."""
 
 
 def closing_of(data: bytes) -> Closing | None:
@@ -81,6 +89,7 @@ def closing_of(data: bytes) -> Closing | None:
         invoice.period.start.ToMilliseconds(),
         invoice.period.end.ToMilliseconds(),
         invoice.usage_read_at.ToMilliseconds(),
+        invoice.usage_watermark,
     )
 
 
@@ -126,7 +135,10 @@ class PeriodClosing:
         conn.execute(statement)
 
     def _sweep(self, conn: Connection, closing: Closing) -> int:
-        since_ms = closing.usage_read_at_ms - self._margin_ms
+        if closing.usage_watermark:
+            after_read = stored_since(conn, closing.usage_watermark)
+        else:
+            after_read = events.c.recorded_at_ms >= closing.usage_read_at_ms - self._margin_ms
         rows = conn.execute(
             select(
                 events.c.id,
@@ -140,7 +152,7 @@ class PeriodClosing:
                 events.c.customer == closing.customer,
                 events.c.timestamp_ms >= closing.start_ms,
                 events.c.timestamp_ms < closing.until_ms,
-                events.c.recorded_at_ms >= since_ms,
+                after_read,
                 events.c.late == false(),
                 events.c.voided == false(),
             )

@@ -25,6 +25,7 @@ from tally.metering.aggregation import HOUR_MS, Bucket, contribution, hour_of
 from tally.metering.domain import Aggregation, MeterChange, MeterDefinition, restates_usage
 from tally.metering.handlers import MeterCatalog
 from tally.metering.meter_events import meter_changed
+from tally.metering.quarantine import why_unappliable
 from tally.metering.queries import EventRecord, event_record
 from tally.metering.recording import IncomingEvent, payload_hash, properties_json
 from tally.metering.store import (
@@ -394,6 +395,9 @@ class EventCorrections:
                 changes: dict[str, Any] = {"voided": True}
             else:
                 problems = _value_problems(defined, event.event_type, properties)
+                unappliable = why_unappliable(event_id, event.customer, event.event_type, properties)
+                if unappliable is not None:  # what the recorder would quarantine, an amendment may not write
+                    problems.append(FieldViolation(unappliable.field, unappliable.reason))
                 if problems:
                     raise InvalidArgument(problems)
                 text = properties_json(properties)

@@ -10,12 +10,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import Engine
+
 from tally.api.ingestion.v1 import events_pb2
-from tally.mesh import attributes
+from tally.mesh import attributes, metrics
 from tally.mesh.jetstream import Delivery, SpanAttributes
 from tally.metering.domain import MeterDefinition, validate_meter
 from tally.metering.recording import IncomingBatch, PreparedUsage, RecordOutcome, UsageRecording
-from tally.metering.store import MeterStore, StoredMeter
+from tally.metering.store import (
+    ConflictStore,
+    EventConflict,
+    MeterStore,
+    QuarantinedEvent,
+    QuarantineStore,
+    StoredMeter,
+)
+from tally.metering.watermark import usage_watermark
 
 
 class UsageRecorder:
@@ -45,6 +55,11 @@ class UsageRecorder:
             self._waiting.append(waiting)
         self._writer.submit(self._write_waiting)
         outcomes = await waiting.outcomes
+        for batch, outcome in zip(prepared.batches, outcomes, strict=True):
+            if outcome.quarantined:
+                metrics.EVENTS_QUARANTINED.add(
+                    outcome.quarantined, {attributes.PRODUCER: batch.batch.producer_id}
+                )
         return [
             {
                 attributes.BATCH_ID: batch.batch.batch_id,
@@ -53,6 +68,7 @@ class UsageRecorder:
                 attributes.EVENTS_DUPLICATE: outcome.duplicates,
                 attributes.EVENTS_CONFLICT: outcome.conflicts,
                 attributes.EVENTS_LATE: outcome.late,
+                attributes.EVENTS_QUARANTINED: outcome.quarantined,
             }
             for batch, outcome in zip(prepared.batches, outcomes, strict=True)
         ]
@@ -134,3 +150,37 @@ class MeterCatalog:
 
     async def list(self, *, after_id: str | None, limit: int) -> list[StoredMeter]:
         return await asyncio.to_thread(self._store.list, after_id=after_id, limit=limit)
+
+
+class QuarantineReview:
+    """The events metering set aside because it could not apply them, for an operator to review."""
+
+    def __init__(self, store: QuarantineStore) -> None:
+        self._store = store
+
+    async def list(self, *, producer_id: str, after_id: int | None, limit: int) -> list[QuarantinedEvent]:
+        return await asyncio.to_thread(
+            self._store.list, producer_id=producer_id, after_id=after_id, limit=limit
+        )
+
+
+class UsageWatermarks:
+    """Points in metering's history that a period's close compares stored events with (watermark.py)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    async def now(self) -> int:
+        return await asyncio.to_thread(usage_watermark, self._engine)
+
+
+class ConflictReview:
+    """Event ids that arrived again with another payload (the first is kept), for an operator to review."""
+
+    def __init__(self, store: ConflictStore) -> None:
+        self._store = store
+
+    async def list(self, *, producer_id: str, after_id: int | None, limit: int) -> list[EventConflict]:
+        return await asyncio.to_thread(
+            self._store.list, producer_id=producer_id, after_id=after_id, limit=limit
+        )

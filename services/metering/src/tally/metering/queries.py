@@ -11,7 +11,7 @@ import bisect
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -50,7 +50,13 @@ from tally.metering.store import EventRow, StoredMeter, events, meter_from_row, 
 MINUTE_MS = 60_000
 DAY_MS = 86_400_000
 MAX_WINDOWS = 44_640
-"""Windows one query may return: a 31-day month of minutes."""
+"""Windows one query may return: a 31-day month of minutes (a larger answer would pass gRPC's 4 MB limit)."""
+EARLIEST_MS = -62_135_596_800_000
+"""0001-01-01T00:00Z, the earliest instant a protobuf Timestamp (and a period) may hold."""
+LATEST_END_MS = 253_402_300_800_000
+"""10000-01-01T00:00Z: a period ends at or before it (a Timestamp's last instant is the year 9999's last)."""
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_LAST_MONTH_INDEX = 9999 * 12 + 11
 _QUERIES_PER_STATEMENT = 500  # ≤ 3 raw spans × 5 parameters each, far under SQLite's 32766 parameters
 _EVENTS_PER_FETCH = 2_000
 
@@ -88,11 +94,24 @@ class UsageBucket:
     quantity: Decimal
 
 
+def _month_index(moment_ms: int) -> int:
+    """year × 12 + month − 1 of the UTC calendar month holding ``moment_ms`` (years 1 to 9999)."""
+    day = date.fromordinal(_EPOCH_ORDINAL + moment_ms // DAY_MS)
+    return day.year * 12 + day.month - 1
+
+
+def _month_start_ms(index: int) -> int:
+    """Start of the month ``index`` (as ``_month_index``); the month after December 9999 starts at
+    LATEST_END_MS, which ``date`` cannot name."""
+    if index > _LAST_MONTH_INDEX:
+        return LATEST_END_MS
+    year, month = divmod(index, 12)
+    return (date(year, month + 1, 1).toordinal() - _EPOCH_ORDINAL) * DAY_MS
+
+
 def _next_boundary(moment_ms: int, window: Window) -> int:
     if window is Window.MONTH:
-        moment = datetime.fromtimestamp(moment_ms / 1000, UTC)
-        year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
-        return int(datetime(year, month, 1, tzinfo=UTC).timestamp()) * 1000
+        return _month_start_ms(_month_index(moment_ms) + 1)
     size = {Window.MINUTE: MINUTE_MS, Window.HOUR: HOUR_MS, Window.DAY: DAY_MS}[window]
     return moment_ms - moment_ms % size + size
 
@@ -114,7 +133,7 @@ def _window_count(start_ms: int, end_ms: int, window: Window) -> int:
     if window is Window.WHOLE:
         return 1
     if window is Window.MONTH:
-        return len(window_spans(start_ms, end_ms, window))
+        return _month_index(end_ms - 1) - _month_index(start_ms) + 1
     size = {Window.MINUTE: MINUTE_MS, Window.HOUR: HOUR_MS, Window.DAY: DAY_MS}[window]
     return (end_ms - 1) // size - start_ms // size + 1
 
@@ -126,12 +145,28 @@ def query_problems(query: UsageQuery, *, prefix: str = "") -> list[FieldViolatio
         problems.append(FieldViolation(f"{prefix}customer", "is required"))
     if not query.meter_id:
         problems.append(FieldViolation(f"{prefix}meter_id", "is required"))
-    if query.end_ms <= query.start_ms:
+    out_of_range = False
+    for bound, moment_ms in (("start", query.start_ms), ("end", query.end_ms)):
+        if not EARLIEST_MS <= moment_ms <= LATEST_END_MS:
+            out_of_range = True
+            problems.append(
+                FieldViolation(
+                    f"{prefix}period.{bound}",
+                    "must lie between 0001-01-01T00:00:00Z and 10000-01-01T00:00:00Z (the years 1 to 9999)",
+                )
+            )
+    if not out_of_range and query.end_ms <= query.start_ms:
         problems.append(FieldViolation(f"{prefix}period", "needs a start before its end"))
-    elif _window_count(query.start_ms, query.end_ms, query.window) > MAX_WINDOWS:
-        problems.append(
-            FieldViolation(f"{prefix}window", f"would cut the period into more than {MAX_WINDOWS} windows")
-        )
+    elif not out_of_range:
+        count = _window_count(query.start_ms, query.end_ms, query.window)
+        if count > MAX_WINDOWS:
+            problems.append(
+                FieldViolation(
+                    f"{prefix}window",
+                    f"would cut the period into {count} windows, more than the {MAX_WINDOWS} one query may "
+                    "return: use a larger window or a shorter period",
+                )
+            )
     if len(set(query.group_by)) != len(query.group_by):
         problems.append(FieldViolation(f"{prefix}group_by", "must not repeat a property"))
     return problems

@@ -33,6 +33,7 @@ from sqlalchemy import Connection, Engine, select
 
 from tally.metering.aggregation import Bucket
 from tally.metering.late_usage import announce_late
+from tally.metering.quarantine import Unappliable, why_unappliable
 from tally.metering.rollup_fold import FoldedEvent, RollupDelta, RollupFold, RollupKey
 from tally.metering.store import StoredMeter, closed_periods, meters_in_force
 
@@ -111,6 +112,8 @@ class RecordOutcome:
     duplicates: int
     conflicts: int
     late: int
+    quarantined: int = 0
+    """Events newly set aside because metering cannot apply them (quarantine.py); a redelivery adds none."""
 
 
 def properties_json(properties: Mapping[str, str]) -> str:
@@ -138,6 +141,8 @@ class PreparedBatch:
     """One per ``distinct`` event, in EVENT_COLUMNS order; ``late`` is settled in the transaction."""
     repeated: list[tuple[FoldedEvent, str]]
     """Events whose id came earlier in this fetch (this batch or an earlier one), with their fingerprint."""
+    quarantined: list[tuple[FoldedEvent, Unappliable]] = field(default_factory=list)
+    """Events metering cannot apply, with why: stored in ``quarantined_events``, never in ``events``."""
 
 
 @dataclass(slots=True)
@@ -206,9 +211,14 @@ class UsageRecording:
             distinct: list[FoldedEvent] = []
             rows: list[tuple[Any, ...]] = []
             repeated: list[tuple[FoldedEvent, str]] = []
+            quarantined: list[tuple[FoldedEvent, Unappliable]] = []
             for event in batch.events:
                 event_id, customer, timestamp_ms = event.event_id, event.customer, event.timestamp_ms
                 text = properties_json(event.properties)
+                problem = why_unappliable(event_id, customer, event.event_type, event.properties, text)
+                if problem is not None:
+                    quarantined.append((event, problem))
+                    continue
                 fingerprint = hashlib.blake2b(
                     f"{customer}\x1f{event.event_type}\x1f{timestamp_ms}\x1f{text}".encode(), digest_size=16
                 ).hexdigest()
@@ -234,7 +244,7 @@ class UsageRecording:
                 )
             for row in rows:
                 customers.add(row[2])
-            prepared.append(PreparedBatch(batch, distinct, rows, repeated))
+            prepared.append(PreparedBatch(batch, distinct, rows, repeated, quarantined))
         for producer_id, seen in seen_by_producer.items():
             for event_id, fingerprint in seen.items():
                 first[(producer_id, event_id)] = fingerprint
@@ -278,11 +288,12 @@ class UsageRecording:
             closed = self._closed_until(conn, prepared.customers)
             if closed:
                 self._flag_late(cursor, prepared, closed, existing)
+            set_aside = [self._quarantine(cursor, batch) for batch in prepared.batches]
             outcomes = []
             new_events: list[FoldedEvent] = []
-            for batch in prepared.batches:
+            for batch, quarantined in zip(prepared.batches, set_aside, strict=True):
                 outcome, fresh = self._settle_batch(conn, defined, closed, prepared, batch, existing)
-                outcomes.append(outcome)
+                outcomes.append(replace(outcome, quarantined=quarantined) if quarantined else outcome)
                 new_events.extend(fresh)
             if prepared.delta is not None and prepared.fold is fold and not existing:
                 delta = prepared.delta
@@ -352,13 +363,58 @@ class UsageRecording:
             announce_late(conn, defined, producer_id, batch.batch.batch_id, batch.batch.received_at_ms, late)
         outcome = RecordOutcome(
             inserted=len(new_events),
-            duplicates=len(batch.batch.events) - len(new_events),
+            duplicates=len(batch.batch.events) - len(new_events) - len(batch.quarantined),
             conflicts=conflicts,
             late=len(late),
         )
         return outcome, new_events
 
     # -- raw events ------------------------------------------------------------------------------------
+    def _quarantine(self, cursor: Any, batch: PreparedBatch) -> int:
+        """Store the batch's events metering cannot apply, with their reason (once per producer and event id:
+        a redelivery sets nothing aside again); how many were newly set aside."""
+        if not batch.quarantined:
+            return 0
+        now_ms = int(self._clock() * 1000)
+        marker = "%s" if self._postgres else "?"
+        added = 0
+        for event, problem in batch.quarantined:
+            payload = json.dumps(
+                {
+                    "customer": event.customer,
+                    "event_type": event.event_type,
+                    "timestamp_ms": event.timestamp_ms,
+                    "properties": dict(event.properties),
+                },
+                sort_keys=True,
+            )
+            cursor.execute(
+                "INSERT INTO quarantined_events (producer_id, event_id, batch_id, payload, field, reason, "
+                f"quarantined_at_ms) VALUES ({','.join([marker] * 7)}) "
+                "ON CONFLICT (producer_id, event_id) DO NOTHING",
+                (
+                    batch.batch.producer_id,
+                    _storable(event.event_id),
+                    batch.batch.batch_id,
+                    payload,
+                    problem.field,
+                    problem.reason,
+                    now_ms,
+                ),
+            )
+            added += cursor.rowcount
+        if not added:
+            return 0
+        _log.warning(
+            "batch %s from %s: %d event(s) metering cannot apply set aside (first: %s %s); the rest is recorded",
+            batch.batch.batch_id,
+            batch.batch.producer_id,
+            added,
+            batch.quarantined[0][1].field,
+            batch.quarantined[0][1].reason,
+        )
+        return added
+
     def _store_events_sqlite(self, cursor: Any, prepared: PreparedUsage) -> dict[tuple[str, str], str]:
         """Insert the events not stored yet; returns the fingerprints of those that were."""
         ids_by_producer: dict[str, list[str]] = {}
@@ -584,7 +640,7 @@ class UsageRecording:
         if not conflicting:
             return 0
         marker = "%s" if self._postgres else "?"
-        received_at_ms = max(event.timestamp_ms for event, _ in conflicting)
+        detected_at_ms = int(self._clock() * 1000)
         _cursor(conn).executemany(
             "INSERT INTO event_conflicts (producer_id, event_id, batch_id, stored_hash, received_payload, detected_at_ms) "
             f"VALUES ({','.join([marker] * 6)})",
@@ -603,7 +659,7 @@ class UsageRecording:
                         },
                         sort_keys=True,
                     ),
-                    received_at_ms,
+                    detected_at_ms,
                 )
                 for event, stored in conflicting
             ],
@@ -634,7 +690,13 @@ def combine(parts: Sequence[PreparedUsage]) -> PreparedUsage:
             producer_id = prepared.batch.producer_id
             if not first or not any((producer_id, row[1]) in first for row in prepared.rows):
                 batches.append(
-                    PreparedBatch(prepared.batch, prepared.distinct, prepared.rows, prepared.repeated)
+                    PreparedBatch(
+                        prepared.batch,
+                        prepared.distinct,
+                        prepared.rows,
+                        prepared.repeated,
+                        prepared.quarantined,
+                    )
                 )
                 continue
             crossed = True
@@ -647,7 +709,7 @@ def combine(parts: Sequence[PreparedUsage]) -> PreparedUsage:
                 else:
                     distinct.append(event)
                     rows.append(row)
-            batches.append(PreparedBatch(prepared.batch, distinct, rows, repeated))
+            batches.append(PreparedBatch(prepared.batch, distinct, rows, repeated, prepared.quarantined))
         for key, fingerprint in part.first_hashes.items():
             first.setdefault(key, fingerprint)
         customers |= part.customers
@@ -680,6 +742,11 @@ def _shaped_chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
             size //= 2
         yield items[start : start + size]
         start += size
+
+
+def _storable(text: str) -> str:
+    """``text`` as a text column can hold it: NUL written as ``\\x00``."""
+    return text.replace("\x00", "\\x00")
 
 
 def _decimal_text(value: Decimal) -> str:

@@ -23,7 +23,7 @@ from tally.metering.domain import (
     PropertyFilter,
     update_fields,
 )
-from tally.metering.handlers import MeterCatalog
+from tally.metering.handlers import ConflictReview, MeterCatalog, QuarantineReview, UsageWatermarks
 from tally.metering.queries import (
     EventListing,
     EventRecord,
@@ -33,8 +33,8 @@ from tally.metering.queries import (
     UsageReader,
     Window,
 )
-from tally.metering.store import StoredMeter
-from tally.persistence.paging import decode_token, encode_token, page_size
+from tally.metering.store import EventConflict, QuarantinedEvent, StoredMeter
+from tally.persistence.paging import decode_int_token, decode_token, encode_token, page_size
 
 SERVICE = "tally.api.metering.v1.MeteringService"
 SCOPES = {
@@ -49,13 +49,16 @@ SCOPES = {
     f"/{SERVICE}/ListMeterValues": "usage:read",
     f"/{SERVICE}/AmendEvent": "usage:correct",
     f"/{SERVICE}/VoidEvent": "usage:correct",
+    f"/{SERVICE}/ListQuarantined": "admin",
+    f"/{SERVICE}/GetUsageWatermark": "usage:read",
+    f"/{SERVICE}/ListConflicts": "admin",
 }
 
 VALUES_PAGE_DEFAULT = 1_000
 VALUES_PAGE_MAX = 10_000
 """ListMeterValues pages: events examined per page (values are small, so pages are larger than elsewhere)."""
 
-_WINDOWS = {
+_WINDOWS: dict[int, Window] = {
     pb.WINDOW_UNSPECIFIED: Window.WHOLE,
     pb.WINDOW_MINUTE: Window.MINUTE,
     pb.WINDOW_HOUR: Window.HOUR,
@@ -126,8 +129,23 @@ def _meter_to_wire(stored: StoredMeter) -> pb.Meter:
     )
 
 
-def _ms(stamp: object) -> int:
-    return int(stamp.ToMilliseconds())  # type: ignore[attr-defined]
+def _ms(stamp: object, field: str) -> int:
+    try:
+        return int(stamp.ToMilliseconds())  # type: ignore[attr-defined]
+    except ValueError:  # protobuf checks the range: a forged Timestamp is the caller's error, not ours
+        raise InvalidArgument.field(
+            field,
+            "is not a valid timestamp: it must lie between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z",
+        ) from None
+
+
+def _window_from_wire(window: int, field: str) -> Window:
+    found = _WINDOWS.get(window)
+    if found is None:
+        raise InvalidArgument.field(
+            field, f"unknown window {window}: expected one of {', '.join(pb.Window.keys())}"
+        )
+    return found
 
 
 def _query_from_wire(query: pb.GetUsageRequest | pb.UsageQuery, *, prefix: str = "") -> UsageQuery:
@@ -141,9 +159,9 @@ def _query_from_wire(query: pb.GetUsageRequest | pb.UsageQuery, *, prefix: str =
     return UsageQuery(
         customer=query.customer,
         meter_id=query.meter_id,
-        start_ms=_ms(query.period.start),
-        end_ms=_ms(query.period.end),
-        window=_WINDOWS.get(query.window, Window.WHOLE),
+        start_ms=_ms(query.period.start, f"{prefix}period.start"),
+        end_ms=_ms(query.period.end, f"{prefix}period.end"),
+        window=_window_from_wire(query.window, f"{prefix}window"),
         group_by=tuple(query.group_by),
     )
 
@@ -175,6 +193,41 @@ def _event_to_wire(record: EventRecord) -> pb.StoredEvent:
     return stored
 
 
+def _quarantined_to_wire(found: QuarantinedEvent) -> pb.QuarantinedEvent:
+    quarantined = pb.QuarantinedEvent(
+        event=events_pb2.UsageEvent(
+            event_id=found.event_id,
+            customer=found.customer,
+            event_type=found.event_type,
+            timestamp_ms=found.timestamp_ms,
+            properties=found.properties,
+        ),
+        producer_id=found.producer_id,
+        batch_id=found.batch_id,
+        field=found.field,
+        reason=found.reason,
+    )
+    quarantined.quarantined_at.FromMilliseconds(found.quarantined_at_ms)
+    return quarantined
+
+
+def _conflict_to_wire(found: EventConflict) -> pb.EventConflict:
+    row = found.received
+    conflict = pb.EventConflict(
+        received=events_pb2.UsageEvent(
+            event_id=row.event_id,
+            customer=row.customer,
+            event_type=row.event_type,
+            timestamp_ms=row.timestamp_ms,
+            properties=row.properties,
+        ),
+        producer_id=found.producer_id,
+        batch_id=found.batch_id,
+    )
+    conflict.detected_at.FromMilliseconds(found.detected_at_ms)
+    return conflict
+
+
 def _event_position(token: str) -> tuple[int, str, int] | None:
     raw = decode_token(token)
     if raw is None:
@@ -197,6 +250,9 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
         events: EventListing,
         corrections: EventCorrections,
         values: MeterValues,
+        quarantine: QuarantineReview,
+        watermarks: UsageWatermarks,
+        conflicts: ConflictReview,
     ) -> None:
         self._meters = meters
         self._revisions = revisions
@@ -204,6 +260,9 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
         self._events = events
         self._corrections = corrections
         self._values = values
+        self._quarantine = quarantine
+        self._watermarks = watermarks
+        self._conflicts = conflicts
 
     async def CreateMeter(
         self, request: pb.CreateMeterRequest, context: grpc.aio.ServicerContext
@@ -273,8 +332,8 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
         found = await asyncio.to_thread(
             self._events.list,
             request.customer,
-            start_ms=_ms(period.start) if period.HasField("start") else None,
-            end_ms=_ms(period.end) if period.HasField("end") else None,
+            start_ms=_ms(period.start, "period.start") if period.HasField("start") else None,
+            end_ms=_ms(period.end, "period.end") if period.HasField("end") else None,
             event_type=request.event_type or None,
             include_voided=request.include_voided,
             after=_event_position(request.page.page_token),
@@ -308,8 +367,8 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
             self._values.page,
             request.customer,
             meter,
-            start_ms=_ms(request.period.start),
-            end_ms=_ms(request.period.end),
+            start_ms=_ms(request.period.start, "period.start"),
+            end_ms=_ms(request.period.end, "period.end"),
             after=_event_position(request.page.page_token),
             limit=min(request.page.page_size or VALUES_PAGE_DEFAULT, VALUES_PAGE_MAX),
         )
@@ -338,3 +397,32 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
             request.producer_id, request.event_id, request.reason, current_principal().name
         )
         return pb.VoidEventResponse(event=_event_to_wire(voided))
+
+    async def ListQuarantined(
+        self, request: pb.ListQuarantinedRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListQuarantinedResponse:
+        limit = page_size(request.page.page_size)
+        found = await self._quarantine.list(
+            producer_id=request.producer_id, after_id=decode_int_token(request.page.page_token), limit=limit
+        )
+        reply = pb.ListQuarantinedResponse(events=[_quarantined_to_wire(event) for event in found])
+        if len(found) == limit:
+            reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=encode_token(found[-1].id)))
+        return reply
+
+    async def GetUsageWatermark(
+        self, request: pb.GetUsageWatermarkRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetUsageWatermarkResponse:
+        return pb.GetUsageWatermarkResponse(watermark=await self._watermarks.now())
+
+    async def ListConflicts(
+        self, request: pb.ListConflictsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListConflictsResponse:
+        limit = page_size(request.page.page_size)
+        found = await self._conflicts.list(
+            producer_id=request.producer_id, after_id=decode_int_token(request.page.page_token), limit=limit
+        )
+        reply = pb.ListConflictsResponse(conflicts=[_conflict_to_wire(conflict) for conflict in found])
+        if len(found) == limit:
+            reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=encode_token(found[-1].id)))
+        return reply

@@ -112,6 +112,122 @@ event_audit = Table(
 )
 """Every AmendEvent and VoidEvent: who, why, and the payload before and after."""
 
+quarantined_events = Table(
+    "quarantined_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("producer_id", Text, nullable=False),
+    Column("event_id", Text, nullable=False),
+    Column("batch_id", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("field", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("quarantined_at_ms", BigInteger, nullable=False),
+    UniqueConstraint("producer_id", "event_id", name="uq_quarantined_events_producer_event"),
+)
+"""Events metering could not apply (quarantine.py), set aside with their reason so their batch commits.
+
+Unique per (producer, event id): a redelivered batch sets nothing aside twice. Ids are stored with any NUL
+written as ``\\x00`` (text cannot hold NUL); ``payload`` is the event as JSON (customer, event_type,
+timestamp_ms, properties)."""
+
+
+@dataclass(frozen=True)
+class QuarantinedEvent:
+    """One event set aside, as ListQuarantined shows it."""
+
+    id: int
+    producer_id: str
+    event_id: str
+    batch_id: str
+    customer: str
+    event_type: str
+    timestamp_ms: int
+    properties: dict[str, str]
+    field: str
+    reason: str
+    quarantined_at_ms: int
+
+
+@dataclass(frozen=True)
+class EventConflict:
+    """An event id seen again with another payload, as ListConflicts shows it."""
+
+    id: int
+    producer_id: str
+    batch_id: str
+    received: EventRow
+    detected_at_ms: int
+
+
+class ConflictStore:
+    """Reads the conflicts kept for review, oldest first, in keyset pages by id."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def list(self, *, producer_id: str, after_id: int | None, limit: int) -> list[EventConflict]:
+        query = select(event_conflicts).order_by(event_conflicts.c.id).limit(limit)
+        if producer_id:
+            query = query.where(event_conflicts.c.producer_id == producer_id)
+        if after_id is not None:
+            query = query.where(event_conflicts.c.id > after_id)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        found = []
+        for row in rows:
+            payload = json.loads(row["received_payload"])
+            received = EventRow(
+                producer_id=row["producer_id"],
+                event_id=row["event_id"],
+                customer=payload["customer"],
+                event_type=payload["event_type"],
+                timestamp_ms=payload["timestamp_ms"],
+                properties=payload["properties"],
+                batch_id=row["batch_id"],
+                received_at_ms=row["detected_at_ms"],
+            )
+            found.append(
+                EventConflict(row["id"], row["producer_id"], row["batch_id"], received, row["detected_at_ms"])
+            )
+        return found
+
+
+class QuarantineStore:
+    """Reads the events set aside, oldest first, in keyset pages by id."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def list(self, *, producer_id: str, after_id: int | None, limit: int) -> list[QuarantinedEvent]:
+        query = select(quarantined_events).order_by(quarantined_events.c.id).limit(limit)
+        if producer_id:
+            query = query.where(quarantined_events.c.producer_id == producer_id)
+        if after_id is not None:
+            query = query.where(quarantined_events.c.id > after_id)
+        with self._engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        found = []
+        for row in rows:
+            payload = json.loads(row["payload"])
+            found.append(
+                QuarantinedEvent(
+                    id=row["id"],
+                    producer_id=row["producer_id"],
+                    event_id=row["event_id"],
+                    batch_id=row["batch_id"],
+                    customer=payload["customer"],
+                    event_type=payload["event_type"],
+                    timestamp_ms=payload["timestamp_ms"],
+                    properties=payload["properties"],
+                    field=row["field"],
+                    reason=row["reason"],
+                    quarantined_at_ms=row["quarantined_at_ms"],
+                )
+            )
+        return found
+
+
 closed_periods = Table(
     "closed_periods",
     metadata,

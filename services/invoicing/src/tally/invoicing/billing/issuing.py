@@ -47,6 +47,8 @@ class Pending:
     """Late-usage messages this invoice's adjustments account for (marked applied when it is finalized)."""
     usage_read_at: datetime | None = None
     """When the draft's usage was read from metering."""
+    usage_watermark: int = 0
+    """Metering's usage watermark taken before that read; 0 when none was taken."""
     issuer: Issuer | None = None
     """The legal entity issuing it (its series numbers it); None for the install's default."""
     references: References = field(default_factory=References)
@@ -206,7 +208,11 @@ class InvoiceWriter:
             issued_at=None if number is None else now,
         )
         invoice = replace(
-            invoice, usage_read_at=pending.usage_read_at, issuer=pending.issuer, references=pending.references
+            invoice,
+            usage_read_at=pending.usage_read_at,
+            usage_watermark=pending.usage_watermark,
+            issuer=pending.issuer,
+            references=pending.references,
         )
         return replace(invoice, due_at=None if number is None else due_at(invoice, now, self._payment_terms))
 

@@ -162,6 +162,10 @@ def _period_to_wire(period: Period) -> period_pb2.Period:
     return period_pb2.Period(start=timestamp_to_wire(period.start), end=timestamp_to_wire(period.end))
 
 
+def watermark_request() -> met.GetUsageWatermarkRequest:
+    return met.GetUsageWatermarkRequest()
+
+
 def usage_request(queries: Sequence[UsageQuery]) -> met.BatchGetUsageRequest:
     return met.BatchGetUsageRequest(
         queries=[

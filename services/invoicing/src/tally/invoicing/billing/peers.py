@@ -25,6 +25,7 @@ from tally.invoicing.billing.peer_messages import (
     usage_from_wire,
     usage_request,
     values_request,
+    watermark_request,
 )
 from tally.invoicing.billing.terms import BilledParty, BillingTerms, Subscription
 from tally.invoicing.billing.usage import GroupedQuantity, UsageQuery
@@ -46,6 +47,7 @@ IDEMPOTENT = (
     (CATALOG, "GetLegalEntity"),
     (METERING, "BatchGetUsage"),
     (METERING, "ListMeterValues"),
+    (METERING, "GetUsageWatermark"),
 )
 """Reads only: safe for the channel to retry on UNAVAILABLE."""
 
@@ -161,6 +163,9 @@ class Metering:
 
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._stub = met_grpc.MeteringServiceStub(channel)
+
+    async def watermark(self) -> int:
+        return int((await self._stub.GetUsageWatermark(watermark_request())).watermark)
 
     async def usage(self, queries: Sequence[UsageQuery]) -> list[GroupedQuantity]:
         if not queries:

@@ -48,6 +48,11 @@ class CatalogPeer(Protocol):
 
 
 class MeteringPeer(Protocol):
+    async def watermark(self) -> int:
+        """Metering's usage watermark now: taken before usage is read, it lets the period's close report
+        exactly the events stored after the read as late."""
+        ...
+
     async def usage(self, queries: Sequence[UsageQuery]) -> list[GroupedQuantity]:
         """One grouped quantity per query, in order."""
         ...

@@ -229,6 +229,8 @@ class BillingRun:
         self._cursors: dict[str, datetime] = {}
         self._late: dict[str, list[LateUsage]] = {}
         self._thresholds: dict[tuple[str, datetime], list[ThresholdInvoice]] = {}
+        self._watermark = 0
+        """Metering's usage watermark, taken before this run read any usage (0 until then)."""
 
     async def _read(self, query: Callable[[BillingTransaction], T]) -> T:
         return await read(self._with.transactions, query)
@@ -246,6 +248,8 @@ class BillingRun:
         self._cursors = await self._read(lambda tx: tx.billed.billed_through())
         self._late = await self._read(lambda tx: tx.late_usage.pending())
         self._thresholds = await self._read(lambda tx: tx.billed.all_threshold_invoices())
+        # Before any usage is read: the periods this run closes make late exactly what metering stores after.
+        self._watermark = await self._with.metering.watermark()
         gate = asyncio.Semaphore(self._with.policy.concurrency)
         tasks = []
         async for subscription in self._with.catalog.subscriptions():
@@ -397,12 +401,13 @@ class BillingRun:
         finalize: bool,
     ) -> None:
         period = terms.period
-        usage_read_at = self._with.clock()  # metering treats the period's usage stored after this as late
+        usage_read_at = self._with.clock()  # for invoices without a watermark, and to show when it read
         inputs, late_ids = await self._closing(subscription, party, terms, active)
         pending = replace(
             self._pending(subscription, party, billing_key(subscription.id, period.start, REGULAR)),
             late_usage_ids=late_ids,
             usage_read_at=usage_read_at,
+            usage_watermark=self._watermark,
         )
         await self._save(pending, inputs, last_instant(period), finalize=finalize)
 

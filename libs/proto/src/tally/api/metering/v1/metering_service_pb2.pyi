@@ -332,3 +332,73 @@ class RebuildResponse(_message.Message):
     event_count: int
     rollup_count: int
     def __init__(self, event_count: _Optional[int] = ..., rollup_count: _Optional[int] = ...) -> None: ...
+
+class ListQuarantinedRequest(_message.Message):
+    __slots__ = ("producer_id", "page")
+    PRODUCER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    producer_id: str
+    page: _pagination_pb2.PageRequest
+    def __init__(self, producer_id: _Optional[str] = ..., page: _Optional[_Union[_pagination_pb2.PageRequest, _Mapping]] = ...) -> None: ...
+
+class ListQuarantinedResponse(_message.Message):
+    __slots__ = ("events", "page")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[QuarantinedEvent]
+    page: _pagination_pb2.PageResponse
+    def __init__(self, events: _Optional[_Iterable[_Union[QuarantinedEvent, _Mapping]]] = ..., page: _Optional[_Union[_pagination_pb2.PageResponse, _Mapping]] = ...) -> None: ...
+
+class QuarantinedEvent(_message.Message):
+    __slots__ = ("event", "producer_id", "batch_id", "field", "reason", "quarantined_at")
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    PRODUCER_ID_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    QUARANTINED_AT_FIELD_NUMBER: _ClassVar[int]
+    event: _events_pb2.UsageEvent
+    producer_id: str
+    batch_id: str
+    field: str
+    reason: str
+    quarantined_at: _timestamp_pb2.Timestamp
+    def __init__(self, event: _Optional[_Union[_events_pb2.UsageEvent, _Mapping]] = ..., producer_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., field: _Optional[str] = ..., reason: _Optional[str] = ..., quarantined_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetUsageWatermarkRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetUsageWatermarkResponse(_message.Message):
+    __slots__ = ("watermark",)
+    WATERMARK_FIELD_NUMBER: _ClassVar[int]
+    watermark: int
+    def __init__(self, watermark: _Optional[int] = ...) -> None: ...
+
+class ListConflictsRequest(_message.Message):
+    __slots__ = ("producer_id", "page")
+    PRODUCER_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    producer_id: str
+    page: _pagination_pb2.PageRequest
+    def __init__(self, producer_id: _Optional[str] = ..., page: _Optional[_Union[_pagination_pb2.PageRequest, _Mapping]] = ...) -> None: ...
+
+class ListConflictsResponse(_message.Message):
+    __slots__ = ("conflicts", "page")
+    CONFLICTS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    conflicts: _containers.RepeatedCompositeFieldContainer[EventConflict]
+    page: _pagination_pb2.PageResponse
+    def __init__(self, conflicts: _Optional[_Iterable[_Union[EventConflict, _Mapping]]] = ..., page: _Optional[_Union[_pagination_pb2.PageResponse, _Mapping]] = ...) -> None: ...
+
+class EventConflict(_message.Message):
+    __slots__ = ("received", "producer_id", "batch_id", "detected_at")
+    RECEIVED_FIELD_NUMBER: _ClassVar[int]
+    PRODUCER_ID_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    DETECTED_AT_FIELD_NUMBER: _ClassVar[int]
+    received: _events_pb2.UsageEvent
+    producer_id: str
+    batch_id: str
+    detected_at: _timestamp_pb2.Timestamp
+    def __init__(self, received: _Optional[_Union[_events_pb2.UsageEvent, _Mapping]] = ..., producer_id: _Optional[str] = ..., batch_id: _Optional[str] = ..., detected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -90,6 +90,21 @@ class MeteringServiceStub:
                 request_serializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.RebuildRequest.SerializeToString,
                 response_deserializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.RebuildResponse.FromString,
                 _registered_method=True)
+        self.ListQuarantined = channel.unary_unary(
+                '/tally.api.metering.v1.MeteringService/ListQuarantined',
+                request_serializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListQuarantinedRequest.SerializeToString,
+                response_deserializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListQuarantinedResponse.FromString,
+                _registered_method=True)
+        self.GetUsageWatermark = channel.unary_unary(
+                '/tally.api.metering.v1.MeteringService/GetUsageWatermark',
+                request_serializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.GetUsageWatermarkRequest.SerializeToString,
+                response_deserializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.GetUsageWatermarkResponse.FromString,
+                _registered_method=True)
+        self.ListConflicts = channel.unary_unary(
+                '/tally.api.metering.v1.MeteringService/ListConflicts',
+                request_serializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListConflictsRequest.SerializeToString,
+                response_deserializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListConflictsResponse.FromString,
+                _registered_method=True)
 
 
 class MeteringServiceServicer:
@@ -174,6 +189,31 @@ class MeteringServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListQuarantined(self, request, context):
+        """Lists the events metering could not apply (set aside with their reason so the rest of their batch
+        counted), oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUsageWatermark(self, request, context):
+        """Returns a point in metering's history: a usage read started after this call sees every event stored before
+        it. Invoicing takes one before reading an invoice's usage and passes it on InvoiceFinalized, so the close
+        reports exactly the period's events stored after the read as late.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListConflicts(self, request, context):
+        """Lists events whose id arrived again with another payload (the first one is kept and counted), oldest
+        first, for review.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MeteringServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -231,6 +271,21 @@ def add_MeteringServiceServicer_to_server(servicer, server):
                     servicer.Rebuild,
                     request_deserializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.RebuildRequest.FromString,
                     response_serializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.RebuildResponse.SerializeToString,
+            ),
+            'ListQuarantined': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListQuarantined,
+                    request_deserializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListQuarantinedRequest.FromString,
+                    response_serializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListQuarantinedResponse.SerializeToString,
+            ),
+            'GetUsageWatermark': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUsageWatermark,
+                    request_deserializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.GetUsageWatermarkRequest.FromString,
+                    response_serializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.GetUsageWatermarkResponse.SerializeToString,
+            ),
+            'ListConflicts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListConflicts,
+                    request_deserializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListConflictsRequest.FromString,
+                    response_serializer=tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListConflictsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -531,6 +586,87 @@ class MeteringService:
             '/tally.api.metering.v1.MeteringService/Rebuild',
             tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.RebuildRequest.SerializeToString,
             tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.RebuildResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListQuarantined(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tally.api.metering.v1.MeteringService/ListQuarantined',
+            tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListQuarantinedRequest.SerializeToString,
+            tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListQuarantinedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUsageWatermark(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tally.api.metering.v1.MeteringService/GetUsageWatermark',
+            tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.GetUsageWatermarkRequest.SerializeToString,
+            tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.GetUsageWatermarkResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListConflicts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tally.api.metering.v1.MeteringService/ListConflicts',
+            tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListConflictsRequest.SerializeToString,
+            tally_dot_api_dot_metering_dot_v1_dot_metering__service__pb2.ListConflictsResponse.FromString,
             options,
             channel_credentials,
             insecure,
