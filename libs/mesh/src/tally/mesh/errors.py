@@ -61,7 +61,11 @@ def to_status(exc: BaseException) -> grpc.Status:
 
 
 def _add_details(status: status_pb2.Status, exc: DomainError) -> None:
-    if isinstance(exc, InvalidArgument):
+    if isinstance(exc, Unavailable) and exc.retry_after_s is not None:
+        retry = error_details_pb2.RetryInfo()
+        retry.retry_delay.FromNanoseconds(int(exc.retry_after_s * 1e9))
+        status.details.add().Pack(retry)
+    elif isinstance(exc, InvalidArgument):
         status.details.add().Pack(
             error_details_pb2.BadRequest(
                 field_violations=[
@@ -111,6 +115,19 @@ def field_violations(rpc_error: grpc.RpcError) -> list[FieldViolation]:
             detail.Unpack(bad_request)
             violations.extend(FieldViolation(v.field, v.description) for v in bad_request.field_violations)
     return violations
+
+
+def retry_delay_s(rpc_error: grpc.RpcError) -> float | None:
+    """The wait a failed call's RetryInfo detail asks for, in seconds (None when the server sent none)."""
+    status = _decoded(rpc_error)
+    if status is None:
+        return None
+    for detail in status.details:
+        if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            info = error_details_pb2.RetryInfo()
+            detail.Unpack(info)
+            return info.retry_delay.ToNanoseconds() / 1e9
+    return None
 
 
 def resource_info(rpc_error: grpc.RpcError) -> error_details_pb2.ResourceInfo | None:

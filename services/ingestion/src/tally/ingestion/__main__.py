@@ -26,7 +26,7 @@ async def wire(runtime: Runtime[IngestionSettings]) -> Wiring:
     await values.reload()
     ingestor = Ingestor(
         RejectedLog(runtime.engine),
-        BatchPublisher(runtime.js, timeout_s=settings.publish_timeout_s),
+        BatchPublisher(runtime.js, timeout_s=settings.publish_timeout_s, full_retry_s=settings.full_retry_s),
         settings,
         values,
     )
