@@ -466,8 +466,17 @@ class PullConsumer:
         if self._stopping.is_set() or any(msg.metadata.num_delivered > 1 for msg in msgs):
             return False  # redeliveries go one at a time: they may be the message that failed a batch
         opened = [self._open(msg) for msg in msgs]
+        # One span for the one call that handles them all (its transaction's spans nest under it), linked to
+        # each message's own span: every message's trace leads to the work done for it.
+        batch_span = _tracer.start_span(
+            f"{self._spec.durable} process batch",
+            kind=SpanKind.CONSUMER,
+            links=[Link(span.get_span_context()) for _, span in opened],
+            attributes={**self._span_attributes, attr.MESSAGING_BATCH_COUNT: len(msgs)},
+        )
         try:
-            results = await self._together([delivery for delivery, _ in opened])
+            with trace.use_span(batch_span, end_on_exit=True):
+                results = await self._together([delivery for delivery, _ in opened])
         except Exception as exc:
             for _, span in opened:
                 span.add_event("batch handling failed; retrying messages one at a time", {"error": str(exc)})
