@@ -221,12 +221,12 @@ async def _ensure_one_stream(js: JetStreamContext, spec: StreamSpec) -> None:
         await ensure_consumer(js, consumer)
     try:
         await js.update_stream(config)
-    except nats.js.errors.BadRequestError as exc:
-        current = (await js.stream_info(spec.name)).config.retention
+    except nats.js.errors.APIError as exc:
+        current = api.RetentionPolicy((await js.stream_info(spec.name)).config.retention or "limits")
         if current == config.retention:
             raise
         raise StreamMigrationNeeded(
-            f"stream {spec.name} has {current.value if current else '?'} retention but is declared with "
+            f"stream {spec.name} has {current.value} retention but is declared with "
             f"{spec.retention}; JetStream cannot change that in place. Stop its publishers, let its consumers "
             f"drain it, then run `tally streams migrate {spec.name}` (docs/operations.md, Stream migration)"
         ) from exc

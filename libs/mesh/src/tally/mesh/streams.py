@@ -87,7 +87,7 @@ def sized(spec: StreamSpec, settings: MeshSettings) -> StreamSpec:
         replicas=settings.stream_replicas,
         max_bytes=max_bytes,
         max_age_s=max_age_s,
-        dlq_max_bytes=max(max_bytes // DLQ_SHARE, 1024 * 1024),
+        dlq_max_bytes=max(max_bytes // DLQ_SHARE, 64 * 1024),
     )
 
 
