@@ -51,7 +51,6 @@ DLQ_CONSUMER_HEADER = "Tally-Dlq-Consumer"
 DEFAULT_MAX_PAYLOAD = 1024 * 1024
 """The server's default max_payload; a message above it is refused, so callers chunk below it."""
 
-_STREAM_CONFIG_MISMATCH = 10058  # "stream name already in use with a different configuration"
 _INSUFFICIENT_RESOURCES = 10047  # "insufficient storage resources available"
 _RETENTION = {
     "limits": api.RetentionPolicy.LIMITS,
@@ -205,17 +204,28 @@ class StreamCapacityError(RuntimeError):
     """The declared streams do not fit the JetStream store."""
 
 
+async def _exists(js: JetStreamContext, name: str) -> bool:
+    try:
+        await js.stream_info(name)
+    except nats.js.errors.NotFoundError:
+        return False
+    return True
+
+
 async def _ensure_one_stream(js: JetStreamContext, spec: StreamSpec) -> None:
     config = _stream_config(spec)
-    try:
-        await js.add_stream(config)
-    except nats.js.errors.BadRequestError as exc:
-        if exc.err_code != _STREAM_CONFIG_MISMATCH:
-            raise
-    else:
-        for consumer in spec.consumers:
-            await ensure_consumer(js, consumer)
-        return
+    # Look first: the broker checks a create against the free store before noticing the stream exists, so
+    # re-creating a stream larger than what is left fails even when nothing would change.
+    if not await _exists(js, spec.name):
+        try:
+            await js.add_stream(config)
+        except nats.js.errors.APIError:
+            if not await _exists(js, spec.name):
+                raise  # refused, not beaten to it by another replica
+        else:
+            for consumer in spec.consumers:
+                await ensure_consumer(js, consumer)
+            return
     # The stream exists: its consumers first, so a switch to interest retention drops nothing they want.
     for consumer in spec.consumers:
         await ensure_consumer(js, consumer)
