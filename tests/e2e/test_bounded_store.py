@@ -30,11 +30,15 @@ STORE_MB = int(os.environ.get("TALLY_BOUNDED_STORE_MB", "64"))
 EVENTS = int(os.environ.get("TALLY_BOUNDED_STORE_EVENTS", "2000000"))
 """The issue's numbers: two million events (about 170 MB of requests) through a 64 MB store. A smaller run
 keeps the ratio, e.g. TALLY_BOUNDED_STORE_MB=16 TALLY_BOUNDED_STORE_EVENTS=500000."""
+RATE = int(os.environ.get("TALLY_BOUNDED_STORE_RATE", "10000"))
+"""Events/s the producers send at: below what metering sustains on this machine, so its backlog (what the
+stream holds) stays small however much goes through. Faster than metering, the backlog grows until the
+stream is full and Ingest pushes back (part 2), as intended."""
 BATCH = 1000
 CUSTOMERS = [f"cust-{i}" for i in range(16)]
 NOW_MS = int(time.time() * 1000)
 STREAM_ENV = {
-    "TALLY_USAGE_STREAM_MAX_BYTES": f"{STORE_MB * 3 // 4}MB",
+    "TALLY_USAGE_STREAM_MAX_BYTES": f"{STORE_MB // 2}MB",
     "TALLY_EVENT_STREAM_MAX_BYTES": "512KB",
     "TALLY_JETSTREAM_STORE_BYTES": f"{STORE_MB}MB",
     "TALLY_INGEST_FULL_RETRY_SECONDS": "2",
@@ -115,8 +119,8 @@ def stack(tmp_path):
     nats.kill()
 
 
-def test_a_store_a_quarter_of_the_traffic_refuses_nothing_then_fills_only_while_metering_is_stopped(stack):
-    nats, services, meter_id = stack
+def test_a_store_far_smaller_than_the_traffic_refuses_nothing_and_fills_only_while_metering_is_stopped(stack):
+    _nats, services, meter_id = stack
     ingestion, metering = services["ingestion"], services["metering"]
     refused: list[str] = []
     sent_bytes = 0
@@ -137,10 +141,14 @@ def test_a_store_a_quarter_of_the_traffic_refuses_nothing_then_fills_only_while_
             sent_bytes += request.ByteSize()
         return reply.accepted_count
 
+    def paced(seq: int) -> int:
+        time.sleep(max(0.0, started + seq * BATCH / RATE - time.monotonic()))
+        return send(seq)
+
     # 1. Metering running: the stream holds only the backlog, so traffic many times the store goes through.
     started = time.monotonic()
     with ThreadPoolExecutor(4) as pool:
-        accepted = sum(pool.map(send, range(EVENTS // BATCH)))
+        accepted = sum(pool.map(paced, range(EVENTS // BATCH)))
     took = time.monotonic() - started
     assert refused == [], refused[:3]
     assert accepted == EVENTS
