@@ -13,6 +13,7 @@ import pytest
 from nats.aio.client import Client as NATS
 from nats.js import api
 
+from tally.cli.streams import MigrationRefused, migrate
 from tally.mesh import jetstream, streams
 from tally.mesh.jetstream import StreamCapacityError, StreamMigrationNeeded
 from tally.mesh.settings import MeshSettings, load
@@ -171,3 +172,40 @@ async def test_replicas_come_from_the_setting(nc: NATS) -> None:
     # A single server cannot keep three copies: the broker says so rather than silently keeping one.
     with pytest.raises(nats.js.errors.APIError):
         await asyncio.wait_for(jetstream.ensure_stream(nc.jetstream(), spec), 10)
+
+
+async def test_migrate_removes_a_stream_only_once_drained_and_quiet_then_the_new_declaration_applies(
+    nc: NATS,
+) -> None:
+    js = nc.jetstream()
+    old = dataclasses.replace(streams.USAGE, retention="workqueue", consumers=(streams.METERING_USAGE,))
+    await jetstream.ensure_stream(js, old)
+    for i in range(3):
+        await jetstream.publish(js, streams.usage_batch_subject(0), b"batch", f"b{i}")
+    with pytest.raises(
+        MigrationRefused, match=r"not drained after 0.2s: metering-usage \(3 pending, 0 unacked\)"
+    ):
+        await migrate(js, "USAGE", wait_s=0.2, quiet_s=0.1)
+    assert (await state(nc, "USAGE"))[0] == 3
+
+    sub = await js.pull_subscribe_bind(durable=streams.METERING_USAGE.durable, stream="USAGE")
+    for msg in await sub.fetch(3, timeout=2):
+        await msg.ack_sync()
+
+    async def late_publisher() -> None:
+        await asyncio.sleep(0.1)
+        # A publisher still at work.
+        await jetstream.publish(js, streams.usage_batch_subject(1), b"batch", "late")
+
+    publishing = asyncio.create_task(late_publisher())
+    with pytest.raises(MigrationRefused, match="still being published to"):
+        await migrate(js, "USAGE", wait_s=1, quiet_s=0.5)
+    await publishing
+    for msg in await sub.fetch(1, timeout=2):
+        await msg.ack_sync()
+
+    drained = await migrate(js, "USAGE", wait_s=1, quiet_s=0.2)
+    assert drained.consumers == ("metering-usage",)
+    await jetstream.ensure_stream(js, streams.sized(streams.USAGE, mesh()))
+    assert (await js.stream_info("USAGE")).config.retention == api.RetentionPolicy.INTEREST
+    assert [c.name for c in await js.consumers_info("USAGE")] == ["metering-usage"]

@@ -7,7 +7,7 @@ import contextlib
 import sys
 from pathlib import Path
 
-from tally.cli import admin, erp, insights, portal, quotes, rate, status
+from tally.cli import admin, erp, insights, portal, quotes, rate, status, streams
 from tally.cli.settings import CliSettings
 from tally.cli.stack import Stack, StackConfig, StackError
 from tally.mesh.settings import SettingsError, load
@@ -45,6 +45,7 @@ def _parser(defaults: CliSettings) -> argparse.ArgumentParser:
     erp.add_command(commands, defaults)
     quotes.add_command(commands, defaults)
     insights.add_command(commands)
+    streams.add_command(commands)
     return parser
 
 
@@ -93,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             return rate.run(args)
         if args.command == "insights":
             return insights.run(args)
+        if args.command == "streams":
+            return streams.run(args)
         if args.command in ("producers", "keys"):
             return admin.run(args)
         if args.command == "portal-link":
