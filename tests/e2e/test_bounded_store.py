@@ -24,7 +24,7 @@ from tally.testing.databases import sqlite_url
 from tally.testing.nats_server import NatsServer
 from tally.testing.services import ServiceProcess
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 STORE_MB = int(os.environ.get("TALLY_BOUNDED_STORE_MB", "64"))
 EVENTS = int(os.environ.get("TALLY_BOUNDED_STORE_EVENTS", "2000000"))

@@ -13,7 +13,7 @@ import pytest
 from tally.mesh import jetstream, streams
 from tally.testing.scale_out import scaled_out
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(900)]
 
 BATCHES = 80
 SIZE = 500
