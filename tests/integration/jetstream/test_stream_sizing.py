@@ -13,7 +13,10 @@ import pytest
 from nats.aio.client import Client as NATS
 from nats.js import api
 
+from tally.api.ingestion.v1 import events_pb2
 from tally.cli.streams import MigrationRefused, migrate
+from tally.domain.errors import Unavailable
+from tally.ingestion.publisher import BatchPublisher
 from tally.mesh import jetstream, streams
 from tally.mesh.jetstream import StreamCapacityError, StreamMigrationNeeded
 from tally.mesh.settings import MeshSettings, load
@@ -209,3 +212,37 @@ async def test_migrate_removes_a_stream_only_once_drained_and_quiet_then_the_new
     await jetstream.ensure_stream(js, streams.sized(streams.USAGE, mesh()))
     assert (await js.stream_info("USAGE")).config.retention == api.RetentionPolicy.INTEREST
     assert [c.name for c in await js.consumers_info("USAGE")] == ["metering-usage"]
+
+
+async def test_ingestion_answers_unavailable_with_a_retry_hint_when_usage_is_full_and_accepts_once_freed(
+    small_nc: NATS,
+) -> None:
+    js = small_nc.jetstream()
+    await jetstream.ensure_stream(js, streams.sized(streams.USAGE, mesh(TALLY_USAGE_STREAM_MAX_BYTES="1MB")))
+    publisher = BatchPublisher(js, timeout_s=5, full_retry_s=3)
+    batches = 0
+    with pytest.raises(Unavailable) as full:
+        for batches in range(1, 2_000):
+            events = [
+                events_pb2.UsageEvent(
+                    event_id=f"{batches}-{i}",
+                    customer="acme",
+                    event_type="api_call",
+                    timestamp_ms=1,
+                    properties={"p": "x" * 900},
+                )
+                for i in range(10)
+            ]
+            await publisher.publish("p1", f"b{batches}", 1, False, events)
+    assert full.value.retry_after_s == 3
+    assert f"the event store is full (consumers are behind): batch 'b{batches}' is not acknowledged" in str(
+        full.value
+    )
+    stored = (await state(small_nc, "USAGE"))[0]
+    assert stored >= batches - 1
+
+    metering = await js.pull_subscribe_bind(durable=streams.METERING_USAGE.durable, stream="USAGE")
+    for msg in await metering.fetch(stored, timeout=5):
+        await msg.ack_sync()
+    await publisher.publish("p1", f"b{batches}", 1, False, events)  # the refused batch, retried, goes in
+    assert (await state(small_nc, "USAGE"))[0] == 1
