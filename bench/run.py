@@ -15,6 +15,7 @@ BENCHMARKS = [
     ("usage_watch", [sys.executable, str(HERE / "usage_watch.py")]),
     ("ingest", [sys.executable, str(HERE / "ingest.py"), *sys.argv[1:]]),
     ("erp", [sys.executable, str(HERE / "erp.py")]),
+    ("cluster", [sys.executable, str(HERE / "cluster.py")]),
     # Last: ingest measured right after it came out lower (21-35k events/s against 37-39k alone); the cause
     # is not known, so the most sensitive benchmark runs first.
     ("invoice_run", [sys.executable, str(HERE / "invoice_run.py")]),

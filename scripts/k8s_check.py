@@ -483,7 +483,60 @@ def overlay_problems(rendered: Rendered) -> tuple[list[tuple[str, str]], list[tu
         if _is_nats(obj):
             problems.extend((where, p) for p in _file_store_problems(obj, rendered))
     problems.extend(_stream_problems(rendered, production, nats_replicas))
+    problems.extend(_stream_size_problems(rendered))
     return problems, blockers
+
+
+def _stream_size_problems(rendered: Rendered) -> list[tuple[str, str]]:
+    """Every stream at its configured size (tally-mesh-config) must fit each NATS server's max_file_store;
+    TALLY_JETSTREAM_STORE_BYTES, which the services check at start, must say the same size."""
+    from tally.mesh import streams
+    from tally.mesh.settings import MeshSettings, SettingsError, load
+
+    store = None
+    for config in rendered.objects:
+        if config.get("kind") == "ConfigMap" and config.get("metadata", {}).get("name", "").startswith(
+            "nats-config"
+        ):
+            raw = _nats_conf_value((config.get("data") or {}).get("nats.conf", ""), "max_file_store")
+            store = size_bytes(raw) if raw else None
+    if store is None:
+        return []
+    problems = []
+    for config in rendered.objects:
+        name = config.get("metadata", {}).get("name", "")
+        if config.get("kind") != "ConfigMap" or not name.startswith("tally-mesh-config"):
+            continue
+        where = object_name(config)
+        # The secrets' *_FILE names point at files only pods have: stand-ins do for these sizes.
+        values = {k: str(v) for k, v in (config.get("data") or {}).items() if not k.endswith("_FILE")}
+        required = {"TALLY_DATABASE_URL": "-", "TALLY_KEYRING": "-", "TALLY_SERVICE_TOKEN": "-"}
+        try:
+            settings = load(MeshSettings, required | values)
+        except SettingsError as exc:
+            problems.append((where, str(exc)))
+            continue
+        needed = streams.store_needed([streams.sized(spec, settings) for spec in streams.EVERY])
+        if needed > store:
+            problems.append(
+                (
+                    where,
+                    f"Tally's streams need {needed} bytes on each NATS server at their configured sizes but "
+                    f"max_file_store is {int(store)}: lower TALLY_USAGE_STREAM_MAX_BYTES / "
+                    "TALLY_EVENT_STREAM_MAX_BYTES or raise max_file_store",
+                )
+            )
+        declared = settings.jetstream_store_bytes
+        if declared is None or declared != store:
+            problems.append(
+                (
+                    where,
+                    f"TALLY_JETSTREAM_STORE_BYTES={values.get('TALLY_JETSTREAM_STORE_BYTES')} but nats.conf's "
+                    f"max_file_store is {int(store)} bytes: set them equal, so services check their streams "
+                    "against the real store at start",
+                )
+            )
+    return problems
 
 
 def _file_store_problems(statefulset: dict[str, Any], rendered: Rendered) -> list[str]:

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import sqlite3
 import time
 from pathlib import Path
 
@@ -43,6 +44,9 @@ async def test_one_trace_id_from_client_through_nats_to_metering(services, tmp_p
     settings = MeshSettings(
         database_url="", nats_url="", keyring_path=tmp_path / "unused", service_token=ingestion.admin_key
     )
+    # acme's usage is invoiced up to the far future: the event arrives late and metering announces it.
+    with sqlite3.connect(tmp_path / "metering" / "test.db") as db:
+        db.execute("INSERT INTO closed_periods VALUES ('acme', ?)", (int(time.time() * 1000) + 86_400_000,))
     channel = open_channel(ingestion.target, settings)
     event = events_pb2.UsageEvent(
         event_id="e-1", customer="acme", event_type="api_call", timestamp_ms=int(time.time() * 1000)
@@ -81,4 +85,16 @@ async def test_one_trace_id_from_client_through_nats_to_metering(services, tmp_p
     assert consumer[0]["parent_span_id"] == producer["span_id"]
     assert consumer[0]["service"] == "metering"
     assert consumer[0]["attributes"]["tally.events.inserted"] == 1
+    assert consumer[0]["attributes"]["tally.events.late"] == 1
+
+    # The UsageLate that delivery caused, published later by metering's outbox relay, continues its trace.
+    late = []
+    while not late and time.monotonic() < deadline:
+        late = [
+            s
+            for s in read_spans(metering.workdir / "metering.spans.jsonl")
+            if s["kind"] == "PRODUCER" and s["name"] == "tally.metering.usage_late publish"
+        ]
+        await asyncio.sleep(0.1)
+    assert [s["trace_id"] for s in late] == [trace_id], "UsageLate did not continue the usage's trace"
     handle.shutdown()

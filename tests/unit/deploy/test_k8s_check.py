@@ -459,3 +459,32 @@ def test_pin_images_without_a_resolver_or_with_an_unknown_image_changes_nothing(
         capsys.readouterr().err
     )
     assert (overlay / "kustomization.yaml").read_text() == before
+
+
+def test_streams_larger_than_the_nats_store_fail_and_so_does_a_store_setting_that_differs(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    replace_in(
+        tree / PROD_KUSTOMIZATION,
+        "- TALLY_USAGE_STREAM_MAX_BYTES=30GB",
+        "- TALLY_USAGE_STREAM_MAX_BYTES=40GB",
+    )
+    code, out = run_check(tree, capsys)
+    assert code == 1
+    assert re.search(
+        rf"{PROD}: ConfigMap/tally-mesh-config-\w+: Tally's streams need \d+ bytes on each NATS server at their "
+        r"configured sizes but max_file_store is 48318382080",
+        out,
+    ), out
+    replace_in(
+        tree / PROD_KUSTOMIZATION,
+        "- TALLY_USAGE_STREAM_MAX_BYTES=40GB",
+        "- TALLY_USAGE_STREAM_MAX_BYTES=30GB",
+    )
+    replace_in(
+        tree / PROD_KUSTOMIZATION, "- TALLY_JETSTREAM_STORE_BYTES=45GB", "- TALLY_JETSTREAM_STORE_BYTES=50GB"
+    )
+    code, out = run_check(tree, capsys)
+    assert code == 1
+    assert "TALLY_JETSTREAM_STORE_BYTES=50GB but nats.conf's max_file_store is 48318382080 bytes" in out, out
+    assert "Tally's streams need" not in out

@@ -7,7 +7,7 @@ import contextlib
 import sys
 from pathlib import Path
 
-from tally.cli import admin, erp, insights, keyring, portal, quotes, rate, status
+from tally.cli import admin, erp, insights, keyring, portal, quotes, rate, status, streams
 from tally.cli.settings import CliSettings
 from tally.cli.stack import Stack, StackConfig, StackError
 from tally.mesh.settings import SettingsError, load
@@ -46,6 +46,7 @@ def _parser(defaults: CliSettings) -> argparse.ArgumentParser:
     erp.add_command(commands, defaults)
     quotes.add_command(commands, defaults)
     insights.add_command(commands)
+    streams.add_command(commands)
     return parser
 
 
@@ -96,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
             return insights.run(args)
         if args.command == "keyring":
             return keyring.run(args)
+        if args.command == "streams":
+            return streams.run(args)
         if args.command in ("producers", "keys"):
             return admin.run(args)
         if args.command == "portal-link":

@@ -40,6 +40,7 @@ MESSAGING_MESSAGE_ID = "messaging.message.id"
 MESSAGING_CONSUMER_GROUP = "messaging.consumer.group.name"
 MESSAGING_DELIVERY_COUNT = "messaging.nats.delivery_count"
 MESSAGING_BODY_SIZE = "messaging.message.body.size"
+MESSAGING_BATCH_COUNT = "messaging.batch.message_count"
 
 # OpenTelemetry semantic conventions (HTTP server: the gateway).
 HTTP_REQUEST_METHOD = "http.request.method"

@@ -61,7 +61,11 @@ def to_status(exc: BaseException) -> grpc.Status:
 
 
 def _add_details(status: status_pb2.Status, exc: DomainError) -> None:
-    if isinstance(exc, InvalidArgument):
+    if isinstance(exc, Unavailable | ResourceExhausted) and exc.retry_after_s is not None:
+        retry = error_details_pb2.RetryInfo()
+        retry.retry_delay.FromNanoseconds(max(1, round(exc.retry_after_s * 1e9)))
+        status.details.add().Pack(retry)
+    elif isinstance(exc, InvalidArgument):
         status.details.add().Pack(
             error_details_pb2.BadRequest(
                 field_violations=[
@@ -70,10 +74,6 @@ def _add_details(status: status_pb2.Status, exc: DomainError) -> None:
                 ]
             )
         )
-    elif isinstance(exc, ResourceExhausted) and exc.retry_after_s is not None:
-        delay = error_details_pb2.RetryInfo()
-        delay.retry_delay.FromNanoseconds(max(1, round(exc.retry_after_s * 1e9)))
-        status.details.add().Pack(delay)
     elif isinstance(exc, NotFound | AlreadyExists):
         if exc.field:
             reason = "not found" if isinstance(exc, NotFound) else "already exists"

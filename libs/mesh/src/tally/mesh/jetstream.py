@@ -31,6 +31,8 @@ __all__ = [
     "Handler",
     "PayloadTooLarge",
     "PullConsumer",
+    "StreamCapacityError",
+    "StreamMigrationNeeded",
     "StreamSpec",
     "connect",
     "dlq_spec",
@@ -49,7 +51,12 @@ DLQ_CONSUMER_HEADER = "Tally-Dlq-Consumer"
 DEFAULT_MAX_PAYLOAD = 1024 * 1024
 """The server's default max_payload; a message above it is refused, so callers chunk below it."""
 
-_STREAM_CONFIG_MISMATCH = 10058  # "stream name already in use with a different configuration"
+_INSUFFICIENT_RESOURCES = 10047  # "insufficient storage resources available"
+_RETENTION = {
+    "limits": api.RetentionPolicy.LIMITS,
+    "interest": api.RetentionPolicy.INTEREST,
+    "workqueue": api.RetentionPolicy.WORK_QUEUE,
+}
 _DLQ_PREFIX = "dlq."
 _MAX_REASON_CHARS = 500
 _TOP_UP_WAIT_S = 0.02
@@ -123,6 +130,17 @@ class StreamSpec:
     """File storage survives broker restarts; memory is for throwaway streams only."""
     replicas: int = 1
     """Copies kept in a cluster (1 on a single server, 3 in production clusters)."""
+    retention: Literal["limits", "interest", "workqueue"] = "limits"
+    """``interest``: a message is freed once every consumer acked it; ``limits``: kept until max age or
+    size (for streams whose history is read again)."""
+    max_bytes: int = -1
+    """Most bytes the stream may hold (-1: unbounded). When full, publishes are refused (discard new):
+    a message once stored is never dropped to make room."""
+    consumers: tuple[ConsumerSpec, ...] = ()
+    """Durable consumers declared with the stream, before it takes a message: an ``interest`` stream drops
+    what no consumer wants at publish time, so the consumers that must see everything exist first."""
+    dlq_max_bytes: int = -1
+    """Most bytes its dead-letter stream may hold (-1: unbounded)."""
 
 
 @dataclass(frozen=True)
@@ -151,7 +169,8 @@ def dlq_subject(subject: str) -> str:
 
 
 def dlq_spec(spec: StreamSpec) -> StreamSpec:
-    """The dead-letter stream of ``spec``: same retention, subjects prefixed with ``dlq.``."""
+    """The dead-letter stream of ``spec``: subjects prefixed with ``dlq.``, same age and replicas, kept by
+    limits (nothing consumes it: an operator reads and replays it)."""
     return StreamSpec(
         name=f"{spec.name}_DLQ",
         subjects=tuple(dlq_subject(s) for s in spec.subjects),
@@ -159,6 +178,7 @@ def dlq_spec(spec: StreamSpec) -> StreamSpec:
         duplicate_window_s=spec.duplicate_window_s,
         storage=spec.storage,
         replicas=spec.replicas,
+        max_bytes=spec.dlq_max_bytes,
     )
 
 
@@ -170,23 +190,75 @@ def _stream_config(spec: StreamSpec) -> api.StreamConfig:
         duplicate_window=spec.duplicate_window_s,
         storage=api.StorageType.FILE if spec.storage == "file" else api.StorageType.MEMORY,
         num_replicas=spec.replicas,
+        retention=_RETENTION[spec.retention],
+        max_bytes=spec.max_bytes,
+        discard=api.DiscardPolicy.NEW,
     )
+
+
+class StreamMigrationNeeded(RuntimeError):
+    """The broker holds the stream with a configuration it cannot change in place (e.g. its retention)."""
+
+
+class StreamCapacityError(RuntimeError):
+    """The declared streams do not fit the JetStream store."""
+
+
+async def _exists(js: JetStreamContext, name: str) -> bool:
+    try:
+        await js.stream_info(name)
+    except nats.js.errors.NotFoundError:
+        return False
+    return True
 
 
 async def _ensure_one_stream(js: JetStreamContext, spec: StreamSpec) -> None:
     config = _stream_config(spec)
+    # Look first: the broker checks a create against the free store before noticing the stream exists, so
+    # re-creating a stream larger than what is left fails even when nothing would change.
+    if not await _exists(js, spec.name):
+        try:
+            await js.add_stream(config)
+        except nats.js.errors.APIError:
+            if not await _exists(js, spec.name):
+                raise  # refused, not beaten to it by another replica
+        else:
+            for consumer in spec.consumers:
+                await ensure_consumer(js, consumer)
+            return
+    # The stream exists: its consumers first, so a switch to interest retention drops nothing they want.
+    for consumer in spec.consumers:
+        await ensure_consumer(js, consumer)
     try:
-        await js.add_stream(config)
-    except nats.js.errors.BadRequestError as exc:
-        if exc.err_code != _STREAM_CONFIG_MISMATCH:
-            raise
         await js.update_stream(config)
+    except nats.js.errors.APIError as exc:
+        current = api.RetentionPolicy((await js.stream_info(spec.name)).config.retention or "limits")
+        if current == config.retention:
+            raise
+        raise StreamMigrationNeeded(
+            f"stream {spec.name} has {current.value} retention but is declared with "
+            f"{spec.retention}; JetStream cannot change that in place. Stop its publishers, let its consumers "
+            f"drain it, then run `tally streams migrate {spec.name}` (docs/operations.md, Stream migration)"
+        ) from exc
 
 
 async def ensure_stream(js: JetStreamContext, spec: StreamSpec) -> None:
-    """Create or update the stream and its dead-letter stream; safe to call on every start."""
-    await _ensure_one_stream(js, spec)
-    await _ensure_one_stream(js, dlq_spec(spec))
+    """Create or update the stream, its declared consumers and its dead-letter stream; safe on every start.
+
+    Raises StreamCapacityError when the broker has no room left for the stream's ``max_bytes``, and
+    StreamMigrationNeeded when the stream exists with a retention that cannot change in place.
+    """
+    for declared in (spec, dlq_spec(spec)):
+        try:
+            await _ensure_one_stream(js, declared)
+        except nats.js.errors.APIError as exc:
+            if exc.err_code != _INSUFFICIENT_RESOURCES:
+                raise
+            raise StreamCapacityError(
+                f"JetStream has no room for stream {declared.name} (max_bytes {declared.max_bytes} x "
+                f"{declared.replicas} replica(s)): the store is smaller than the streams declared on it. Raise "
+                "the server's max_file_store or lower TALLY_USAGE_STREAM_MAX_BYTES / TALLY_EVENT_STREAM_MAX_BYTES"
+            ) from exc
 
 
 async def ensure_consumer(js: JetStreamContext, spec: ConsumerSpec) -> None:
@@ -404,8 +476,17 @@ class PullConsumer:
         if self._stopping.is_set() or any(msg.metadata.num_delivered > 1 for msg in msgs):
             return False  # redeliveries go one at a time: they may be the message that failed a batch
         opened = [self._open(msg) for msg in msgs]
+        # One span for the one call that handles them all (its transaction's spans nest under it), linked to
+        # each message's own span: every message's trace leads to the work done for it.
+        batch_span = _tracer.start_span(
+            f"{self._spec.durable} process batch",
+            kind=SpanKind.CONSUMER,
+            links=[Link(span.get_span_context()) for _, span in opened],
+            attributes={**self._span_attributes, attr.MESSAGING_BATCH_COUNT: len(msgs)},
+        )
         try:
-            results = await self._together([delivery for delivery, _ in opened])
+            with trace.use_span(batch_span, end_on_exit=True):
+                results = await self._together([delivery for delivery, _ in opened])
         except Exception as exc:
             for _, span in opened:
                 span.add_event("batch handling failed; retrying messages one at a time", {"error": str(exc)})

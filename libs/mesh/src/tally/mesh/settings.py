@@ -69,10 +69,52 @@ def parse_seconds(raw: str) -> float:
 
 
 def parse_byte_count(raw: str) -> int:
-    value = int(raw)
+    """A request or body size limit: a size as ``parse_size`` reads it, at least 1 KiB."""
+    value = parse_size(raw)
     if value < 1024:
         raise ValueError(f"must be a number of bytes, at least 1024, got {raw!r}")
     return value
+
+
+_SIZE_UNITS = {
+    "": 1,
+    "B": 1,
+    # As nats.conf reads them: its max_file_store of 64MB is 64 MiB, and the two must compare equal.
+    "KB": 1024,
+    "MB": 1024**2,
+    "GB": 1024**3,
+    "TB": 1024**4,
+    "KIB": 1024,
+    "MIB": 1024**2,
+    "GIB": 1024**3,
+    "TIB": 1024**4,
+}
+
+
+def parse_size(raw: str) -> int:
+    """A size in bytes: a whole number, optionally with a unit (``64MB``, ``1GiB``; K/M/G/T are powers of 1024, as in nats.conf)."""
+    text = raw.strip().upper().replace(" ", "")
+    digits = text.rstrip("KMGTIB")
+    unit = text[len(digits) :]
+    if unit in {"K", "M", "G", "T"}:
+        unit += "B"  # nats.conf's 8G means 8GB
+    if not digits.isdigit() or unit not in _SIZE_UNITS:
+        raise ValueError(f"expected a size such as 512MB or 1GiB, got {raw!r}")
+    size = int(digits) * _SIZE_UNITS[unit]
+    if size <= 0:
+        raise ValueError(f"must be a positive size, got {raw!r}")
+    return size
+
+
+def parse_optional_size(raw: str) -> int | None:
+    return parse_size(raw) if raw.strip() else None
+
+
+def parse_replicas(raw: str) -> int:
+    replicas = int(raw)
+    if not 1 <= replicas <= 5:
+        raise ValueError(f"JetStream keeps 1 to 5 replicas of a stream, got {replicas}")
+    return replicas
 
 
 def parse_decimal(raw: str) -> Decimal:
@@ -250,3 +292,49 @@ class MeshSettings:
 
     tls_ca_file: Path | None = setting("TALLY_TLS_CA_FILE", default=None, parse=parse_optional_path)
     """PEM bundle of the CA that signs every service certificate (peers are verified against it)."""
+
+    stream_replicas: int = setting(
+        "TALLY_STREAM_REPLICAS", default=1, parse=parse_replicas, doc="copies of every JetStream stream"
+    )
+    """Copies JetStream keeps of every stream: 1 on one server (the embedded default), 3 on a three-node
+    cluster (the prod overlay), so a lost node loses no acknowledged event."""
+
+    usage_stream_max_bytes: int = setting(
+        "TALLY_USAGE_STREAM_MAX_BYTES", default=1024**3, parse=parse_size, doc="USAGE stream size (1GiB)"
+    )
+    """Most bytes of accepted usage waiting for metering (interest retention frees each batch once every
+    consumer acked it): the buffer that covers metering being down. When full, Ingest answers UNAVAILABLE."""
+
+    usage_stream_max_age_s: float = setting(
+        "TALLY_USAGE_STREAM_MAX_AGE_SECONDS",
+        default=7 * 24 * 3600.0,
+        parse=parse_seconds,
+        doc="USAGE max age",
+    )
+    """How long an accepted usage batch may wait for its consumers before the broker drops it."""
+
+    event_stream_max_bytes: int = setting(
+        "TALLY_EVENT_STREAM_MAX_BYTES",
+        default=256 * 1024**2,
+        parse=parse_size,
+        doc="each event stream's size",
+    )
+    """Most bytes of each business-event stream (METERING, CATALOG, ...); when full, the outbox holds
+    events back (nothing is dropped) until the oldest age out."""
+
+    event_stream_max_age_s: float = setting(
+        "TALLY_EVENT_STREAM_MAX_AGE_SECONDS",
+        default=90 * 24 * 3600.0,
+        parse=parse_seconds,
+        doc="event max age",
+    )
+    """How long business events are kept (a consumer down for weeks still finds what it missed)."""
+
+    jetstream_store_bytes: int | None = setting(
+        "TALLY_JETSTREAM_STORE_BYTES",
+        default=None,
+        parse=parse_optional_size,
+        doc="each server's max_file_store",
+    )
+    """The JetStream file store of each NATS server (its max_file_store): when set, a service refuses to
+    start unless every stream Tally declares fits in it at its full size."""

@@ -25,6 +25,8 @@ from tally.mesh.jetstream import (
     ConsumerSpec,
     Handler,
     PullConsumer,
+    StreamCapacityError,
+    StreamMigrationNeeded,
     StreamSpec,
     connect,
     ensure_stream,
@@ -128,7 +130,12 @@ def main(definition: ServiceDefinition[Any], argv: Sequence[str] | None = None) 
         upgrade(mesh.database_url, definition.migrations)
         _log.info("%s database migrated", definition.name)
         return
-    asyncio.run(serve(definition, mesh, settings))
+    try:
+        asyncio.run(serve(definition, mesh, settings))
+    except (StreamCapacityError, StreamMigrationNeeded) as exc:
+        # The broker cannot hold the streams as declared: say what to change, no traceback.
+        print(f"tally.{definition.name}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 async def serve(definition: ServiceDefinition[S], mesh: MeshSettings, settings: S) -> None:
@@ -143,8 +150,17 @@ async def serve(definition: ServiceDefinition[S], mesh: MeshSettings, settings: 
         checkpointer.start()
     nats = await connect([url.strip() for url in mesh.nats_url.split(",")], name=f"tally-{definition.name}")
     js = nats.jetstream()
-    for spec in definition.streams:
-        await ensure_stream(js, spec)
+    try:
+        await streams.check_capacity(js, mesh)
+        for spec in definition.streams:
+            await ensure_stream(js, streams.sized(spec, mesh))
+    except BaseException:
+        await nats.close()
+        if checkpointer is not None:
+            await asyncio.to_thread(checkpointer.stop)
+        await asyncio.to_thread(engine.dispose)
+        handle.shutdown()
+        raise
     relay = OutboxRelay(engine, js)
     await relay.start()
     runtime = Runtime(definition.name, mesh, settings, engine, nats, js, relay)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tally.testing.ports import free_port
 
-__all__ = ["NatsServer", "nats_server_binary"]
+__all__ = ["NatsCluster", "NatsServer", "nats_server_binary"]
 
 _HOST = "127.0.0.1"
 
@@ -32,13 +32,51 @@ def nats_server_binary() -> Path:
 class NatsServer:
     """One nats-server process with JetStream on a fixed port and store dir, so restarts keep its streams."""
 
-    def __init__(self, store_dir: Path, port: int | None = None, *, start_timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        store_dir: Path,
+        port: int | None = None,
+        *,
+        start_timeout_s: float = 10.0,
+        max_file_store: str | None = None,
+        name: str | None = None,
+        cluster_port: int | None = None,
+        routes: tuple[int, ...] = (),
+    ) -> None:
+        """``max_file_store`` (e.g. ``64MB``) caps the JetStream file store; ``cluster_port`` and ``routes``
+        (the other servers' cluster ports) join this server to a cluster named ``tally``."""
         self.store_dir = store_dir
         self.port = port if port is not None else free_port(_HOST)
         self.url = f"nats://{_HOST}:{self.port}"
+        self.name = name or f"nats-{self.port}"
+        self.max_file_store = max_file_store
+        self.cluster_port = cluster_port
+        self.routes = routes
         self._start_timeout_s = start_timeout_s
         self._process: subprocess.Popen[bytes] | None = None
         self._log_path = store_dir / "nats-server.log"
+
+    def config(self) -> str:
+        """The nats.conf this server runs with (written beside its store)."""
+        jetstream = [f'store_dir: "{self.store_dir / "js"}"']
+        if self.max_file_store is not None:
+            jetstream.append(f"max_file_store: {self.max_file_store}")
+        lines = [
+            f"server_name: {self.name}",
+            f"listen: {_HOST}:{self.port}",
+            "jetstream {",
+            *(f"  {line}" for line in jetstream),
+            "}",
+        ]
+        if self.cluster_port is not None:
+            lines += [
+                "cluster {",
+                "  name: tally",
+                f"  listen: {_HOST}:{self.cluster_port}",
+                "  routes: [" + ", ".join(f"nats://{_HOST}:{port}" for port in self.routes) + "]",
+                "}",
+            ]
+        return "\n".join(lines) + "\n"
 
     @property
     def pid(self) -> int:
@@ -48,24 +86,27 @@ class NatsServer:
 
     def start(self) -> None:
         """Start the server and return once it serves clients with JetStream enabled."""
+        self.launch()
+        self._wait_ready()
+
+    def launch(self) -> None:
+        """Start the process without waiting (a cluster's servers must all be launched before any is ready)."""
         if self._process is not None:
             raise RuntimeError("nats-server is already running")
         self.store_dir.mkdir(parents=True, exist_ok=True)
+        if self.max_file_store is None and self.cluster_port is None:
+            command = ["-js", "-a", _HOST, "-p", str(self.port), "-sd", str(self.store_dir)]
+        else:
+            conf = self.store_dir / "nats.conf"
+            conf.write_text(self.config())
+            command = ["-c", str(conf)]
         with self._log_path.open("ab") as log:
             self._process = subprocess.Popen(
-                [
-                    str(nats_server_binary()),
-                    "-js",
-                    "-a",
-                    _HOST,
-                    "-p",
-                    str(self.port),
-                    "-sd",
-                    str(self.store_dir),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
+                [str(nats_server_binary()), *command], stdout=log, stderr=subprocess.STDOUT
             )
+
+    def wait_ready(self) -> None:
+        """Return once a launched server serves clients with JetStream enabled."""
         self._wait_ready()
 
     def stop(self) -> None:
@@ -136,3 +177,41 @@ class NatsServer:
             return {}
         info: dict[str, object] = json.loads(line[5:])
         return info
+
+
+class NatsCluster:
+    """Three (or more) nats-server processes on loopback joined by routes: R3 streams survive one lost node."""
+
+    def __init__(self, base_dir: Path, size: int = 3, *, max_file_store: str | None = None) -> None:
+        client_ports = [free_port(_HOST) for _ in range(size)]
+        cluster_ports = [free_port(_HOST) for _ in range(size)]
+        self.servers = [
+            NatsServer(
+                base_dir / f"n{i}",
+                client_ports[i],
+                name=f"n{i}",
+                max_file_store=max_file_store,
+                cluster_port=cluster_ports[i],
+                routes=tuple(p for j, p in enumerate(cluster_ports) if j != i),
+                start_timeout_s=30.0,
+            )
+            for i in range(size)
+        ]
+
+    @property
+    def url(self) -> str:
+        """Every server's URL, comma separated (what TALLY_NATS_URL takes): clients fail over between them."""
+        return ",".join(server.url for server in self.servers)
+
+    def start(self) -> None:
+        for server in self.servers:
+            server.launch()
+        for server in self.servers:
+            server.wait_ready()
+
+    def kill(self) -> None:
+        for server in self.servers:
+            server.kill()
+
+    def log(self) -> str:
+        return "\n".join(f"--- {server.name}\n{server.log()[-3000:]}" for server in self.servers)

@@ -35,7 +35,7 @@ async def wire(runtime: Runtime[IngestionSettings]) -> Wiring:
     retention = RejectedRetention(rejected, interval_s=settings.rejected_prune_s)
     ingestor = Ingestor(
         rejected,
-        BatchPublisher(runtime.js, timeout_s=settings.publish_timeout_s),
+        BatchPublisher(runtime.js, timeout_s=settings.publish_timeout_s, full_retry_s=settings.full_retry_s),
         settings,
         values,
         limits=ProducerRateLimits(

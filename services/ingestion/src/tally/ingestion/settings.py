@@ -31,6 +31,15 @@ class IngestionSettings:
     )
     """How long Ingest waits for JetStream to store a batch before answering UNAVAILABLE."""
 
+    full_retry_s: float = setting(
+        "TALLY_INGEST_FULL_RETRY_SECONDS",
+        default=5.0,
+        parse=parse_seconds,
+        doc="retry hint sent when the event store is full",
+    )
+    """The wait Ingest asks for (google.rpc.RetryInfo) when it answers UNAVAILABLE because the USAGE stream is
+    full: about how long metering needs to free room once it runs again."""
+
     key_cache_s: float = setting(
         "TALLY_INGEST_KEY_CACHE_SECONDS",
         default=2.0,

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 
 from tally.api.ingestion.v1 import events_pb2
-from tally.mesh import attributes, metrics
+from tally.mesh import attributes, metrics, telemetry
 from tally.mesh.jetstream import Delivery, SpanAttributes
 from tally.metering.domain import MeterDefinition, validate_meter
 from tally.metering.recording import IncomingBatch, PreparedUsage, RecordOutcome, UsageRecording
@@ -79,7 +79,7 @@ class UsageRecorder:
         self._recording.close()
 
     def _prepare(self, deliveries: Sequence[Delivery]) -> PreparedUsage:
-        return self._recording.prepare([_incoming(delivery.data) for delivery in deliveries])
+        return self._recording.prepare([_incoming(delivery) for delivery in deliveries])
 
     def _write_waiting(self) -> None:
         """Writer thread: everything prepared so far in one transaction (a no-op if an earlier call took it)."""
@@ -128,11 +128,17 @@ def _resolve(
         future.set_result(result)
 
 
-def _incoming(data: bytes) -> IncomingBatch:
+def _incoming(delivery: Delivery) -> IncomingBatch:
     # The decoded wire events are recorded as they are (they have every field the recorder reads):
     # copying each into another object was a fifth of the consumer's time.
-    batch = events_pb2.UsageBatchAccepted.FromString(data)
-    return IncomingBatch(batch.producer_id, batch.batch_id, batch.received_at_ms, batch.events)
+    batch = events_pb2.UsageBatchAccepted.FromString(delivery.data)
+    return IncomingBatch(
+        batch.producer_id,
+        batch.batch_id,
+        batch.received_at_ms,
+        batch.events,
+        telemetry.context_of(delivery.headers),
+    )
 
 
 class MeterCatalog:

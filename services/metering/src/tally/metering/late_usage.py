@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from opentelemetry.context import Context
 from sqlalchemy import Connection
 
 from tally.api.metering.v1 import events_pb2 as metering_events
@@ -20,10 +21,13 @@ def announce_late(
     key: str,
     detected_at_ms: int,
     late: Sequence[FoldedEvent],
+    *,
+    context: Context | None = None,
 ) -> None:
     """Enqueue, in ``conn``'s transaction, one UsageLate per customer of ``late`` (events of one producer).
 
     ``key`` names what found them (a batch id, a closing), so a retried transaction enqueues the same messages.
+    ``context`` is the trace of the work that found them (the usage delivery), which each UsageLate carries on.
     """
     by_customer: dict[str, list[FoldedEvent]] = {}
     for event in late:
@@ -50,4 +54,5 @@ def announce_late(
             streams.USAGE_LATE,
             message.SerializeToString(),
             f"usage-late:{producer_id}:{key}:{customer}",
+            context=context,
         )

@@ -29,6 +29,7 @@ from decimal import Decimal
 from json.encoder import encode_basestring_ascii
 from typing import Any, NamedTuple, TypeVar
 
+from opentelemetry.context import Context
 from sqlalchemy import Connection, Engine, select
 
 from tally.metering.aggregation import Bucket
@@ -102,6 +103,9 @@ class IncomingBatch:
     batch_id: str
     received_at_ms: int
     events: Sequence[FoldedEvent]
+    context: Context | None = None
+    """The trace context the delivery carried: a UsageLate this batch causes continues that trace (the
+    writer thread, where the batch is stored, has no span of its own)."""
 
 
 @dataclass(frozen=True)
@@ -360,7 +364,15 @@ class UsageRecording:
             else []
         )
         if late:
-            announce_late(conn, defined, producer_id, batch.batch.batch_id, batch.batch.received_at_ms, late)
+            announce_late(
+                conn,
+                defined,
+                producer_id,
+                batch.batch.batch_id,
+                batch.batch.received_at_ms,
+                late,
+                context=batch.batch.context,
+            )
         outcome = RecordOutcome(
             inserted=len(new_events),
             duplicates=len(batch.batch.events) - len(new_events) - len(batch.quarantined),
