@@ -366,10 +366,13 @@ def test_an_event_committing_while_the_watermark_is_taken_is_swept_not_missed(po
             watermark = usage_watermark(engine)
             racing.commit()
         swept = PeriodClosing(engine).close(Closing("inv-1", "acme", T0, T0 + HOUR_MS, T0, watermark))
-        assert swept == 1
         with engine.connect() as conn:
             late = list(conn.execute(select(events.c.event_id).where(events.c.late)).scalars())
-        assert late == ["in-flight"]
+        # The in-flight event is never missed. The watermark is the oldest transaction running anywhere on the
+        # PostgreSQL server (transaction ids are server-wide), so another database's open transaction at that
+        # moment may also sweep "before": conservative (a correction of zero), never a loss.
+        assert "in-flight" in late
+        assert swept == len(late)
     finally:
         engine.dispose()
 
