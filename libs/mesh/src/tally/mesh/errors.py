@@ -70,6 +70,10 @@ def _add_details(status: status_pb2.Status, exc: DomainError) -> None:
                 ]
             )
         )
+    elif isinstance(exc, Unavailable):
+        delay = error_details_pb2.RetryInfo()
+        delay.retry_delay.FromNanoseconds(int(exc.retry_after_s * 1e9))
+        status.details.add().Pack(delay)
     elif isinstance(exc, NotFound | AlreadyExists):
         if exc.field:
             reason = "not found" if isinstance(exc, NotFound) else "already exists"
@@ -111,6 +115,19 @@ def field_violations(rpc_error: grpc.RpcError) -> list[FieldViolation]:
             detail.Unpack(bad_request)
             violations.extend(FieldViolation(v.field, v.description) for v in bad_request.field_violations)
     return violations
+
+
+def retry_info(rpc_error: grpc.RpcError) -> error_details_pb2.RetryInfo | None:
+    """The RetryInfo detail of an UNAVAILABLE failure (how long to wait before retrying), if sent."""
+    status = _decoded(rpc_error)
+    if status is None:
+        return None
+    for detail in status.details:
+        if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            info = error_details_pb2.RetryInfo()
+            detail.Unpack(info)
+            return info
+    return None
 
 
 def resource_info(rpc_error: grpc.RpcError) -> error_details_pb2.ResourceInfo | None:

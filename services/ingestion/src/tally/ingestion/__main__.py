@@ -9,7 +9,14 @@ from tally.ingestion.events import METER_PROJECTION, MeterChangedHandler
 from tally.ingestion.handlers import Ingestor, ProducerAdmin
 from tally.ingestion.producer_keys import ProducerKeyVerifier
 from tally.ingestion.publisher import BatchPublisher
-from tally.ingestion.server import ADMIN_SERVICE, SCOPES, SERVICE, IngestionAdminServicer, IngestionServicer
+from tally.ingestion.server import (
+    ADMIN_SERVICE,
+    SCOPES,
+    SERVICE,
+    IngestionAdminServicer,
+    IngestionServicer,
+    add_ingestion_service,
+)
 from tally.ingestion.settings import IngestionSettings
 from tally.ingestion.store import MeterProjection, ProducerStore, RejectedLog
 from tally.ingestion.value_properties import ValuePropertyIndex
@@ -34,7 +41,7 @@ async def wire(runtime: Runtime[IngestionSettings]) -> Wiring:
     admin = ProducerAdmin(ProducerStore(runtime.engine), verifier)
     return Wiring(
         registrations=[
-            (pb_grpc.add_IngestionServiceServicer_to_server, IngestionServicer(ingestor)),
+            (add_ingestion_service, IngestionServicer(ingestor)),
             (pb_grpc.add_IngestionAdminServiceServicer_to_server, IngestionAdminServicer(admin)),
         ],
         service_names=[SERVICE, ADMIN_SERVICE],
