@@ -19,6 +19,12 @@ from tally.api.ingestion.v1 import ingestion_service_pb2_grpc as ingestion_grpc
 from tally.mesh.errors import retry_info
 
 
+@pytest.fixture
+def stack(request):
+    """Metering and ingestion processes and a COUNT meter (test_ingest_guarantees' pipeline)."""
+    return request.getfixturevalue("pipeline")
+
+
 def other_events(seq: int, size: int = 100) -> ingestion_pb.IngestRequest:
     """A batch with the id of ``batch(seq)`` but events of its own."""
     return ingestion_pb.IngestRequest(
@@ -50,9 +56,9 @@ async def _usage_stream(url: str, duplicate_window_s: float | None = None) -> in
 
 
 def test_a_reused_batch_id_counts_every_acknowledged_event_inside_and_after_the_duplicate_window(
-    pipeline, nats_server
+    stack, nats_server
 ):
-    services, meter_id = pipeline
+    services, meter_id = stack
     ingestion = services["ingestion"]
     # Inside the 2-minute window: same id + other events is stored in full; same id + same events once.
     assert send(ingestion, batch(1, size=100)) == 100
@@ -87,9 +93,9 @@ class Call:
 
 @pytest.mark.slow
 def test_nats_down_for_10_s_answers_ok_or_unavailable_with_retry_info_and_retries_count_exactly_once(
-    pipeline, nats_server
+    stack, nats_server
 ):
-    services, meter_id = pipeline
+    services, meter_id = stack
     ingestion = services["ingestion"]
     calls: list[Call] = []
     stop = threading.Event()

@@ -21,10 +21,22 @@ from test_ingestion_service import (  # noqa: F401  (fixtures)
 
 from tally.api.ingestion.v1 import events_pb2
 from tally.api.ingestion.v1 import ingestion_service_pb2 as pb
-from tally.metering.domain import Aggregation
 from tally.mesh.errors import field_violations
+from tally.metering.domain import Aggregation
 
 INGEST = "/tally.api.ingestion.v1.IngestionService/Ingest"
+
+
+@pytest.fixture
+def service(request, database_url):
+    """The ingestion process (test_ingestion_service's fixture)."""
+    return request.getfixturevalue("ingestion")
+
+
+@pytest.fixture
+def client(request, database_url):
+    """An authenticated IngestionService stub on it."""
+    return request.getfixturevalue("stub")
 
 
 def tokens(i, value):
@@ -32,33 +44,43 @@ def tokens(i, value):
 
 
 @pytest.fixture
-def sum_meter(ingestion, stub, nats_server):
-    """A SUM meter reading ``tokens`` of ``completion`` events, applied by ingestion."""
+def sum_meter(service, client, nats_server):
+    """A SUM meter reading ``tokens`` of ``completion`` events, applied by service."""
     publish_meter(nats_server.url, "m-tokens", "completion", Aggregation.SUM, "tokens")
     attempt = iter(range(1000))
-    wait_for(lambda: rejection_codes(stub, ingestion, [tokens(0, "x")], f"wait-{next(attempt)}") != [])
+    wait_for(lambda: rejection_codes(client, service, [tokens(0, "x")], f"wait-{next(attempt)}") != [])
 
 
-def test_a_corrupt_request_is_invalid_argument_naming_the_request(ingestion):
+def test_a_corrupt_request_is_invalid_argument_naming_the_request(service):
     invalid_utf8_batch_id = b"\x0a\x02\xc3\x28"  # field 1 (batch_id), 2 bytes that are not UTF-8
     truncated = b"\x12\x10\x0a\x01"  # field 2 (events) announces 16 bytes, carries 2
-    with grpc.insecure_channel(ingestion.target) as channel:
+    with grpc.insecure_channel(service.target) as channel:
         ingest = channel.unary_unary(INGEST, request_serializer=None, response_deserializer=None)
         for corrupt in (invalid_utf8_batch_id, truncated):
             with pytest.raises(grpc.RpcError) as raised:
-                ingest(corrupt, metadata=ingestion.metadata(), timeout=10)
+                ingest(corrupt, metadata=service.metadata(), timeout=10)
             assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
             assert [v.field for v in field_violations(raised.value)] == ["request"]
             assert "not a valid IngestRequest" in raised.value.details()
 
 
 def test_meter_values_outside_the_numeric_domain_are_refused_per_event_and_neighbours_stored(
-    ingestion, stub, nats_server, sum_meter
+    service, client, nats_server, sum_meter
 ):
-    values = ["1E+999999", "1_000", "\u0661\u0662", "NaN", "1e21", "0.0000000000000000001", " 5", "12.5", "1E+3"]
+    values = [
+        "1E+999999",
+        "1_000",
+        "\u0661\u0662",
+        "NaN",
+        "1e21",
+        "0.0000000000000000001",
+        " 5",
+        "12.5",
+        "1E+3",
+    ]
     events = [tokens(100 + i, value) for i, value in enumerate(values)]
     started = time.monotonic()
-    reply = stub.Ingest(pb.IngestRequest(batch_id="numbers", events=events), metadata=ingestion.metadata())
+    reply = client.Ingest(pb.IngestRequest(batch_id="numbers", events=events), metadata=service.metadata())
     assert time.monotonic() - started < 2
     assert reply.accepted_count == 2
     assert [(r.index, r.code, r.field) for r in reply.rejected] == [
@@ -80,7 +102,7 @@ def test_meter_values_outside_the_numeric_domain_are_refused_per_event_and_neigh
     assert stored == [("e107", "12.5"), ("e108", "1E+3")]
 
 
-def test_blank_customers_old_timestamps_and_nfc_customer_ids(ingestion, stub, nats_server):
+def test_blank_customers_old_timestamps_and_nfc_customer_ids(service, client, nats_server):
     decomposed = "cafe\u0301"  # "café" as e + combining acute accent
     events = [
         event(1, customer="   "),
@@ -90,7 +112,7 @@ def test_blank_customers_old_timestamps_and_nfc_customer_ids(ingestion, stub, na
         event(5, customer=decomposed),
         event(6, customer="caf\u00e9"),
     ]
-    reply = stub.Ingest(pb.IngestRequest(batch_id="shapes", events=events), metadata=ingestion.metadata())
+    reply = client.Ingest(pb.IngestRequest(batch_id="shapes", events=events), metadata=service.metadata())
     assert [(r.index, r.code, r.field) for r in reply.rejected] == [
         (0, "MISSING_CUSTOMER", "events[0].customer"),
         (1, "TIMESTAMP_TOO_OLD", "events[1].timestamp_ms"),
@@ -101,13 +123,11 @@ def test_blank_customers_old_timestamps_and_nfc_customer_ids(ingestion, stub, na
     assert stored == {"e5": "caf\u00e9", "e6": "caf\u00e9"}
 
 
-def test_a_reused_batch_id_with_other_events_is_stored_in_full_and_a_retry_once(
-    ingestion, stub, nats_server
-):
+def test_a_reused_batch_id_with_other_events_is_stored_in_full_and_a_retry_once(service, client, nats_server):
     first = [event(i) for i in range(100)]
     second = [event(1000 + i) for i in range(100)]
     answers = [
-        stub.Ingest(pb.IngestRequest(batch_id="reused", events=events), metadata=ingestion.metadata())
+        client.Ingest(pb.IngestRequest(batch_id="reused", events=events), metadata=service.metadata())
         for events in (first, second, first, second)
     ]
     assert [a.accepted_count for a in answers] == [100, 100, 100, 100]
@@ -143,14 +163,16 @@ texts = st.one_of(
     st.sampled_from(["", " ", "\x00", "a\x00b", "x" * 256, "cafe\u0301", "\ud7ff", "\U0001f600"]),
 )
 numbers = st.one_of(
-    st.sampled_from(["1", "-2.5", "1E+999999", "1_000", "\u0661", "NaN", "inf", "", "1e21", "0." + "0" * 30 + "1"]),
+    st.sampled_from(
+        ["1", "-2.5", "1E+999999", "1_000", "\u0661", "NaN", "inf", "", "1e21", "0." + "0" * 30 + "1"]
+    ),
     st.decimals(allow_nan=True, allow_infinity=True).map(str),
     st.text(alphabet="0123456789.eE+-_ ", max_size=12),
 )
 timestamps = st.one_of(
     st.integers(min_value=-(2**63), max_value=2**63 - 1),
     st.sampled_from([0, -1, 1]),
-    st.integers(min_value=-10**9, max_value=10**9).map(lambda delta: now_ms() + delta),
+    st.integers(min_value=-(10**9), max_value=10**9).map(lambda delta: now_ms() + delta),
 )
 fuzzed_events = st.builds(
     lambda event_id, customer, event_type, timestamp_ms, value, extra: events_pb2.UsageEvent(
@@ -170,7 +192,7 @@ fuzzed_events = st.builds(
 
 
 def test_fuzzed_requests_are_answered_per_event_or_invalid_argument_and_valid_neighbours_count(
-    ingestion, stub, nats_server, sum_meter
+    service, client, nats_server, sum_meter
 ):
     neighbours: list[str] = []
 
@@ -189,7 +211,7 @@ def test_fuzzed_requests_are_answered_per_event_or_invalid_argument_and_valid_ne
         at = events.index(neighbour)
         request = pb.IngestRequest(batch_id=batch_id, events=events, backfill=backfill)
         try:
-            reply = stub.Ingest(request, metadata=ingestion.metadata(), timeout=10)
+            reply = client.Ingest(request, metadata=service.metadata(), timeout=10)
         except grpc.RpcError as error:
             assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, error.details()
             assert {v.field for v in field_violations(error)} <= {"batch_id", "events", "request"}

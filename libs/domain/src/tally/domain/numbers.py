@@ -128,7 +128,9 @@ def parse_wide_decimal(raw: str, *, field: str) -> Decimal:
     not held to the domain's digit limits; InvalidArgument naming ``field`` otherwise."""
     text = raw.strip()
     if len(text) > WIDE_MAX_TEXT_LENGTH:
-        raise InvalidArgument.field(field, f"{VALUE_OUT_OF_RANGE}: is longer than {WIDE_MAX_TEXT_LENGTH} characters")
+        raise InvalidArgument.field(
+            field, f"{VALUE_OUT_OF_RANGE}: is longer than {WIDE_MAX_TEXT_LENGTH} characters"
+        )
     if not _NOTATION.fullmatch(text):
         raise InvalidArgument.field(field, f"must be a decimal number, got {raw[:40]!r}")
     try:

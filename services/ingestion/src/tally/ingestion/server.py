@@ -146,7 +146,9 @@ def add_ingestion_service(servicer: IngestionServicer, server: grpc.aio.Server) 
     servicer decodes them, so a corrupt request is INVALID_ARGUMENT (and, on a stream, one batch's error)."""
     handlers = {
         "Ingest": grpc.unary_unary_rpc_method_handler(
-            servicer.Ingest, request_deserializer=_raw, response_serializer=pb.IngestResponse.SerializeToString
+            servicer.Ingest,
+            request_deserializer=_raw,
+            response_serializer=pb.IngestResponse.SerializeToString,
         ),
         "IngestStream": grpc.stream_stream_rpc_method_handler(
             servicer.IngestStream,

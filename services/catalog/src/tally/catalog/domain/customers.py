@@ -7,9 +7,10 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from tally.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from tally.domain.numbers import NumberError, read_number
 from tally.money import is_known
 
 MAX_EXTERNAL_ID_LENGTH = 255
