@@ -60,7 +60,7 @@ class IngestionServicer(pb_grpc.IngestionServiceServicer):
     def __init__(self, ingestor: Ingestor) -> None:
         self._ingestor = ingestor
 
-    async def Ingest(self, request: bytes, context: grpc.aio.ServicerContext) -> pb.IngestResponse:  # type: ignore[override]
+    async def Ingest(self, request: bytes, context: grpc.aio.ServicerContext) -> pb.IngestResponse:
         batch = _decoded(pb.IngestRequest, request)
         outcome = await self._ingestor.ingest(
             current_principal().name,
@@ -73,7 +73,7 @@ class IngestionServicer(pb_grpc.IngestionServiceServicer):
             batch_id=outcome.batch_id, accepted_count=outcome.accepted, rejected=_rejected(outcome)
         )
 
-    async def IngestStream(  # type: ignore[override]
+    async def IngestStream(
         self, request_iterator: AsyncIterator[bytes], context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.IngestStreamResponse]:
         """One response per batch, in order, as soon as it is stored; a batch refused as a whole is answered
