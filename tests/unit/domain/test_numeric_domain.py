@@ -4,9 +4,12 @@ import time
 from decimal import Decimal, Inexact
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tally.domain.errors import InvalidArgument
 from tally.domain.numbers import (
+    ARITHMETIC,
     VALUE_NOT_A_NUMBER,
     VALUE_OUT_OF_RANGE,
     NumberError,
@@ -103,3 +106,22 @@ def test_arithmetic_inside_the_domain_is_exact_and_exact_traps_rounding():
     with arithmetic():
         third = Decimal(1) / Decimal(3)
     assert len(third.as_tuple().digits) == 100
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.decimals(allow_nan=False, allow_infinity=False, places=None))
+def test_plain_and_exponent_spellings_of_one_number_get_one_verdict(value):
+    """The plain spelling is judged on its text (the fast path), the exponent one on the Decimal: same answer."""
+
+    def verdict(text):
+        try:
+            return read_number(text)
+        except NumberError as exc:
+            return exc.code
+
+    plain, scientific = (
+        format(value, "f"),
+        f"{value:E}" if value.is_zero() else str(value.normalize(ARITHMETIC)),
+    )
+    if len(plain) <= 64 and len(scientific) <= 64:
+        assert verdict(plain) == verdict(scientific)

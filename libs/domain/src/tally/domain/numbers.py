@@ -51,7 +51,7 @@ VALUE_NOT_A_NUMBER = "VALUE_NOT_A_NUMBER"
 ARITHMETIC = Context(prec=100, Emax=999, Emin=-999, traps=[InvalidOperation, DivisionByZero, Overflow])
 """Context for arithmetic on numbers of the domain: wide enough that sums and products never round."""
 
-_NOTATION = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+_NOTATION = re.compile(r"[+-]?(?:([0-9]+)(?:\.([0-9]*))?|\.([0-9]+))([eE][+-]?[0-9]+)?", re.ASCII)
 
 
 class NumberError(ValueError):
@@ -67,11 +67,28 @@ def read_number(raw: str) -> Decimal:
     """The Decimal ``raw`` spells, or NumberError saying why it is not a number of the domain."""
     if len(raw) > MAX_TEXT_LENGTH:
         raise NumberError(VALUE_OUT_OF_RANGE, f"is longer than {MAX_TEXT_LENGTH} characters")
-    if not _NOTATION.fullmatch(raw):
+    spelled = _NOTATION.fullmatch(raw)
+    if spelled is None:
         raise NumberError(
             VALUE_NOT_A_NUMBER,
             f"must be a decimal number (ASCII digits, an optional point and exponent), got {raw[:40]!r}",
         )
+    integer, fraction, only_fraction, exponent = spelled.groups()
+    if exponent is None:
+        # The hot path (every meter value at ingestion): count digits on the text, no Decimal walk.
+        whole = (integer or "").lstrip("0")
+        places = (fraction or only_fraction or "").rstrip("0")
+        if len(whole) > MAX_INTEGER_DIGITS:
+            raise NumberError(VALUE_OUT_OF_RANGE, f"must be below 10^{MAX_INTEGER_DIGITS} in magnitude")
+        if len(places) > MAX_FRACTION_DIGITS:
+            raise NumberError(
+                VALUE_OUT_OF_RANGE, f"has more than {MAX_FRACTION_DIGITS} digits after the decimal point"
+            )
+        if len((whole + places).strip("0")) > MAX_SIGNIFICANT_DIGITS:
+            raise NumberError(
+                VALUE_OUT_OF_RANGE, f"has more than {MAX_SIGNIFICANT_DIGITS} significant digits"
+            )
+        return Decimal(raw)
     try:
         value = Decimal(raw)
     except InvalidOperation:  # an exponent beyond what Decimal itself can hold
