@@ -78,7 +78,8 @@ class IngestionServiceServicer:
         request. A batch refused as a whole (the errors Ingest answers for a call) gets a response carrying its
         index, its batch_id and the error; the stream then continues with the next batch, so the client resends
         only the batches whose response has an error. The call ends OK after the last response once the client
-        closes its side; it fails as a whole only for UNAUTHENTICATED, PERMISSION_DENIED or its deadline.
+        closes its side; it fails as a whole only for UNAUTHENTICATED, PERMISSION_DENIED, its deadline or an
+        unexpected server error (INTERNAL), and the batches answered before that stand.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
