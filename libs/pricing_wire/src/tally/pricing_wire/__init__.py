@@ -15,7 +15,7 @@ from google.protobuf import json_format
 from tally.api.catalog.v1 import catalog_service_pb2 as pb
 from tally.api.common.v1 import money_pb2
 from tally.domain.errors import FieldViolation, InvalidArgument
-from tally.domain.numbers import arithmetic, parse_number
+from tally.domain.numbers import parse_number
 from tally.mesh.wire import decimal_to_wire, timestamp_to_wire
 from tally.pricing import (
     BillingTiming,
@@ -327,10 +327,7 @@ def rate_on_wire(request: pb.RateRequest) -> pb.RateResponse:
     if not request.HasField("price"):
         raise InvalidArgument.field("price", "is required")
     price = price_from_wire(request.price)
-    usage = usage_from_wire(request)
-    # Inputs are numbers of the one domain, so 100 digits hold every product and sum exactly.
-    with arithmetic():
-        return rating_to_wire(compile_price(price).rate(usage))
+    return rating_to_wire(compile_price(price).rate(usage_from_wire(request)))
 
 
 _DISCOUNT_KINDS = {
