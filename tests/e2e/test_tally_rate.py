@@ -1,11 +1,15 @@
 """Every worked example of docs/pricing.md priced through ``tally rate`` as a user runs it (a subprocess)."""
 
+import argparse
 import json
 import subprocess
 import sys
+import time
 from decimal import Decimal
 
 import pytest
+
+from tally.cli import rate
 
 
 def tiers(*rows, flat_fee_first=None):
@@ -221,6 +225,26 @@ def test_jpy_keeps_full_precision_too(tmp_path):
             ["--values", "1,2"],
             "usage.quantity: a unit price rates a quantity",
         ),
+        (
+            {"currency": "USD", "unit": {"unitPrice": "1E+999999999"}},
+            ["--quantity", "3"],
+            "price.unit.unit_price: VALUE_OUT_OF_RANGE: must be below 10^21 in magnitude",
+        ),
+        (
+            {"currency": "USD", "unit": {"unitPrice": "1"}},
+            ["--quantity", "1E+999999999"],
+            "usage.quantity: VALUE_OUT_OF_RANGE",
+        ),
+        (
+            {"currency": "USD", "unit": {"unitPrice": "1"}},
+            ["--quantity", "1_000"],
+            "usage.quantity: must be a decimal number",
+        ),
+        (
+            {"currency": "USD", "unit": {"unitPrice": "1"}},
+            ["--quantity", "\u0661\u0662"],
+            "usage.quantity: must be a decimal number",
+        ),
         ({"currency": "USD", "unitt": {}}, ["--quantity", "3"], "price: is not a Price in JSON form"),
         (
             {"currency": "USD", "matrix": {"dimensions": ["c"], "defaultUnitPrice": "1"}},
@@ -254,3 +278,17 @@ def test_a_missing_price_file_exits_2(tmp_path):
     )
     assert done.returncode == 2
     assert "tally rate: price: cannot read" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("price", "quantity"), [("1E+999999999", "3"), ("1", "1E+999999999"), ("1e+999999", "1e+999999")]
+)
+def test_an_out_of_range_number_is_refused_in_under_100_ms(tmp_path, capsys, price, quantity):
+    """Timed in-process (a subprocess's interpreter start alone takes longer than the bound)."""
+    price_file = tmp_path / "price.json"
+    price_file.write_text(json.dumps({"currency": "USD", "unit": {"unitPrice": price}}))
+    args = argparse.Namespace(price=str(price_file), quantity=quantity, values=None, matrix=None)
+    started = time.monotonic()
+    assert rate.run(args) == rate.EXIT_BAD_INPUT
+    assert time.monotonic() - started < 0.1
+    assert "VALUE_OUT_OF_RANGE" in capsys.readouterr().err

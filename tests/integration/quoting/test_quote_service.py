@@ -314,3 +314,24 @@ usageAssumptions: [{{meterId: m-calls, quantity: 30000}}]
     assert (tmp_path / "q.pdf").read_bytes().startswith(b"%PDF")
     assert main(["quotes", "compare", number, *endpoint]) == 1
     assert "FAILED_PRECONDITION: comparing needs TALLY_METERING_TARGET" in capsys.readouterr().err
+
+
+def test_numbers_outside_the_numeric_domain_are_refused_at_once_naming_the_field(catalog, quotes, plan):
+    acme = customer(catalog, "numeric-acme", "USD")
+    huge = draft(
+        plan,
+        acme.id,
+        lines=[
+            pb.QuoteLine(
+                charge_id="calls",
+                price=cat.Price(currency="USD", unit=cat.UnitPrice(unit_price="1E+999999999")),
+            )
+        ],
+        usage_assumptions=[pb.UsageAssumption(meter_id="m-calls", quantity="1_000")],
+    )
+    started = time.monotonic()
+    code, fields, details = refusal(lambda: quotes.CreateQuote(pb.CreateQuoteRequest(quote=huge)))
+    assert time.monotonic() - started < 0.1
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert fields == ["quote.lines[0].price.unit.unit_price", "quote.usage_assumptions[0].quantity"]
+    assert "VALUE_OUT_OF_RANGE" in details

@@ -145,19 +145,40 @@ def test_a_batch_of_1000_with_3_bad_events_sent_3_times_gives_the_same_answer_an
     assert set(stored) == {f"e{i}" for i in range(1000)} - {"e17", "e500", "e998"}
 
 
-def test_ingest_stream_of_5_batches_answers_totals_and_each_batch(ingestion, stub):
-    def batches():
-        for b in range(5):
-            events = [event(b * 100 + i) for i in range(100)]
-            events[b] = event(b * 100 + b, event_type="")
-            yield pb.IngestStreamRequest(batch_id=f"s{b}", events=events)
+def test_ingest_stream_answers_each_batch_and_names_a_bad_one_in_the_middle_then_goes_on(
+    ingestion, stub, nats_server
+):
+    def batch(b, batch_id=None):
+        events = [event(b * 100 + i) for i in range(100)]
+        events[b] = event(b * 100 + b, event_type="")
+        return pb.IngestStreamRequest(batch_id=f"s{b}" if batch_id is None else batch_id, events=events)
 
-    reply = stub.IngestStream(batches(), metadata=ingestion.metadata())
-    assert (reply.batch_count, reply.accepted_count, reply.rejected_count) == (5, 495, 5)
-    assert [(b.batch_id, b.accepted_count) for b in reply.batches] == [(f"s{b}", 99) for b in range(5)]
-    assert [[(r.index, r.code) for r in b.rejected] for b in reply.batches] == [
-        [(b, "MISSING_EVENT_TYPE")] for b in range(5)
+    # Batch 2 is refused as a whole (NUL in its id); the others are stored, each answered on its own.
+    requests = [batch(0), batch(1), batch(2, batch_id="s\x002"), batch(3), batch(4)]
+    replies = list(stub.IngestStream(iter(requests), metadata=ingestion.metadata(), timeout=30))
+    assert [(r.index, r.batch_id, r.accepted_count, r.HasField("error")) for r in replies] == [
+        (0, "s0", 99, False),
+        (1, "s1", 99, False),
+        (2, "s\x002", 0, True),
+        (3, "s3", 99, False),
+        (4, "s4", 99, False),
     ]
+    assert [[(r.index, r.code) for r in reply.rejected] for reply in replies] == [
+        [(0, "MISSING_EVENT_TYPE")],
+        [(1, "MISSING_EVENT_TYPE")],
+        [],
+        [(3, "MISSING_EVENT_TYPE")],
+        [(4, "MISSING_EVENT_TYPE")],
+    ]
+    error = replies[2].error
+    assert error.code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert "batch_id" in error.message
+
+    # The client resumes with only the refused batch, fixed: every good event is stored once.
+    [resumed] = stub.IngestStream(iter([batch(2)]), metadata=ingestion.metadata(), timeout=30)
+    assert (resumed.index, resumed.batch_id, resumed.accepted_count) == (0, "s2", 99)
+    stored = sorted(e.event_id for b in stored_batches(nats_server.url) for e in b.events)
+    assert stored == sorted(f"e{b * 100 + i}" for b in range(5) for i in range(100) if i != b)
 
 
 def test_a_repeated_event_id_in_one_batch_counts_once_or_is_rejected_when_it_differs(

@@ -382,3 +382,18 @@ def test_list_meter_values_names_each_missing_field_and_refuses_a_counting_meter
                 metadata=md,
             )
         assert unknown.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_an_unknown_window_is_refused_naming_the_field(metering):
+    md = metering.metadata()
+    with grpc.insecure_channel(metering.target) as channel:
+        stub = pb_grpc.MeteringServiceStub(channel)
+        calls = stub.CreateMeter(
+            pb.CreateMeterRequest(meter=meter("calls", pb.AGGREGATION_COUNT, "")), metadata=md
+        )
+        request = pb.GetUsageRequest(customer="acme", meter_id=calls.meter.id, period=period(T0, T0 + DAY_MS))
+        request.window = 99  # an enum value no version of the contract defines
+        with pytest.raises(grpc.RpcError) as unknown:
+            stub.GetUsage(request, metadata=md)
+        assert unknown.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert [v.field for v in field_violations(unknown.value)] == ["window"]

@@ -2,7 +2,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tally.ingestion.domain import ValidationPolicy, validate_event
+from tally.ingestion.domain import ValidationPolicy, nfc_customer, validate_event
 
 NOW = 1_790_000_000_000
 DAY = 24 * 3600 * 1000
@@ -39,6 +39,12 @@ def test_a_good_event_is_accepted():
         (Event(properties={f"p{i}": "v" for i in range(51)}), "TOO_MANY_PROPERTIES", "events[4].properties"),
         (Event(properties={"bytes": "12kb"}), "VALUE_NOT_A_NUMBER", "events[4].properties['bytes']"),
         (Event(properties={"bytes": "NaN"}), "VALUE_NOT_A_NUMBER", "events[4].properties['bytes']"),
+        (Event(properties={"bytes": "1_000"}), "VALUE_NOT_A_NUMBER", "events[4].properties['bytes']"),
+        (Event(properties={"bytes": "\u0661\u0662"}), "VALUE_NOT_A_NUMBER", "events[4].properties['bytes']"),
+        (Event(properties={"bytes": "1E+999999"}), "VALUE_OUT_OF_RANGE", "events[4].properties['bytes']"),
+        (Event(properties={"bytes": "1e-19"}), "VALUE_OUT_OF_RANGE", "events[4].properties['bytes']"),
+        (Event(customer="  \t"), "MISSING_CUSTOMER", "events[4].customer"),
+        (Event(timestamp_ms=-1), "TIMESTAMP_TOO_OLD", "events[4].timestamp_ms"),
         (Event(properties={"note": "x" * 1025}), "PROPERTY_VALUE_TOO_LONG", "events[4].properties['note']"),
         (Event(event_id="a\x00b"), "INVALID_CHARACTER", "events[4].event_id"),
         (Event(customer="acme\x00"), "INVALID_CHARACTER", "events[4].customer"),
@@ -99,3 +105,16 @@ def test_a_rejected_id_keeps_no_nul_so_the_rejection_itself_can_be_stored():
     assert rejection is not None
     assert rejection.event_id == "a\ufffdb"
     assert "NUL" in rejection.reason
+
+
+def test_a_timestamp_before_1970_is_too_old_even_in_a_backfill():
+    backfill = ValidationPolicy(now_ms=NOW, backfill_horizon_ms=7 * DAY, backfill=True)
+    assert validate_event(0, Event(timestamp_ms=NOW - 400 * DAY), backfill) is None
+    rejection = validate_event(0, Event(timestamp_ms=-(2**63)), backfill)
+    assert rejection is not None and rejection.code == "TIMESTAMP_TOO_OLD"
+
+
+def test_customer_ids_are_stored_in_nfc():
+    assert nfc_customer("cafe\u0301") == "caf\u00e9"
+    assert nfc_customer("caf\u00e9") == "caf\u00e9"
+    assert nfc_customer("acme-1") == "acme-1"

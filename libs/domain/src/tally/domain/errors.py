@@ -89,11 +89,9 @@ class ResourceExhausted(DomainError):
 
 
 class Unavailable(DomainError):
-    """A dependency (the broker, another service) cannot be reached now; the caller may retry.
+    """A dependency (the broker, another service) cannot be reached now; the caller may retry after
+    ``retry_after_s`` seconds (sent as google.rpc.RetryInfo)."""
 
-    ``retry_after_s``, when known, is how long the caller should wait first (sent as google.rpc.RetryInfo).
-    """
-
-    def __init__(self, message: str, *, retry_after_s: float | None = None) -> None:
+    def __init__(self, message: str, *, retry_after_s: float = 1.0) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s

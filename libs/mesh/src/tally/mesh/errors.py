@@ -74,6 +74,10 @@ def _add_details(status: status_pb2.Status, exc: DomainError) -> None:
                 ]
             )
         )
+    elif isinstance(exc, Unavailable):
+        delay = error_details_pb2.RetryInfo()
+        delay.retry_delay.FromNanoseconds(int(exc.retry_after_s * 1e9))
+        status.details.add().Pack(delay)
     elif isinstance(exc, NotFound | AlreadyExists):
         if exc.field:
             reason = "not found" if isinstance(exc, NotFound) else "already exists"
@@ -117,9 +121,8 @@ def field_violations(rpc_error: grpc.RpcError) -> list[FieldViolation]:
     return violations
 
 
-def retry_delay_s(rpc_error: grpc.RpcError) -> float | None:
-    """Seconds a RESOURCE_EXHAUSTED (or other retryable) failure asks the caller to wait, from its
-    google.rpc.RetryInfo; None when the server sent none."""
+def retry_info(rpc_error: grpc.RpcError) -> error_details_pb2.RetryInfo | None:
+    """The google.rpc.RetryInfo detail of a failed call (UNAVAILABLE, RESOURCE_EXHAUSTED), if the server sent one."""
     status = _decoded(rpc_error)
     if status is None:
         return None
@@ -127,8 +130,14 @@ def retry_delay_s(rpc_error: grpc.RpcError) -> float | None:
         if detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
             info = error_details_pb2.RetryInfo()
             detail.Unpack(info)
-            return info.retry_delay.ToNanoseconds() / 1e9
+            return info
     return None
+
+
+def retry_delay_s(rpc_error: grpc.RpcError) -> float | None:
+    """Seconds a retryable failure asks the caller to wait (its RetryInfo); None when the server sent none."""
+    info = retry_info(rpc_error)
+    return None if info is None else info.retry_delay.ToNanoseconds() / 1e9
 
 
 def resource_info(rpc_error: grpc.RpcError) -> error_details_pb2.ResourceInfo | None:

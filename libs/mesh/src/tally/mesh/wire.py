@@ -9,7 +9,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from tally.api.common.v1 import money_pb2
 from tally.domain.errors import InvalidArgument
-from tally.money import Money, is_known, parse_decimal
+from tally.domain.numbers import parse_number
+from tally.money import Money, is_known
 
 
 def money_from_wire(message: money_pb2.Money, *, field: str) -> Money:
@@ -18,7 +19,7 @@ def money_from_wire(message: money_pb2.Money, *, field: str) -> Money:
         raise InvalidArgument.field(
             f"{field}.currency", f"unknown currency {message.currency!r}: expected an ISO 4217 code"
         )
-    return Money(parse_decimal(message.amount, field=f"{field}.amount"), message.currency)
+    return Money(parse_number(message.amount, field=f"{field}.amount"), message.currency)
 
 
 def money_to_wire(money: Money) -> money_pb2.Money:
@@ -26,10 +27,11 @@ def money_to_wire(money: Money) -> money_pb2.Money:
 
 
 def decimal_from_wire(raw: str, *, field: str, default: Decimal | None = None) -> Decimal:
-    """A decimal string from the wire; empty means ``default`` when one is given."""
+    """A number of the one numeric domain from the wire (VALUE_OUT_OF_RANGE naming ``field`` beyond it);
+    empty means ``default`` when one is given."""
     if raw == "" and default is not None:
         return default
-    return parse_decimal(raw, field=field)
+    return parse_number(raw, field=field)
 
 
 def decimal_to_wire(value: Decimal) -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from tally.domain.errors import InvalidArgument
+from tally.domain.numbers import parse_number, parse_wide_decimal
 from tally.money.currencies import UnknownCurrency, is_known
 from tally.money.rounding import line_tax, round_line
 
@@ -41,7 +42,7 @@ class Money:
         """Build from wire strings, refusing anything that is not a finite decimal or a known currency."""
         if not is_known(currency):
             raise InvalidArgument.field(currency_field, str(UnknownCurrency(currency)))
-        return cls(parse_decimal(amount, field=field), currency)
+        return cls(parse_number(amount, field=field), currency)
 
     def _same(self, other: Money) -> None:
         if self.currency != other.currency:
@@ -111,13 +112,14 @@ def total(amounts: Iterable[Money], currency: str) -> Money:
 
 
 def parse_decimal(raw: str, *, field: str, allow_negative: bool = True) -> Decimal:
-    """A finite Decimal from a wire string, or InvalidArgument naming ``field``."""
-    try:
-        value = Decimal(raw.strip())
-    except (InvalidOperation, AttributeError):
-        raise InvalidArgument.field(field, f"must be a decimal number, got {raw!r}") from None
-    if not value.is_finite():
-        raise InvalidArgument.field(field, f"must be a finite decimal number, got {raw!r}")
+    """A finite Decimal from a wire string a peer computed, or InvalidArgument naming ``field``.
+
+    Plain decimal notation bounded in length and magnitude (``tally.domain.numbers.parse_wide_decimal``);
+    input from outside (prices, quantities, amounts) goes through ``tally.domain.numbers.parse_number``.
+    """
+    if not isinstance(raw, str):
+        raise InvalidArgument.field(field, f"must be a decimal number, got {raw!r}")
+    value = parse_wide_decimal(raw, field=field)
     if not allow_negative and value < 0:
         raise InvalidArgument.field(field, f"must not be negative, got {raw!r}")
     return value

@@ -8,6 +8,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from tally.domain.errors import InvalidArgument
+from tally.domain.numbers import arithmetic
 from tally.pricing.matrix import MatrixRater
 from tally.pricing.models import (
     ZERO,
@@ -86,6 +87,12 @@ class Rater:
 
     def rate(self, usage: Usage) -> Rating:
         """The amount for ``usage`` in full precision; a negative quantity is priced as 0."""
+        # Prices and quantities are numbers of the one numeric domain, so in its 100-digit context every
+        # product and sum here is exact (the default 28 digits would round a 30-digit price times a quantity).
+        with arithmetic():
+            return self._rate(usage)
+
+    def _rate(self, usage: Usage) -> Rating:
         if self._quantity is not None:
             amount, lines = self._quantity(_quantity(usage, self.price))
         elif self._events is not None:
@@ -105,7 +112,8 @@ class Rater:
     def amount(self, quantity: Decimal) -> Decimal:
         """Only the amount for a quantity, skipping the breakdown where the model allows it."""
         if self._amount is not None:
-            return self._amount(_quantity(quantity, self.price))
+            with arithmetic():
+                return self._amount(_quantity(quantity, self.price))
         return self.rate(quantity).amount
 
 

@@ -15,8 +15,8 @@ from google.protobuf import json_format
 from tally.api.catalog.v1 import catalog_service_pb2 as pb
 from tally.api.common.v1 import money_pb2
 from tally.domain.errors import FieldViolation, InvalidArgument
+from tally.domain.numbers import parse_number
 from tally.mesh.wire import decimal_to_wire, timestamp_to_wire
-from tally.money import parse_decimal
 from tally.pricing import (
     BillingTiming,
     BreakdownLine,
@@ -58,7 +58,7 @@ class Reader:
         if raw == "" and default is not None:
             return default
         try:
-            return parse_decimal(raw, field=field)
+            return parse_number(raw, field=field)
         except InvalidArgument as exc:
             self.violations.extend(exc.violations)
             return ZERO

@@ -12,7 +12,14 @@ from tally.ingestion.producer_keys import ProducerKeyVerifier
 from tally.ingestion.publisher import BatchPublisher
 from tally.ingestion.rate_limits import ProducerRateLimits, Rate
 from tally.ingestion.rejected_retention import RejectedRetention
-from tally.ingestion.server import ADMIN_SERVICE, SCOPES, SERVICE, IngestionAdminServicer, IngestionServicer
+from tally.ingestion.server import (
+    ADMIN_SERVICE,
+    SCOPES,
+    SERVICE,
+    IngestionAdminServicer,
+    IngestionServicer,
+    add_ingestion_service,
+)
 from tally.ingestion.settings import IngestionSettings
 from tally.ingestion.store import MeterProjection, ProducerStore, RejectedBounds, RejectedLog
 from tally.ingestion.value_properties import ValuePropertyIndex
@@ -47,7 +54,7 @@ async def wire(runtime: Runtime[IngestionSettings]) -> Wiring:
     admin = ProducerAdmin(ProducerStore(runtime.engine), verifier)
     return Wiring(
         registrations=[
-            (pb_grpc.add_IngestionServiceServicer_to_server, IngestionServicer(ingestor)),
+            (add_ingestion_service, IngestionServicer(ingestor)),
             (pb_grpc.add_IngestionAdminServiceServicer_to_server, IngestionAdminServicer(admin)),
         ],
         service_names=[SERVICE, ADMIN_SERVICE],

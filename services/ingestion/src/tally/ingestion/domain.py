@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Generic, Protocol, TypeVar
 
 from tally.domain.errors import InvalidArgument, PermissionDenied
+from tally.domain.numbers import NumberError, read_number
 
 MAX_BATCH_EVENTS = 10_000
 MAX_BATCH_BYTES = 4 * 1024 * 1024
@@ -87,8 +88,8 @@ def validate_event(index: int, event: UsageEventLike, policy: ValidationPolicy) 
         )
     if _NUL in event.event_id:
         return _nul_in(index, event, "event_id")
-    if not event.customer:
-        return _reject(index, event, "MISSING_CUSTOMER", "customer", "customer is required")
+    if not event.customer.strip():
+        return _reject(index, event, "MISSING_CUSTOMER", "customer", "customer is required (not blank)")
     if len(event.customer) > MAX_CUSTOMER_LENGTH:
         return _reject(
             index,
@@ -111,9 +112,17 @@ def validate_event(index: int, event: UsageEventLike, policy: ValidationPolicy) 
         )
     if _NUL in event.event_type:
         return _nul_in(index, event, "event_type")
-    if event.timestamp_ms <= 0:
+    if event.timestamp_ms == 0:
         return _reject(
             index, event, "MISSING_TIMESTAMP", "timestamp_ms", "timestamp_ms is required (Unix milliseconds)"
+        )
+    if event.timestamp_ms < 0:
+        return _reject(
+            index,
+            event,
+            "TIMESTAMP_TOO_OLD",
+            "timestamp_ms",
+            "timestamp is before 1970-01-01T00:00:00Z (Unix time 0), even for a backfill",
         )
     if event.timestamp_ms > policy.now_ms + FUTURE_TOLERANCE_MS:
         return _reject(
@@ -159,15 +168,27 @@ def validate_event(index: int, event: UsageEventLike, policy: ValidationPolicy) 
     if numeric:
         for name in numeric:
             raw = properties.get(name)
-            if raw is not None and not _is_decimal(raw):
+            if raw is None:
+                continue
+            try:
+                read_number(raw)
+            except NumberError as exc:
                 return _reject(
                     index,
                     event,
-                    "VALUE_NOT_A_NUMBER",
+                    exc.code,
                     f"properties[{name!r}]",
-                    f"property {name!r} is a meter value but {raw[:40]!r} is not a decimal number",
+                    f"property {name!r} is a meter value: {exc.reason}",
                 )
     return None
+
+
+def nfc_customer(customer: str) -> str:
+    """The customer id as stored: Unicode NFC, so one id typed with composed or decomposed accents is one
+    customer downstream (the catalog's external ids are compared by exact text)."""
+    if customer.isascii() or unicodedata.is_normalized("NFC", customer):
+        return customer
+    return unicodedata.normalize("NFC", customer)
 
 
 def _same_payload(a: UsageEventLike, b: UsageEventLike) -> bool:
@@ -225,13 +246,6 @@ def validate_batch(events: Sequence[E], policy: ValidationPolicy) -> BatchVerdic
             )
         rejected.append((rejection, event))
     return BatchVerdict(accepted, rejected, repeats)
-
-
-def _is_decimal(raw: str) -> bool:
-    try:
-        return Decimal(raw).is_finite()
-    except InvalidOperation:
-        return False
 
 
 # -- meters as ingestion sees them ---------------------------------------------------------------------

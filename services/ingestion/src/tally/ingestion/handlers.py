@@ -20,6 +20,7 @@ from tally.ingestion.domain import (
     Rejection,
     ValidationPolicy,
     key_scopes,
+    nfc_customer,
     rejections_producer,
     validate_batch,
     validate_producer_name,
@@ -48,6 +49,18 @@ class BatchOutcome:
     batch_id: str
     accepted: int
     rejected: list[Rejection]
+
+
+def _nfc(event: events_pb2.UsageEvent) -> events_pb2.UsageEvent:
+    """The event with its customer id in Unicode NFC: "é" typed precomposed or as e + accent is one customer
+    (partition, rollups and invoices key on the id's exact text)."""
+    customer = nfc_customer(event.customer)
+    if customer == event.customer:
+        return event
+    normalised = events_pb2.UsageEvent()
+    normalised.CopyFrom(event)
+    normalised.customer = customer
+    return normalised
 
 
 def _payload(event: events_pb2.UsageEvent) -> dict[str, object]:
@@ -113,7 +126,7 @@ class Ingestor:
             backfill=backfill,
             numeric_properties=self._values.current,
         )
-        verdict = validate_batch(events, policy)
+        verdict = validate_batch([_nfc(event) for event in events], policy)
         span = trace.get_current_span()
         span.set_attributes(
             {

@@ -1,8 +1,16 @@
-"""Publishing accepted events to JetStream: one message per batch and partition, answered only once stored."""
+"""Publishing accepted events to JetStream: one message per batch and partition, answered only once stored.
+
+A message's ``Nats-Msg-Id`` is ``<producer>/<batch_id>/<content digest>/<partition>/<chunk>``. The digest
+covers the batch's accepted events and its backfill flag, so a retry of the same batch (same id, same events)
+maps to the same messages, which JetStream drops inside its duplicate window, while a batch id reused for
+other events maps to new messages and is stored in full. After the window a retry is stored again and
+metering counts each (producer, event id) once, so a retry is exactly-once either way.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Sequence
 
 from nats.errors import Error as NatsError
@@ -15,6 +23,20 @@ from tally.mesh import jetstream, streams
 
 MAX_MESSAGE_BYTES = 900 * 1024
 """Below the server's default 1 MiB maximum, leaving room for headers."""
+RETRY_AFTER_S = 1.0
+"""What RetryInfo tells a client to wait before retrying a batch whose storage was not confirmed."""
+
+
+def content_digest(backfill: bool, events: Sequence[events_pb2.UsageEvent]) -> str:
+    """Fingerprint of what a batch stores: its accepted events in order (properties in key order) and flag."""
+    digest = hashlib.blake2b(digest_size=12)
+    digest.update(b"B" if backfill else b"-")
+    for event in events:
+        body = event.SerializeToString(deterministic=True)
+        digest.update(len(body).to_bytes(4, "big"))
+        digest.update(body)
+    return digest.hexdigest()
+
 
 _STORE_FULL = {10077, 10047}
 """JetStream's "maximum bytes exceeded" (the USAGE stream is full) and "insufficient storage resources"."""
@@ -36,6 +58,7 @@ class BatchPublisher:
         backfill: bool,
         events: Sequence[events_pb2.UsageEvent],
     ) -> None:
+        digest = content_digest(backfill, events)
         by_partition: dict[int, list[events_pb2.UsageEvent]] = {}
         for event in events:
             by_partition.setdefault(streams.usage_partition(event.customer), []).append(event)
@@ -43,7 +66,7 @@ class BatchPublisher:
         for partition, group in sorted(by_partition.items()):
             for chunk, payload in enumerate(_chunks(producer_id, batch_id, received_at_ms, backfill, group)):
                 # Deterministic ids: a retried batch maps to the same messages, which JetStream drops.
-                msg_id = f"{producer_id}/{batch_id}/{partition}/{chunk}"
+                msg_id = f"{producer_id}/{batch_id}/{digest}/{partition}/{chunk}"
                 sends.append(
                     jetstream.publish(
                         self._js,
@@ -67,10 +90,13 @@ class BatchPublisher:
                 ) from exc
         for exc in failures:
             if isinstance(exc, NatsError | TimeoutError):
+                # Some or all messages may have been stored before the confirmation went missing: the outcome
+                # is unknown, and only a retry of the very same batch is safe (it is then counted exactly once).
                 raise Unavailable(
-                    f"the event store did not confirm batch {batch_id!r} ({type(exc).__name__}): nothing is "
-                    "acknowledged; retry with the same batch_id (events already stored are not counted twice)",
-                    retry_after_s=1.0,
+                    f"the event store did not confirm batch {batch_id!r} ({type(exc).__name__}): the outcome is "
+                    "unknown, some or all of its events may be stored; retry with the same batch_id and the same "
+                    "events (counted exactly once), never with new event ids",
+                    retry_after_s=RETRY_AFTER_S,
                 ) from exc
         for exc in failures:
             raise exc

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import TypeVar
 
+import grpc
 import grpc.aio
+from google.protobuf.message import DecodeError, Message
 
 from tally.api.common.v1 import pagination_pb2
 from tally.api.ingestion.v1 import events_pb2
 from tally.api.ingestion.v1 import ingestion_service_pb2 as pb
 from tally.api.ingestion.v1 import ingestion_service_pb2_grpc as pb_grpc
+from tally.domain.errors import DomainError, InvalidArgument
 from tally.ingestion.handlers import BatchOutcome, Ingestor, ProducerAdmin
 from tally.ingestion.store import KeyRow, ProducerRecord, RejectedFilter
+from tally.mesh.errors import to_rpc_status
 from tally.mesh.interceptors.auth import current_principal
 from tally.mesh.wire import timestamp_from_wire, timestamp_to_wire
 from tally.persistence.paging import decode_int_token, decode_token, encode_token, page_size
@@ -37,44 +42,66 @@ def _rejected(outcome: BatchOutcome) -> list[pb.RejectedEvent]:
     ]
 
 
+M = TypeVar("M", bound=Message)
+
+
+def _decoded(kind: type[M], data: bytes) -> M:
+    """The request in ``data``; bytes that are not a ``kind`` (bad framing, invalid UTF-8 in a string field)
+    are the caller's error, INVALID_ARGUMENT naming "request", not an UNKNOWN from the gRPC runtime."""
+    try:
+        return kind.FromString(data)
+    except DecodeError as exc:
+        raise InvalidArgument.field("request", f"is not a valid {kind.DESCRIPTOR.name}: {exc}") from None
+
+
 class IngestionServicer(pb_grpc.IngestionServiceServicer):
+    """Ingest and IngestStream receive their requests as bytes (see ``add_ingestion_service``)."""
+
     def __init__(self, ingestor: Ingestor) -> None:
         self._ingestor = ingestor
 
-    async def Ingest(self, request: pb.IngestRequest, context: grpc.aio.ServicerContext) -> pb.IngestResponse:
+    async def Ingest(self, request: bytes, context: grpc.aio.ServicerContext) -> pb.IngestResponse:
+        batch = _decoded(pb.IngestRequest, request)
         outcome = await self._ingestor.ingest(
             current_principal().name,
-            request.batch_id,
-            list(request.events),
-            backfill=request.backfill,
-            size_bytes=request.ByteSize(),
+            batch.batch_id,
+            list(batch.events),
+            backfill=batch.backfill,
+            size_bytes=len(request),
         )
         return pb.IngestResponse(
             batch_id=outcome.batch_id, accepted_count=outcome.accepted, rejected=_rejected(outcome)
         )
 
     async def IngestStream(
-        self, request_iterator: AsyncIterator[pb.IngestStreamRequest], context: grpc.aio.ServicerContext
-    ) -> pb.IngestStreamResponse:
+        self, request_iterator: AsyncIterator[bytes], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.IngestStreamResponse]:
+        """One response per batch, in order, as soon as it is stored; a batch refused as a whole is answered
+        with its index, id and error, and the stream goes on with the next one."""
         producer = current_principal().name
-        reply = pb.IngestStreamResponse()
-        async for request in request_iterator:
+        index = 0
+        async for data in request_iterator:
+            yield await self._stream_batch(producer, index, data)
+            index += 1
+
+    async def _stream_batch(self, producer: str, index: int, data: bytes) -> pb.IngestStreamResponse:
+        batch_id = ""
+        try:
+            batch = _decoded(pb.IngestStreamRequest, data)
+            batch_id = batch.batch_id
             outcome = await self._ingestor.ingest(
-                producer,
-                request.batch_id,
-                list(request.events),
-                backfill=request.backfill,
-                size_bytes=request.ByteSize(),
+                producer, batch.batch_id, list(batch.events), backfill=batch.backfill, size_bytes=len(data)
             )
-            reply.batch_count += 1
-            reply.accepted_count += outcome.accepted
-            reply.rejected_count += len(outcome.rejected)
-            reply.batches.append(
-                pb.BatchResult(
-                    batch_id=outcome.batch_id, accepted_count=outcome.accepted, rejected=_rejected(outcome)
-                )
-            )
-        return reply
+        except DomainError as exc:
+            # The contract answers this batch's failure in its own response (the same status Ingest would
+            # send) so the batches before and after it stand; the mapping itself stays tally.mesh's.
+            return pb.IngestStreamResponse(index=index, batch_id=batch_id, error=to_rpc_status(exc))
+        return pb.IngestStreamResponse(
+            index=index,
+            batch_id=outcome.batch_id,
+            accepted_count=outcome.accepted,
+            rejected=_rejected(outcome),
+        )
 
     async def ListRejected(
         self, request: pb.ListRejectedRequest, context: grpc.aio.ServicerContext
@@ -108,6 +135,34 @@ class IngestionServicer(pb_grpc.IngestionServiceServicer):
         if len(records) == limit:
             reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=encode_token(records[-1].id)))
         return reply
+
+
+def _raw(data: bytes) -> bytes:
+    return data
+
+
+def add_ingestion_service(servicer: IngestionServicer, server: grpc.aio.Server) -> None:
+    """The generated registration, except that Ingest and IngestStream get their requests as bytes: the
+    servicer decodes them, so a corrupt request is INVALID_ARGUMENT (and, on a stream, one batch's error)."""
+    handlers = {
+        "Ingest": grpc.unary_unary_rpc_method_handler(
+            servicer.Ingest,
+            request_deserializer=_raw,
+            response_serializer=pb.IngestResponse.SerializeToString,
+        ),
+        "IngestStream": grpc.stream_stream_rpc_method_handler(
+            servicer.IngestStream,
+            request_deserializer=_raw,
+            response_serializer=pb.IngestStreamResponse.SerializeToString,
+        ),
+        "ListRejected": grpc.unary_unary_rpc_method_handler(
+            servicer.ListRejected,
+            request_deserializer=pb.ListRejectedRequest.FromString,
+            response_serializer=pb.ListRejectedResponse.SerializeToString,
+        ),
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
+    server.add_registered_method_handlers(SERVICE, handlers)
 
 
 def _producer_to_wire(producer: ProducerRecord) -> pb.Producer:

@@ -154,6 +154,8 @@ def _query_from_wire(query: pb.GetUsageRequest | pb.UsageQuery, *, prefix: str =
         for bound in ("start", "end")
         if not query.period.HasField(bound)
     ]
+    if query.window not in _WINDOWS:  # an enum value this server does not know is not "the whole period"
+        missing.append(FieldViolation(f"{prefix}window", f"unknown window {query.window}"))
     if missing:
         raise InvalidArgument(missing)
     return UsageQuery(

@@ -7,9 +7,10 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from tally.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument
+from tally.domain.numbers import NumberError, read_number
 from tally.money import is_known
 
 MAX_EXTERNAL_ID_LENGTH = 255
@@ -266,9 +267,9 @@ def _tax_rate(raw: str, bad: Callable[[str, str], None]) -> Decimal | None:
     if not raw.strip():
         return None
     try:
-        rate = Decimal(raw.strip())
-    except InvalidOperation:
-        bad("tax_rate_percent", f"must be a decimal number of percent, got {raw!r}")
+        rate = read_number(raw.strip())
+    except NumberError as exc:
+        bad("tax_rate_percent", f"must be a decimal number of percent ({exc.code}: {exc.reason})")
         return None
     if not rate.is_finite() or rate < 0 or rate > MAX_TAX_RATE_PERCENT:
         bad("tax_rate_percent", f"must be between 0 and 100 percent, got {raw!r}")

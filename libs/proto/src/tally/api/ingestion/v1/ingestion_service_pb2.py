@@ -23,61 +23,60 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
 from tally.api.common.v1 import pagination_pb2 as tally_dot_api_dot_common_dot_v1_dot_pagination__pb2
 from tally.api.ingestion.v1 import events_pb2 as tally_dot_api_dot_ingestion_dot_v1_dot_events__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.tally/api/ingestion/v1/ingestion_service.proto\x12\x16tally.api.ingestion.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$tally/api/common/v1/pagination.proto\x1a#tally/api/ingestion/v1/events.proto\"g\n\rIngestRequest\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12\x32\n\x06\x65vents\x18\x02 \x03(\x0b\x32\".tally.api.ingestion.v1.UsageEvent\x12\x10\n\x08\x62\x61\x63kfill\x18\x03 \x01(\x08\"s\n\x0eIngestResponse\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x63\x63\x65pted_count\x18\x02 \x01(\x05\x12\x37\n\x08rejected\x18\x03 \x03(\x0b\x32%.tally.api.ingestion.v1.RejectedEvent\"]\n\rRejectedEvent\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12\r\n\x05\x66ield\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"m\n\x13IngestStreamRequest\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12\x32\n\x06\x65vents\x18\x02 \x03(\x0b\x32\".tally.api.ingestion.v1.UsageEvent\x12\x10\n\x08\x62\x61\x63kfill\x18\x03 \x01(\x08\"\x91\x01\n\x14IngestStreamResponse\x12\x13\n\x0b\x62\x61tch_count\x18\x01 \x01(\x05\x12\x16\n\x0e\x61\x63\x63\x65pted_count\x18\x02 \x01(\x03\x12\x16\n\x0erejected_count\x18\x03 \x01(\x03\x12\x34\n\x07\x62\x61tches\x18\x04 \x03(\x0b\x32#.tally.api.ingestion.v1.BatchResult\"p\n\x0b\x42\x61tchResult\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x63\x63\x65pted_count\x18\x02 \x01(\x05\x12\x37\n\x08rejected\x18\x03 \x03(\x0b\x32%.tally.api.ingestion.v1.RejectedEvent\"\xc4\x01\n\x13ListRejectedRequest\x12\x13\n\x0bproducer_id\x18\x01 \x01(\t\x12-\n\tfrom_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07to_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x63ode\x18\x04 \x01(\t\x12.\n\x04page\x18\x05 \x01(\x0b\x32 .tally.api.common.v1.PageRequest\"\x86\x01\n\x14ListRejectedResponse\x12=\n\x08rejected\x18\x01 \x03(\x0b\x32+.tally.api.ingestion.v1.RejectedEventRecord\x12/\n\x04page\x18\x02 \x01(\x0b\x32!.tally.api.common.v1.PageResponse\"\xe8\x01\n\x13RejectedEventRecord\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0bproducer_id\x18\x02 \x01(\t\x12\x10\n\x08\x62\x61tch_id\x18\x03 \x01(\t\x12\r\n\x05index\x18\x04 \x01(\x05\x12\x0c\n\x04\x63ode\x18\x05 \x01(\t\x12\r\n\x05\x66ield\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x31\n\x05\x65vent\x18\x08 \x01(\x0b\x32\".tally.api.ingestion.v1.UsageEvent\x12/\n\x0brejected_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"i\n\x08Producer\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\":\n\x15\x43reateProducerRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"L\n\x16\x43reateProducerResponse\x12\x32\n\x08producer\x18\x01 \x01(\x0b\x32 .tally.api.ingestion.v1.Producer\"F\n\x14ListProducersRequest\x12.\n\x04page\x18\x01 \x01(\x0b\x32 .tally.api.common.v1.PageRequest\"}\n\x15ListProducersResponse\x12\x33\n\tproducers\x18\x01 \x03(\x0b\x32 .tally.api.ingestion.v1.Producer\x12/\n\x04page\x18\x02 \x01(\x0b\x32!.tally.api.common.v1.PageResponse\"\xe7\x01\n\x06\x41piKey\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0bproducer_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0e\n\x06prefix\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06scopes\x18\x08 \x03(\t\"x\n\x13\x43reateApiKeyRequest\x12\x13\n\x0bproducer_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12.\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06scopes\x18\x04 \x03(\t\"W\n\x14\x43reateApiKeyResponse\x12/\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x1e.tally.api.ingestion.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\"r\n\x12ListApiKeysRequest\x12\x13\n\x0bproducer_id\x18\x01 \x01(\t\x12\x17\n\x0finclude_revoked\x18\x02 \x01(\x08\x12.\n\x04page\x18\x03 \x01(\x0b\x32 .tally.api.common.v1.PageRequest\"x\n\x13ListApiKeysResponse\x12\x30\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x1e.tally.api.ingestion.v1.ApiKey\x12/\n\x04page\x18\x02 \x01(\x0b\x32!.tally.api.common.v1.PageResponse\")\n\x13RevokeApiKeyRequest\x12\x12\n\napi_key_id\x18\x01 \x01(\t\"G\n\x14RevokeApiKeyResponse\x12/\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x1e.tally.api.ingestion.v1.ApiKey2\xc3\x02\n\x10IngestionService\x12W\n\x06Ingest\x12%.tally.api.ingestion.v1.IngestRequest\x1a&.tally.api.ingestion.v1.IngestResponse\x12k\n\x0cIngestStream\x12+.tally.api.ingestion.v1.IngestStreamRequest\x1a,.tally.api.ingestion.v1.IngestStreamResponse(\x01\x12i\n\x0cListRejected\x12+.tally.api.ingestion.v1.ListRejectedRequest\x1a,.tally.api.ingestion.v1.ListRejectedResponse2\xb4\x04\n\x15IngestionAdminService\x12o\n\x0e\x43reateProducer\x12-.tally.api.ingestion.v1.CreateProducerRequest\x1a..tally.api.ingestion.v1.CreateProducerResponse\x12l\n\rListProducers\x12,.tally.api.ingestion.v1.ListProducersRequest\x1a-.tally.api.ingestion.v1.ListProducersResponse\x12i\n\x0c\x43reateApiKey\x12+.tally.api.ingestion.v1.CreateApiKeyRequest\x1a,.tally.api.ingestion.v1.CreateApiKeyResponse\x12\x66\n\x0bListApiKeys\x12*.tally.api.ingestion.v1.ListApiKeysRequest\x1a+.tally.api.ingestion.v1.ListApiKeysResponse\x12i\n\x0cRevokeApiKey\x12+.tally.api.ingestion.v1.RevokeApiKeyRequest\x1a,.tally.api.ingestion.v1.RevokeApiKeyResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.tally/api/ingestion/v1/ingestion_service.proto\x12\x16tally.api.ingestion.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a$tally/api/common/v1/pagination.proto\x1a#tally/api/ingestion/v1/events.proto\"g\n\rIngestRequest\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12\x32\n\x06\x65vents\x18\x02 \x03(\x0b\x32\".tally.api.ingestion.v1.UsageEvent\x12\x10\n\x08\x62\x61\x63kfill\x18\x03 \x01(\x08\"s\n\x0eIngestResponse\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x63\x63\x65pted_count\x18\x02 \x01(\x05\x12\x37\n\x08rejected\x18\x03 \x03(\x0b\x32%.tally.api.ingestion.v1.RejectedEvent\"]\n\rRejectedEvent\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x0c\n\x04\x63ode\x18\x03 \x01(\t\x12\r\n\x05\x66ield\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"m\n\x13IngestStreamRequest\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12\x32\n\x06\x65vents\x18\x02 \x03(\x0b\x32\".tally.api.ingestion.v1.UsageEvent\x12\x10\n\x08\x62\x61\x63kfill\x18\x03 \x01(\x08\"\xe9\x01\n\x14IngestStreamResponse\x12\r\n\x05index\x18\x05 \x01(\x05\x12\x10\n\x08\x62\x61tch_id\x18\x06 \x01(\t\x12\x16\n\x0e\x61\x63\x63\x65pted_count\x18\x07 \x01(\x05\x12\x37\n\x08rejected\x18\x08 \x03(\x0b\x32%.tally.api.ingestion.v1.RejectedEvent\x12!\n\x05\x65rror\x18\t \x01(\x0b\x32\x12.google.rpc.StatusJ\x04\x08\x01\x10\x02J\x04\x08\x02\x10\x03J\x04\x08\x03\x10\x04J\x04\x08\x04\x10\x05R\x0b\x62\x61tch_countR\x0erejected_countR\x07\x62\x61tches\"\xc4\x01\n\x13ListRejectedRequest\x12\x13\n\x0bproducer_id\x18\x01 \x01(\t\x12-\n\tfrom_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07to_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x63ode\x18\x04 \x01(\t\x12.\n\x04page\x18\x05 \x01(\x0b\x32 .tally.api.common.v1.PageRequest\"\x86\x01\n\x14ListRejectedResponse\x12=\n\x08rejected\x18\x01 \x03(\x0b\x32+.tally.api.ingestion.v1.RejectedEventRecord\x12/\n\x04page\x18\x02 \x01(\x0b\x32!.tally.api.common.v1.PageResponse\"\xe8\x01\n\x13RejectedEventRecord\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0bproducer_id\x18\x02 \x01(\t\x12\x10\n\x08\x62\x61tch_id\x18\x03 \x01(\t\x12\r\n\x05index\x18\x04 \x01(\x05\x12\x0c\n\x04\x63ode\x18\x05 \x01(\t\x12\r\n\x05\x66ield\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x31\n\x05\x65vent\x18\x08 \x01(\x0b\x32\".tally.api.ingestion.v1.UsageEvent\x12/\n\x0brejected_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"i\n\x08Producer\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12.\n\ncreated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\":\n\x15\x43reateProducerRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\"L\n\x16\x43reateProducerResponse\x12\x32\n\x08producer\x18\x01 \x01(\x0b\x32 .tally.api.ingestion.v1.Producer\"F\n\x14ListProducersRequest\x12.\n\x04page\x18\x01 \x01(\x0b\x32 .tally.api.common.v1.PageRequest\"}\n\x15ListProducersResponse\x12\x33\n\tproducers\x18\x01 \x03(\x0b\x32 .tally.api.ingestion.v1.Producer\x12/\n\x04page\x18\x02 \x01(\x0b\x32!.tally.api.common.v1.PageResponse\"\xe7\x01\n\x06\x41piKey\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0bproducer_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0e\n\x06prefix\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nrevoked_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06scopes\x18\x08 \x03(\t\"x\n\x13\x43reateApiKeyRequest\x12\x13\n\x0bproducer_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12.\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06scopes\x18\x04 \x03(\t\"W\n\x14\x43reateApiKeyResponse\x12/\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x1e.tally.api.ingestion.v1.ApiKey\x12\x0e\n\x06secret\x18\x02 \x01(\t\"r\n\x12ListApiKeysRequest\x12\x13\n\x0bproducer_id\x18\x01 \x01(\t\x12\x17\n\x0finclude_revoked\x18\x02 \x01(\x08\x12.\n\x04page\x18\x03 \x01(\x0b\x32 .tally.api.common.v1.PageRequest\"x\n\x13ListApiKeysResponse\x12\x30\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x1e.tally.api.ingestion.v1.ApiKey\x12/\n\x04page\x18\x02 \x01(\x0b\x32!.tally.api.common.v1.PageResponse\")\n\x13RevokeApiKeyRequest\x12\x12\n\napi_key_id\x18\x01 \x01(\t\"G\n\x14RevokeApiKeyResponse\x12/\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x1e.tally.api.ingestion.v1.ApiKey2\xc5\x02\n\x10IngestionService\x12W\n\x06Ingest\x12%.tally.api.ingestion.v1.IngestRequest\x1a&.tally.api.ingestion.v1.IngestResponse\x12m\n\x0cIngestStream\x12+.tally.api.ingestion.v1.IngestStreamRequest\x1a,.tally.api.ingestion.v1.IngestStreamResponse(\x01\x30\x01\x12i\n\x0cListRejected\x12+.tally.api.ingestion.v1.ListRejectedRequest\x1a,.tally.api.ingestion.v1.ListRejectedResponse2\xb4\x04\n\x15IngestionAdminService\x12o\n\x0e\x43reateProducer\x12-.tally.api.ingestion.v1.CreateProducerRequest\x1a..tally.api.ingestion.v1.CreateProducerResponse\x12l\n\rListProducers\x12,.tally.api.ingestion.v1.ListProducersRequest\x1a-.tally.api.ingestion.v1.ListProducersResponse\x12i\n\x0c\x43reateApiKey\x12+.tally.api.ingestion.v1.CreateApiKeyRequest\x1a,.tally.api.ingestion.v1.CreateApiKeyResponse\x12\x66\n\x0bListApiKeys\x12*.tally.api.ingestion.v1.ListApiKeysRequest\x1a+.tally.api.ingestion.v1.ListApiKeysResponse\x12i\n\x0cRevokeApiKey\x12+.tally.api.ingestion.v1.RevokeApiKeyRequest\x1a,.tally.api.ingestion.v1.RevokeApiKeyResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tally.api.ingestion.v1.ingestion_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_INGESTREQUEST']._serialized_start=182
-  _globals['_INGESTREQUEST']._serialized_end=285
-  _globals['_INGESTRESPONSE']._serialized_start=287
-  _globals['_INGESTRESPONSE']._serialized_end=402
-  _globals['_REJECTEDEVENT']._serialized_start=404
-  _globals['_REJECTEDEVENT']._serialized_end=497
-  _globals['_INGESTSTREAMREQUEST']._serialized_start=499
-  _globals['_INGESTSTREAMREQUEST']._serialized_end=608
-  _globals['_INGESTSTREAMRESPONSE']._serialized_start=611
-  _globals['_INGESTSTREAMRESPONSE']._serialized_end=756
-  _globals['_BATCHRESULT']._serialized_start=758
-  _globals['_BATCHRESULT']._serialized_end=870
-  _globals['_LISTREJECTEDREQUEST']._serialized_start=873
-  _globals['_LISTREJECTEDREQUEST']._serialized_end=1069
-  _globals['_LISTREJECTEDRESPONSE']._serialized_start=1072
-  _globals['_LISTREJECTEDRESPONSE']._serialized_end=1206
-  _globals['_REJECTEDEVENTRECORD']._serialized_start=1209
-  _globals['_REJECTEDEVENTRECORD']._serialized_end=1441
-  _globals['_PRODUCER']._serialized_start=1443
-  _globals['_PRODUCER']._serialized_end=1548
-  _globals['_CREATEPRODUCERREQUEST']._serialized_start=1550
-  _globals['_CREATEPRODUCERREQUEST']._serialized_end=1608
-  _globals['_CREATEPRODUCERRESPONSE']._serialized_start=1610
-  _globals['_CREATEPRODUCERRESPONSE']._serialized_end=1686
-  _globals['_LISTPRODUCERSREQUEST']._serialized_start=1688
-  _globals['_LISTPRODUCERSREQUEST']._serialized_end=1758
-  _globals['_LISTPRODUCERSRESPONSE']._serialized_start=1760
-  _globals['_LISTPRODUCERSRESPONSE']._serialized_end=1885
-  _globals['_APIKEY']._serialized_start=1888
-  _globals['_APIKEY']._serialized_end=2119
-  _globals['_CREATEAPIKEYREQUEST']._serialized_start=2121
-  _globals['_CREATEAPIKEYREQUEST']._serialized_end=2241
-  _globals['_CREATEAPIKEYRESPONSE']._serialized_start=2243
-  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=2330
-  _globals['_LISTAPIKEYSREQUEST']._serialized_start=2332
-  _globals['_LISTAPIKEYSREQUEST']._serialized_end=2446
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=2448
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=2568
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=2570
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=2611
-  _globals['_REVOKEAPIKEYRESPONSE']._serialized_start=2613
-  _globals['_REVOKEAPIKEYRESPONSE']._serialized_end=2684
-  _globals['_INGESTIONSERVICE']._serialized_start=2687
-  _globals['_INGESTIONSERVICE']._serialized_end=3010
-  _globals['_INGESTIONADMINSERVICE']._serialized_start=3013
-  _globals['_INGESTIONADMINSERVICE']._serialized_end=3577
+  _globals['_INGESTREQUEST']._serialized_start=207
+  _globals['_INGESTREQUEST']._serialized_end=310
+  _globals['_INGESTRESPONSE']._serialized_start=312
+  _globals['_INGESTRESPONSE']._serialized_end=427
+  _globals['_REJECTEDEVENT']._serialized_start=429
+  _globals['_REJECTEDEVENT']._serialized_end=522
+  _globals['_INGESTSTREAMREQUEST']._serialized_start=524
+  _globals['_INGESTSTREAMREQUEST']._serialized_end=633
+  _globals['_INGESTSTREAMRESPONSE']._serialized_start=636
+  _globals['_INGESTSTREAMRESPONSE']._serialized_end=869
+  _globals['_LISTREJECTEDREQUEST']._serialized_start=872
+  _globals['_LISTREJECTEDREQUEST']._serialized_end=1068
+  _globals['_LISTREJECTEDRESPONSE']._serialized_start=1071
+  _globals['_LISTREJECTEDRESPONSE']._serialized_end=1205
+  _globals['_REJECTEDEVENTRECORD']._serialized_start=1208
+  _globals['_REJECTEDEVENTRECORD']._serialized_end=1440
+  _globals['_PRODUCER']._serialized_start=1442
+  _globals['_PRODUCER']._serialized_end=1547
+  _globals['_CREATEPRODUCERREQUEST']._serialized_start=1549
+  _globals['_CREATEPRODUCERREQUEST']._serialized_end=1607
+  _globals['_CREATEPRODUCERRESPONSE']._serialized_start=1609
+  _globals['_CREATEPRODUCERRESPONSE']._serialized_end=1685
+  _globals['_LISTPRODUCERSREQUEST']._serialized_start=1687
+  _globals['_LISTPRODUCERSREQUEST']._serialized_end=1757
+  _globals['_LISTPRODUCERSRESPONSE']._serialized_start=1759
+  _globals['_LISTPRODUCERSRESPONSE']._serialized_end=1884
+  _globals['_APIKEY']._serialized_start=1887
+  _globals['_APIKEY']._serialized_end=2118
+  _globals['_CREATEAPIKEYREQUEST']._serialized_start=2120
+  _globals['_CREATEAPIKEYREQUEST']._serialized_end=2240
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_start=2242
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=2329
+  _globals['_LISTAPIKEYSREQUEST']._serialized_start=2331
+  _globals['_LISTAPIKEYSREQUEST']._serialized_end=2445
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=2447
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=2567
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=2569
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=2610
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_start=2612
+  _globals['_REVOKEAPIKEYRESPONSE']._serialized_end=2683
+  _globals['_INGESTIONSERVICE']._serialized_start=2686
+  _globals['_INGESTIONSERVICE']._serialized_end=3011
+  _globals['_INGESTIONADMINSERVICE']._serialized_start=3014
+  _globals['_INGESTIONADMINSERVICE']._serialized_end=3578
 # @@protoc_insertion_point(module_scope)

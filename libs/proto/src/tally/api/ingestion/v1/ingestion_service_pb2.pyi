@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.rpc import status_pb2 as _status_pb2
 from tally.api.common.v1 import pagination_pb2 as _pagination_pb2
 from tally.api.ingestion.v1 import events_pb2 as _events_pb2
 from google.protobuf.internal import containers as _containers
@@ -56,26 +57,18 @@ class IngestStreamRequest(_message.Message):
     def __init__(self, batch_id: _Optional[str] = ..., events: _Optional[_Iterable[_Union[_events_pb2.UsageEvent, _Mapping]]] = ..., backfill: _Optional[bool] = ...) -> None: ...
 
 class IngestStreamResponse(_message.Message):
-    __slots__ = ("batch_count", "accepted_count", "rejected_count", "batches")
-    BATCH_COUNT_FIELD_NUMBER: _ClassVar[int]
-    ACCEPTED_COUNT_FIELD_NUMBER: _ClassVar[int]
-    REJECTED_COUNT_FIELD_NUMBER: _ClassVar[int]
-    BATCHES_FIELD_NUMBER: _ClassVar[int]
-    batch_count: int
-    accepted_count: int
-    rejected_count: int
-    batches: _containers.RepeatedCompositeFieldContainer[BatchResult]
-    def __init__(self, batch_count: _Optional[int] = ..., accepted_count: _Optional[int] = ..., rejected_count: _Optional[int] = ..., batches: _Optional[_Iterable[_Union[BatchResult, _Mapping]]] = ...) -> None: ...
-
-class BatchResult(_message.Message):
-    __slots__ = ("batch_id", "accepted_count", "rejected")
+    __slots__ = ("index", "batch_id", "accepted_count", "rejected", "error")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
     BATCH_ID_FIELD_NUMBER: _ClassVar[int]
     ACCEPTED_COUNT_FIELD_NUMBER: _ClassVar[int]
     REJECTED_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    index: int
     batch_id: str
     accepted_count: int
     rejected: _containers.RepeatedCompositeFieldContainer[RejectedEvent]
-    def __init__(self, batch_id: _Optional[str] = ..., accepted_count: _Optional[int] = ..., rejected: _Optional[_Iterable[_Union[RejectedEvent, _Mapping]]] = ...) -> None: ...
+    error: _status_pb2.Status
+    def __init__(self, index: _Optional[int] = ..., batch_id: _Optional[str] = ..., accepted_count: _Optional[int] = ..., rejected: _Optional[_Iterable[_Union[RejectedEvent, _Mapping]]] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ...) -> None: ...
 
 class ListRejectedRequest(_message.Message):
     __slots__ = ("producer_id", "from_time", "to_time", "code", "page")

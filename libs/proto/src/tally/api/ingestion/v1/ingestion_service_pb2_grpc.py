@@ -40,7 +40,7 @@ class IngestionServiceStub:
                 request_serializer=tally_dot_api_dot_ingestion_dot_v1_dot_ingestion__service__pb2.IngestRequest.SerializeToString,
                 response_deserializer=tally_dot_api_dot_ingestion_dot_v1_dot_ingestion__service__pb2.IngestResponse.FromString,
                 _registered_method=True)
-        self.IngestStream = channel.stream_unary(
+        self.IngestStream = channel.stream_stream(
                 '/tally.api.ingestion.v1.IngestionService/IngestStream',
                 request_serializer=tally_dot_api_dot_ingestion_dot_v1_dot_ingestion__service__pb2.IngestStreamRequest.SerializeToString,
                 response_deserializer=tally_dot_api_dot_ingestion_dot_v1_dot_ingestion__service__pb2.IngestStreamResponse.FromString,
@@ -58,13 +58,28 @@ class IngestionServiceServicer:
 
     def Ingest(self, request, context):
         """Validates a batch, stores its good events durably in JetStream and reports each bad event with a reason.
+
+        Call-level errors (nothing of the batch is stored): INVALID_ARGUMENT with google.rpc.BadRequest naming
+        the field ("events" for more than 10,000 events or 4 MiB, "batch_id" for an id over 255 characters or
+        holding NUL, "request" for bytes that are not an IngestRequest); UNAUTHENTICATED; PERMISSION_DENIED.
+        UNAVAILABLE with google.rpc.RetryInfo means the event store did not confirm the batch in time: the
+        outcome is unknown (some or all events may be stored), so retry with the same batch_id and the same
+        events, which is counted exactly once; never resend the events under new event ids.
+
+        A batch is identified by its batch_id and its content: the same batch_id with the same events is an
+        idempotent retry; the same batch_id with other events is a new batch and all of its events are stored.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def IngestStream(self, request_iterator, context):
-        """Streams many batches over one call and answers once with totals after the client closes the stream.
+        """Streams many batches over one call and answers each batch as it is stored, in order, one response per
+        request. A batch refused as a whole (the errors Ingest answers for a call) gets a response carrying its
+        index, its batch_id and the error; the stream then continues with the next batch, so the client resends
+        only the batches whose response has an error. The call ends OK after the last response once the client
+        closes its side; it fails as a whole only for UNAUTHENTICATED, PERMISSION_DENIED, its deadline or an
+        unexpected server error (INTERNAL), and the batches answered before that stand.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -85,7 +100,7 @@ def add_IngestionServiceServicer_to_server(servicer, server):
                     request_deserializer=tally_dot_api_dot_ingestion_dot_v1_dot_ingestion__service__pb2.IngestRequest.FromString,
                     response_serializer=tally_dot_api_dot_ingestion_dot_v1_dot_ingestion__service__pb2.IngestResponse.SerializeToString,
             ),
-            'IngestStream': grpc.stream_unary_rpc_method_handler(
+            'IngestStream': grpc.stream_stream_rpc_method_handler(
                     servicer.IngestStream,
                     request_deserializer=tally_dot_api_dot_ingestion_dot_v1_dot_ingestion__service__pb2.IngestStreamRequest.FromString,
                     response_serializer=tally_dot_api_dot_ingestion_dot_v1_dot_ingestion__service__pb2.IngestStreamResponse.SerializeToString,
@@ -145,7 +160,7 @@ class IngestionService:
             wait_for_ready=None,
             timeout=None,
             metadata=None):
-        return grpc.experimental.stream_unary(
+        return grpc.experimental.stream_stream(
             request_iterator,
             target,
             '/tally.api.ingestion.v1.IngestionService/IngestStream',
