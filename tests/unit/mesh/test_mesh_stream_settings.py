@@ -74,4 +74,7 @@ def test_unavailable_with_a_wait_carries_retry_info() -> None:
     info = error_details_pb2.RetryInfo()
     assert detail.Unpack(info)
     assert info.retry_delay.seconds == 5
-    assert not to_rpc_status(Unavailable("peer down")).details
+    # Every UNAVAILABLE says when to retry: a second unless the raiser knows better.
+    (default,) = to_rpc_status(Unavailable("peer down")).details
+    assert default.Unpack(info)
+    assert info.retry_delay.seconds == 1
