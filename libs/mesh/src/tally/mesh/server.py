@@ -22,6 +22,7 @@ from tally.mesh.interceptors.tracing import ServerTracingInterceptor
 from tally.mesh.readiness import LIVENESS_SERVICE, ReadinessCheck, ReadinessWatch
 from tally.mesh.settings import MeshSettings
 from tally.mesh.tls import server_credentials, tls_material
+from tally.mesh.transient import TransientClassifier, peer_outage
 
 logger = logging.getLogger(__name__)
 
@@ -77,14 +78,16 @@ class MeshServer:
         verifier: KeyVerifier,
         readiness: Sequence[ReadinessCheck] = (),
         readiness_interval_s: float = 2.0,
+        transient: TransientClassifier = peer_outage,
     ) -> None:
         """``readiness``: what must be reachable for this server to report SERVING (its broker, database),
-        checked every ``readiness_interval_s``."""
+        checked every ``readiness_interval_s``. ``transient``: which failures answer UNAVAILABLE (outages)."""
         self.service = service
         self._settings = settings
         self._registrations = tuple(registrations)
         self._service_names = tuple(service_names)
         self._auth = ServerAuthInterceptor(verifier, scopes)
+        self._transient = transient
         self.health = health_aio.HealthServicer()
         """Readiness (``""`` and each service name) follows ``readiness``; LIVENESS_SERVICE stays SERVING."""
         self._readiness = ReadinessWatch(
@@ -110,7 +113,7 @@ class MeshServer:
             # (raised as DomainErrors) into statuses too.
             interceptors=[
                 ServerTracingInterceptor(untraced=PUBLIC_SERVICES),
-                ErrorMappingInterceptor(),
+                ErrorMappingInterceptor(self._transient),
                 ServerDeadlineInterceptor(),
                 self._auth,
             ],
