@@ -515,7 +515,6 @@ class PullConsumer:
         return delivery, parent, [Link(producer)] if producer.is_valid else None, span_attributes
 
     async def _handle(self, msg: Msg) -> None:
-        meta = msg.metadata
         delivery, parent, links, span_attributes = self._describe(msg)
         with _tracer.start_as_current_span(
             f"{msg.subject} process",
