@@ -9,6 +9,7 @@ from tally.ingestion.events import METER_PROJECTION, MeterChangedHandler
 from tally.ingestion.handlers import Ingestor, ProducerAdmin
 from tally.ingestion.producer_keys import ProducerKeyVerifier
 from tally.ingestion.publisher import BatchPublisher
+from tally.ingestion.rejection_buffer import BufferedRejections
 from tally.ingestion.server import ADMIN_SERVICE, SCOPES, SERVICE, IngestionAdminServicer, IngestionServicer
 from tally.ingestion.settings import IngestionSettings
 from tally.ingestion.store import MeterProjection, ProducerStore, RejectedLog
@@ -24,13 +25,18 @@ async def wire(runtime: Runtime[IngestionSettings]) -> Wiring:
     projection = MeterProjection(runtime.engine, METER_PROJECTION.durable)
     values = ValuePropertyIndex(projection, refresh_s=settings.meter_refresh_s)
     await values.reload()
+    rejections = BufferedRejections(RejectedLog(runtime.engine), capacity=settings.rejection_buffer)
     ingestor = Ingestor(
-        RejectedLog(runtime.engine),
+        rejections,
         BatchPublisher(runtime.js, timeout_s=settings.publish_timeout_s),
         settings,
         values,
     )
-    verifier = ProducerKeyVerifier(ProducerStore(runtime.engine), cache_s=settings.key_cache_s)
+    verifier = ProducerKeyVerifier(
+        ProducerStore(runtime.engine),
+        cache_s=settings.key_cache_s,
+        outage_grace_s=settings.key_outage_grace_s,
+    )
     admin = ProducerAdmin(ProducerStore(runtime.engine), verifier)
     return Wiring(
         registrations=[
@@ -41,7 +47,7 @@ async def wire(runtime: Runtime[IngestionSettings]) -> Wiring:
         scopes=SCOPES,
         consumers=[Consumer(METER_PROJECTION, MeterChangedHandler(projection, values))],
         verifiers=[verifier],
-        background=[values.refresh_forever],
+        background=[values.refresh_forever, rejections.flush_forever],
     )
 
 
