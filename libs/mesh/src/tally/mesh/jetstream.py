@@ -27,6 +27,8 @@ from tally.mesh.transient import TransientClassifier, peer_outage
 __all__ = [
     "DEFAULT_MAX_PAYLOAD",
     "DLQ_CONSUMER_HEADER",
+    "DLQ_HEADERS",
+    "DLQ_MSG_ID_HEADER",
     "DLQ_REASON_HEADER",
     "MSG_ID_HEADER",
     "ConsumerSpec",
@@ -49,6 +51,10 @@ _tracer = trace.get_tracer(__name__)
 MSG_ID_HEADER = "Nats-Msg-Id"
 DLQ_REASON_HEADER = "Tally-Dlq-Reason"
 DLQ_CONSUMER_HEADER = "Tally-Dlq-Consumer"
+DLQ_MSG_ID_HEADER = "Tally-Dlq-Msg-Id"
+"""The dead-lettered message's original ``Nats-Msg-Id``: a replay publishes under it, so dedup still applies."""
+DLQ_HEADERS = (DLQ_REASON_HEADER, DLQ_CONSUMER_HEADER, DLQ_MSG_ID_HEADER)
+"""Headers the dead-letter move adds; a replay strips them."""
 DEFAULT_MAX_PAYLOAD = 1024 * 1024
 """The server's default max_payload; a message above it is refused, so callers chunk below it."""
 
@@ -615,6 +621,8 @@ class PullConsumer:
         # Header values cannot hold line breaks; keep the reason on one bounded line.
         headers[DLQ_REASON_HEADER] = " ".join(reason.split())[:_MAX_REASON_CHARS]
         headers[DLQ_CONSUMER_HEADER] = self._spec.durable
+        if delivery.msg_id is not None:
+            headers[DLQ_MSG_ID_HEADER] = delivery.msg_id
         try:
             await publish(
                 self._js,
