@@ -73,6 +73,9 @@ class Wiring:
     background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()
     """Long-running coroutines started with the server and cancelled at shutdown."""
     on_shutdown: Sequence[Callable[[], Awaitable[None]]] = ()
+    serves_without_database: bool = False
+    """Readiness ignores the database and paused consumers: the service's main RPCs keep working through an
+    outage of its own database (ingestion: Ingest needs only the broker), so it must stay routable."""
 
 
 @dataclass
@@ -243,7 +246,14 @@ async def serve(definition: ServiceDefinition[S], mesh: MeshSettings, settings: 
         service_names=wiring.service_names,
         scopes=wiring.scopes,
         verifier=verifier,
-        readiness=[nats_connected(nats), database_reachable(engine), *(c.readiness() for c in consumers)],
+        readiness=[
+            nats_connected(nats),
+            *(
+                []
+                if wiring.serves_without_database
+                else [database_reachable(engine), *(c.readiness() for c in consumers)]
+            ),
+        ],
         transient=TRANSIENT,
     )
     await server.start()

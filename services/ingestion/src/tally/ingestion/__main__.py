@@ -48,6 +48,7 @@ async def wire(runtime: Runtime[IngestionSettings]) -> Wiring:
         consumers=[Consumer(METER_PROJECTION, MeterChangedHandler(projection, values))],
         verifiers=[verifier],
         background=[values.refresh_forever, rejections.flush_forever],
+        serves_without_database=True,
     )
 
 
