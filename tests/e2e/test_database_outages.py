@@ -218,8 +218,8 @@ def test_metering_database_outage_mid_stream_loses_and_dead_letters_nothing(pipe
     sent_during = sum(1 for at, _ in producer.acknowledged_batches if at >= cut)
     assert sent_during > 0  # the stream went on through the outage
     assert settle(metering, meter_id, producer.acknowledged_events) == producer.acknowledged_events
-    assert dead_letters(nats_server.url) == {"USAGE_DLQ": 0, "METERING_DLQ": 0, "CATALOG_DLQ": 0,
-                                             "QUOTING_DLQ": 0, "INVOICING_DLQ": 0, "ERP_DLQ": 0}  # fmt: skip
+    dlq = dead_letters(nats_server.url)
+    assert dlq["USAGE_DLQ"] == 0 and all(count == 0 for count in dlq.values()), dlq
     assert "resumed after" in metering.log_path.read_text()
     wait_for_health(metering, SERVING)
 
