@@ -38,9 +38,9 @@ from tally.persistence.engine import create_engine
 from tally.testing.databases import fresh_postgres_database, set_connections, sqlite_url
 from tally.testing.services import ServiceProcess
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
-
 OUTAGE_S = float(os.environ.get("TALLY_TEST_OUTAGE_SECONDS", "90"))
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(2 * OUTAGE_S + 600)]
 CUSTOMERS = [f"cust-{i:02d}" for i in range(20)]
 MARCH = datetime(2026, 3, 1, tzinfo=UTC)
 APRIL = datetime(2026, 4, 1, tzinfo=UTC)

@@ -32,9 +32,9 @@ from tally.mesh.readiness import LIVENESS_SERVICE
 from tally.testing.databases import fresh_postgres_database, set_connections
 from tally.testing.services import ServiceProcess
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
-
 OUTAGE_S = float(os.environ.get("TALLY_TEST_OUTAGE_SECONDS", "90"))
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.timeout(2 * OUTAGE_S + 600)]
 INGESTION_OUTAGE_S = 60.0
 CUSTOMERS = [f"cust-{i}" for i in range(5)]
 NOW_MS = int(time.time() * 1000)
