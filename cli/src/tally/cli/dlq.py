@@ -82,7 +82,7 @@ async def _run(args: argparse.Namespace, out: Output) -> int:
     if args.creds is not None:
         options["user_credentials"] = str(args.creds)
     try:
-        client: NATS = await nats.connect(url, **options)  # type: ignore[arg-type]
+        client: NATS = await nats.connect(url, **options)
     except Exception as exc:
         raise DlqError(f"cannot reach the broker at {url}: {exc}") from None
     try:
