@@ -319,7 +319,7 @@ class PullConsumer:
         retry_wait_s: float = 0.5,
         transient: TransientClassifier = peer_outage,
         pause_initial_s: float = 0.5,
-        pause_max_s: float = 30.0,
+        pause_max_s: float = 10.0,
     ) -> None:
         """``together`` handles a whole fetch in one call; if it fails on content, each message is retried on
         its own, so one bad message cannot hold back the others. ``transient`` tells outages from content
