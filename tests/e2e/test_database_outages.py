@@ -148,7 +148,9 @@ def total_usage(metering: ServiceProcess, meter_id: str) -> Decimal:
     return total
 
 
-def settle(metering: ServiceProcess, meter_id: str, expected: int, limit_s: float = 180) -> Decimal:
+def settle(
+    metering: ServiceProcess, meter_id: str, expected: int, limit_s: float = max(180.0, OUTAGE_S)
+) -> Decimal:
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
         try:
