@@ -61,6 +61,13 @@ def create_engine(
     kwargs.setdefault("pool_pre_ping", True)  # connections die across PostgreSQL restarts and failovers
     connect_args = dict(kwargs.pop("connect_args", {}))
     connect_args.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
+    # A server that vanished without closing the connection (a dead node, a dropped route) is noticed in
+    # about 25 s by TCP keepalives, not after the operating system's default of two hours; the statement
+    # timeout cannot help there, since the server that would enforce it is gone.
+    connect_args.setdefault("keepalives", 1)
+    connect_args.setdefault("keepalives_idle", 10)
+    connect_args.setdefault("keepalives_interval", 5)
+    connect_args.setdefault("keepalives_count", 3)
     timeouts = f"-c statement_timeout={round(statement_timeout_s * 1000)} -c lock_timeout={round(lock_timeout_s * 1000)}"
     connect_args["options"] = f"{connect_args.get('options', '')} {timeouts}".strip()
     return trace_statements(sqlalchemy.create_engine(parsed, connect_args=connect_args, **kwargs))
