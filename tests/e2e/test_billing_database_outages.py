@@ -1,6 +1,7 @@
-"""A billing run through database outages (PostgreSQL): erp-sync's database is away while the run finalizes
-invoices, and invoicing's while metering reports late usage on them. Afterwards every invoice has its sync row
-and its period close, the late usage is billed on the next run, and no dead-letter stream holds anything.
+"""A billing run through database outages (PostgreSQL): erp-sync's and metering's databases are away while the
+run finalizes invoices (metering's closes first wait on a table lock), then invoicing's while metering reports
+late usage on them. Afterwards every invoice has its sync row and its period close, the late usage is billed on
+the next run, and no dead-letter stream holds anything.
 
 Before, business consumers gave up after five deliveries (about 66 s) and dead-lettered every event. The outage
 lasts TALLY_TEST_OUTAGE_SECONDS (default 90, past that budget).
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 from datetime import UTC, datetime
 
@@ -19,6 +21,7 @@ import pytest
 import sqlalchemy
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health_pb2
+from sqlalchemy.pool import NullPool
 
 from tally.api.catalog.v1 import catalog_service_pb2 as cat
 from tally.api.catalog.v1 import catalog_service_pb2_grpc as cat_grpc
@@ -34,7 +37,7 @@ from tally.fake_erp.setup import erp_sync_environment, fake_netsuite
 from tally.mesh import jetstream, streams
 from tally.mesh.auth import ALL_SCOPES, generate_key
 from tally.mesh.readiness import LIVENESS_SERVICE
-from tally.persistence.engine import create_engine
+from tally.persistence.engine import create_engine, normalize_url
 from tally.testing.databases import fresh_postgres_database, set_connections, sqlite_url
 from tally.testing.services import ServiceProcess
 
@@ -268,6 +271,31 @@ def query(database_url: str, sql: str) -> list[tuple]:  # type: ignore[type-arg]
         engine.dispose()
 
 
+class TableLock:
+    """Holds an ACCESS EXCLUSIVE lock on one table from another session until released (or its session ends)."""
+
+    def __init__(self, database_url: str, table: str) -> None:
+        self._engine = sqlalchemy.create_engine(normalize_url(database_url), poolclass=NullPool)
+        self._locked, self._release = threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=self._hold, args=(table,))
+        self._thread.start()
+        assert self._locked.wait(10), f"could not lock {table}"
+
+    def _hold(self, table: str) -> None:
+        try:
+            with self._engine.begin() as conn:
+                conn.exec_driver_sql(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+                self._locked.set()
+                self._release.wait(3600)
+        except sqlalchemy.exc.DBAPIError:
+            pass  # the session was terminated by the outage that followed: the lock went with it
+
+    def release(self) -> None:
+        self._release.set()
+        self._thread.join()
+        self._engine.dispose()
+
+
 def run_billing(invoicing: ServiceProcess, as_of: datetime) -> pb.RunBillingResponse:
     with grpc.insecure_channel(invoicing.target) as channel:
         return pb_grpc.InvoicingServiceStub(channel).RunBilling(
@@ -322,42 +350,51 @@ def test_a_billing_run_through_erp_sync_and_invoicing_database_outages_loses_not
     )
     wait_until(lambda: march_calls(metering, meter_id) == 12 * len(CUSTOMERS), 60, "March usage counted")
 
+    # While the run finalizes invoices, erp-sync's database is down and metering's closes wait on a lock;
+    # then metering's database goes down too, with every close still in hand.
     set_connections(erp_sync.database_url, allowed=False)
     cut = time.monotonic()
+    lock = TableLock(metering.database_url, "closed_periods")
     try:
         run = run_billing(invoicing, datetime(2026, 4, 2, tzinfo=UTC))
         assert (run.invoices_finalized, list(run.failures)) == (len(CUSTOMERS), [])
         march = {invoice.id: invoice for invoice in invoices(invoicing)}
         assert len(march) == len(CUSTOMERS)
-
-        # Metering closes March for everyone, so a March call now is late: reported while invoicing is away.
         wait_until(
             lambda: (
-                len(
-                    query(
-                        metering.database_url,
-                        f"SELECT customer FROM closed_periods WHERE closed_until_ms >= {ms(APRIL)}",
-                    )
-                )
-                == len(CUSTOMERS)
+                "metering-invoice-finalized: paused, a database lock was not granted in time"
+                in metering.log_path.read_text()
             ),
             60,
-            "metering closed every customer's March",
+            "metering's closes paused on the lock",
         )
-        set_connections(invoicing.database_url, allowed=False)
-        try:
-            asyncio.run(_publish_calls(nats_server.url, "late", [datetime(2026, 3, 30, tzinfo=UTC)]))
-            for service in (erp_sync, invoicing):
-                wait_until(lambda s=service: s.health() == NOT_SERVING, 60, f"{service.name} not ready")
-                assert service.health(LIVENESS_SERVICE) == SERVING
-            time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - cut)))
-            for service in (erp_sync, invoicing):
-                assert service.process is not None and service.process.poll() is None, service.log()
-                assert ": paused, the database is unreachable" in service.log_path.read_text(), service.log()
-        finally:
-            set_connections(invoicing.database_url, allowed=True)
+        set_connections(metering.database_url, allowed=False)  # ends the lock holder's session too
+        for service in (erp_sync, metering):
+            wait_until(lambda s=service: s.health() == NOT_SERVING, 60, f"{service.name} not ready")
+            assert service.health(LIVENESS_SERVICE) == SERVING
+        time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - cut)))
+        for service in (erp_sync, metering):
+            assert service.process is not None and service.process.poll() is None, service.log()
+            assert ": paused, the database is unreachable" in service.log_path.read_text(), service.log()
     finally:
+        set_connections(metering.database_url, allowed=True)
         set_connections(erp_sync.database_url, allowed=True)
+        lock.release()
+    closed = f"SELECT customer FROM closed_periods WHERE closed_until_ms >= {ms(APRIL)}"
+    wait_until(lambda: len(query(metering.database_url, closed)) == len(CUSTOMERS), 120, "every March closed")
+
+    # March is closed for everyone, so a March call now is late: metering reports it while invoicing is away.
+    set_connections(invoicing.database_url, allowed=False)
+    cut = time.monotonic()
+    try:
+        asyncio.run(_publish_calls(nats_server.url, "late", [datetime(2026, 3, 30, tzinfo=UTC)]))
+        wait_until(lambda: invoicing.health() == NOT_SERVING, 60, "invoicing not ready")
+        assert invoicing.health(LIVENESS_SERVICE) == SERVING
+        time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - cut)))
+        assert invoicing.process is not None and invoicing.process.poll() is None, invoicing.log()
+        assert "invoicing-usage-late: paused, the database is unreachable" in invoicing.log_path.read_text()
+    finally:
+        set_connections(invoicing.database_url, allowed=True)
 
     # Every finalized invoice reached erp-sync, every late call reached invoicing: none was dead-lettered.
     wait_until(lambda: synced_invoices(erp_sync) == set(march), 120, "a sync record for every invoice")
@@ -379,5 +416,5 @@ def test_a_billing_run_through_erp_sync_and_invoicing_database_outages_loses_not
     assert sorted(line.corrects_invoice_id for line in adjustments) == sorted(march)
     assert {line.amount.amount for line in adjustments} == {"6.00"}
     assert all(count == 0 for count in asyncio.run(_dead_letters(nats_server.url)).values())
-    for service in (erp_sync, invoicing):
+    for service in (erp_sync, metering, invoicing):
         wait_until(lambda s=service: s.health() == SERVING, 60, f"{service.name} ready again")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import logging
 import signal
@@ -144,20 +143,21 @@ def main(definition: ServiceDefinition[Any], argv: Sequence[str] | None = None) 
     asyncio.run(serve(definition, mesh, settings))
 
 
-async def wait_for_database(definition: ServiceDefinition[Any], mesh: MeshSettings, engine: Engine) -> bool:
+async def wait_for_database(
+    definition: ServiceDefinition[Any],
+    mesh: MeshSettings,
+    engine: Engine,
+    terminated: Callable[[], Awaitable[object]],
+) -> bool:
     """Until the database answers (and, with migrate_on_start, is migrated), retry with capped backoff.
 
     Meanwhile a stand-in gRPC server answers health: liveness SERVING, readiness NOT_SERVING with the reason,
-    so an orchestrator neither routes traffic here nor restarts the process. Returns False when a termination
-    signal came first (the process then exits cleanly).
+    so an orchestrator neither routes traffic here nor restarts the process. Returns False when ``terminated``
+    (waiting for SIGTERM or SIGINT) returned first: the process then exits cleanly.
     """
     keyring = Keyring.load(mesh.keyring_path)
     standin: MeshServer | None = None
-    terminated = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    signals = (signal.SIGTERM, signal.SIGINT)
-    for signum in signals:
-        loop.add_signal_handler(signum, terminated.set)
+    signalled: asyncio.Future[object] = asyncio.ensure_future(terminated())
     wait_s = START_RETRY_INITIAL_S
     started = time.monotonic()
     try:
@@ -189,14 +189,12 @@ async def wait_for_database(definition: ServiceDefinition[Any], mesh: MeshSettin
                     readiness=[database_reachable(engine)],
                 )
                 await standin.start()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(terminated.wait(), timeout=wait_s)
-            if terminated.is_set():
+            await asyncio.wait([signalled], timeout=wait_s)
+            if signalled.done():
                 return False
             wait_s = min(wait_s * 2, START_RETRY_MAX_S)
     finally:
-        for signum in signals:
-            loop.remove_signal_handler(signum)
+        signalled.cancel()
         if standin is not None:
             # Free the port for the real server; the gap is a few milliseconds of refused health checks.
             await standin.shutdown()
@@ -219,7 +217,16 @@ async def serve(definition: ServiceDefinition[S], mesh: MeshSettings, settings: 
         lock_timeout_s=mesh.database_lock_timeout_s,
     )
     checkpointer = WalCheckpointer(engine) if engine.dialect.name == "sqlite" else None
-    if not await wait_for_database(definition, mesh, engine):
+    loop = asyncio.get_running_loop()
+    terminated = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, terminated.set)
+    try:
+        ready = await wait_for_database(definition, mesh, engine, terminated.wait)
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+    if not ready:
         await asyncio.to_thread(engine.dispose)
         handle.shutdown()
         return
