@@ -571,8 +571,10 @@ class PullConsumer:
 
     def _pause(self, reason: str, exc: Exception, wait_s: float) -> None:
         now = time.monotonic()
-        if self._paused is None:
-            self._paused_since = self._paused_logged = now
+        if self._paused != reason:  # paused now, or for another reason than before (a lock, then an outage)
+            if self._paused is None:
+                self._paused_since = now
+            self._paused_logged = now
             _log.warning(
                 "%s: paused, %s (%s: %s); retrying the same message in %.1fs",
                 self._spec.durable,
