@@ -107,7 +107,7 @@ async def test_consumer_span_continues_the_producer_trace(nc: NATS, spans: InMem
     assert received[0].stream_sequence == 1
 
 
-async def test_a_transient_failure_is_redelivered_then_acked(nc: NATS) -> None:
+async def test_a_failed_message_is_redelivered_after_the_nak_delay_then_acked(nc: NATS) -> None:
     js = nc.jetstream()
     await jetstream.ensure_stream(js, ORDERS)
     deliveries: list[int] = []
@@ -115,7 +115,7 @@ async def test_a_transient_failure_is_redelivered_then_acked(nc: NATS) -> None:
     async def handle(delivery: Delivery) -> None:
         deliveries.append(delivery.delivery_count)
         if delivery.delivery_count == 1:
-            raise ConnectionError("database briefly unavailable")
+            raise ValueError("customer not projected yet")
 
     spec = ConsumerSpec(stream="ORDERS", durable="billing", backoff_s=(0.2,), ack_wait_s=5)
     consumer = PullConsumer(js, spec, handle, fetch_timeout_s=0.2)

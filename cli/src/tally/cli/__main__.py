@@ -7,7 +7,7 @@ import contextlib
 import sys
 from pathlib import Path
 
-from tally.cli import admin, erp, insights, keyring, portal, quotes, rate, status, streams
+from tally.cli import admin, dlq, erp, insights, keyring, portal, quotes, rate, status, streams
 from tally.cli.settings import CliSettings
 from tally.cli.stack import Stack, StackConfig, StackError
 from tally.mesh.settings import SettingsError, load
@@ -47,6 +47,7 @@ def _parser(defaults: CliSettings) -> argparse.ArgumentParser:
     quotes.add_command(commands, defaults)
     insights.add_command(commands)
     streams.add_command(commands)
+    dlq.add_command(commands, defaults.data_dir)
     return parser
 
 
@@ -107,10 +108,12 @@ def main(argv: list[str] | None = None) -> int:
             return erp.run(args)
         if args.command == "quotes":
             return quotes.run(args)
+        if args.command == "dlq":
+            return dlq.run(args)
         from tally.cli.demo import run_demo
 
         return run_demo(_config(args), args.events, keep=args.keep)
-    except (StackError, admin.AdminError, erp.ErpCommandError, keyring.KeyringError) as exc:
+    except (StackError, admin.AdminError, erp.ErpCommandError, keyring.KeyringError, dlq.DlqError) as exc:
         print(f"tally: {exc}", file=sys.stderr)
         return 1
 

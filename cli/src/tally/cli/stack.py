@@ -12,7 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +21,24 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from tally.cli.credentials import ensure_credentials
 from tally.cli.topology import HTTP_PORT_SHIFT, SERVICES, ServiceSpec
+
+RESTART_INITIAL_S = 1.0
+RESTART_MAX_S = 30.0
+"""A crashed process is restarted after RESTART_INITIAL_S, doubling per crash in a row up to RESTART_MAX_S."""
+STABLE_AFTER_S = 60.0
+"""A process that ran this long before crashing starts its backoff over: it was not crash-looping."""
+
+
+@dataclass
+class Supervised:
+    """How one process of the stack is (re)started, and how often it has crashed in a row."""
+
+    launch: Callable[[], subprocess.Popen[bytes]]
+    started_at: float = 0.0
+    crashes_in_a_row: int = 0
+    restart_at: float | None = None
+    """Monotonic time of the pending restart (None while running)."""
+    restarts: int = 0
 
 
 class StackError(Exception):
@@ -131,6 +149,8 @@ class Stack:
         self.nats: subprocess.Popen[bytes] | None = None
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.admin_key = ""
+        self.supervised: dict[str, Supervised] = {}
+        """How each process is restarted when it crashes (nats-server under the name "nats-server")."""
 
     # -- start -------------------------------------------------------------------------------------------
     def start(self, timeout: float = 60.0) -> None:
@@ -163,6 +183,10 @@ class Stack:
             "-m", str(cfg.nats_monitor_port), "-sd", str((cfg.data_dir / "nats").resolve()),
         ]  # fmt: skip
         self.nats = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.supervised["nats-server"] = Supervised(
+            lambda: subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True),
+            started_at=time.monotonic(),
+        )
         deadline = time.monotonic() + timeout
         url = f"http://{cfg.host}:{cfg.nats_monitor_port}/healthz?js-enabled-only=true"
         while time.monotonic() < deadline:
@@ -202,13 +226,19 @@ class Stack:
 
     def _start_service(self, spec: ServiceSpec, keyring: Path, token: str) -> None:
         log = open(self.config.data_dir / "logs" / f"{spec.name}.log", "ab")  # noqa: SIM115 - owned by the child
-        self.processes[spec.name] = subprocess.Popen(
-            [sys.executable, "-m", spec.module],
-            env=self.service_environment(spec, keyring, token),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C reaches the runner only; it stops the services in order.
-        )
+        env = self.service_environment(spec, keyring, token)
+
+        def launch() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
+                [sys.executable, "-m", spec.module],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches the runner only; it stops the services in order.
+            )
+
+        self.processes[spec.name] = launch()
+        self.supervised[spec.name] = Supervised(launch, started_at=time.monotonic())
 
     def _wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -252,7 +282,7 @@ class Stack:
         return rows
 
     def watch(self) -> None:
-        """Block until Ctrl-C / SIGTERM, or until a service dies (then report it)."""
+        """Supervise until Ctrl-C / SIGTERM: a process that dies is logged and restarted with backoff."""
         stop = {"now": False}
 
         def request_stop(signum: int, frame: object) -> None:
@@ -260,12 +290,40 @@ class Stack:
 
         signal.signal(signal.SIGINT, request_stop)
         signal.signal(signal.SIGTERM, request_stop)
-        while not stop["now"]:
-            for name, process in self.processes.items():
-                if process.poll() is not None:
-                    self.out(f"{name} exited with code {process.returncode}:\n{self._tail(name)}")
-                    return
-            time.sleep(0.5)
+        self.supervise(lambda: stop["now"])
+
+    def supervise(self, stopping: Callable[[], bool], interval_s: float = 0.5) -> None:
+        """Until ``stopping()``, restart every process that exited, waiting longer after each crash in a row."""
+        while not stopping():
+            self.supervise_once(time.monotonic())
+            time.sleep(interval_s)
+
+    def supervise_once(self, now: float) -> None:
+        """One look at every process: note new crashes and schedule their restart, start those now due."""
+        for name, entry in self.supervised.items():
+            process = self.nats if name == "nats-server" else self.processes.get(name)
+            if process is None or process.poll() is None:
+                continue
+            if entry.restart_at is None:
+                ran_s = now - entry.started_at
+                entry.crashes_in_a_row = 1 if ran_s >= STABLE_AFTER_S else entry.crashes_in_a_row + 1
+                delay = min(RESTART_INITIAL_S * 2 ** (entry.crashes_in_a_row - 1), RESTART_MAX_S)
+                entry.restart_at = now + delay
+                self.out(
+                    f"{name} exited with code {process.returncode} after {ran_s:.0f}s; restarting in "
+                    f"{delay:.0f}s (crash {entry.crashes_in_a_row} in a row):\n{self._tail(name, 10)}"
+                )
+            elif now >= entry.restart_at:
+                restarted = entry.launch()
+                if name == "nats-server":
+                    self.nats = restarted
+                else:
+                    self.processes[name] = restarted
+                entry.restart_at = None
+                entry.started_at = now
+                entry.restarts += 1
+                self.out(f"{name} restarted (pid {restarted.pid}, restart {entry.restarts})")
+                self._write_state()
 
     def stop(self, grace: float = 15.0) -> None:
         """SIGTERM every service (they drain), then nats-server; SIGKILL what outlives the grace period."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import grpc
+from google.protobuf import duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -19,6 +20,10 @@ from tally.domain.errors import (
     Unauthenticated,
     Unavailable,
 )
+from tally.mesh.transient import TransientClassifier
+
+OUTAGE_RETRY_DELAY_S = 1
+"""The RetryInfo delay sent with an outage's UNAVAILABLE: clients back off from there on their own."""
 
 INTERNAL_MESSAGE = "internal error"
 """What the caller sees for a bug: the traceback goes to the log and the trace, never over the wire."""
@@ -39,8 +44,9 @@ _CODES: tuple[tuple[type[DomainError], int], ...] = (
 )
 
 
-def to_rpc_status(exc: BaseException) -> status_pb2.Status:
-    """The google.rpc.Status for ``exc``: a domain error keeps its message; anything else is INTERNAL."""
+def to_rpc_status(exc: BaseException, transient: TransientClassifier | None = None) -> status_pb2.Status:
+    """The google.rpc.Status for ``exc``: a domain error keeps its message; a failure ``transient`` recognises
+    (the database or a peer away) is UNAVAILABLE with RetryInfo; anything else is INTERNAL."""
     if isinstance(exc, DomainError):
         for kind, code in _CODES:
             if isinstance(exc, kind):
@@ -52,12 +58,21 @@ def to_rpc_status(exc: BaseException) -> status_pb2.Status:
     if isinstance(exc, grpc.RpcError) and exc.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
         # A dependency ran out of our caller's time budget: the caller's deadline is what expired.
         return status_pb2.Status(code=code_pb2.DEADLINE_EXCEEDED, message=DEADLINE_MESSAGE)
+    reason = transient(exc) if transient is not None else None
+    if reason is not None:
+        status = status_pb2.Status(
+            code=code_pb2.UNAVAILABLE, message=f"temporarily unavailable: {reason}; retry"
+        )
+        status.details.add().Pack(
+            error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=OUTAGE_RETRY_DELAY_S))
+        )
+        return status
     return status_pb2.Status(code=code_pb2.INTERNAL, message=INTERNAL_MESSAGE)
 
 
-def to_status(exc: BaseException) -> grpc.Status:
+def to_status(exc: BaseException, transient: TransientClassifier | None = None) -> grpc.Status:
     """The grpc.Status (code, details, trailing ``grpc-status-details-bin``) to abort an RPC with."""
-    return rpc_status.to_status(to_rpc_status(exc))
+    return rpc_status.to_status(to_rpc_status(exc, transient))
 
 
 def _add_details(status: status_pb2.Status, exc: DomainError) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 import nats
 import nats.errors
@@ -20,10 +21,14 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 
 from tally.mesh import attributes as attr
+from tally.mesh.readiness import ReadinessCheck
+from tally.mesh.transient import TransientClassifier, peer_outage
 
 __all__ = [
     "DEFAULT_MAX_PAYLOAD",
     "DLQ_CONSUMER_HEADER",
+    "DLQ_HEADERS",
+    "DLQ_MSG_ID_HEADER",
     "DLQ_REASON_HEADER",
     "MSG_ID_HEADER",
     "ConsumerSpec",
@@ -48,6 +53,10 @@ _tracer = trace.get_tracer(__name__)
 MSG_ID_HEADER = "Nats-Msg-Id"
 DLQ_REASON_HEADER = "Tally-Dlq-Reason"
 DLQ_CONSUMER_HEADER = "Tally-Dlq-Consumer"
+DLQ_MSG_ID_HEADER = "Tally-Dlq-Msg-Id"
+"""The dead-lettered message's original ``Nats-Msg-Id``: a replay publishes under it, so dedup still applies."""
+DLQ_HEADERS = (DLQ_REASON_HEADER, DLQ_CONSUMER_HEADER, DLQ_MSG_ID_HEADER)
+"""Headers the dead-letter move adds; a replay strips them."""
 DEFAULT_MAX_PAYLOAD = 1024 * 1024
 """The server's default max_payload; a message above it is refused, so callers chunk below it."""
 
@@ -61,6 +70,10 @@ _DLQ_PREFIX = "dlq."
 _MAX_REASON_CHARS = 500
 _TOP_UP_WAIT_S = 0.02
 """After a fetch's first message, how long to wait for more when none is ready: about one publish burst."""
+_STILL_PAUSED_LOG_S = 60.0
+"""While paused, how often the consumer logs that it still is (each retry in between logs at debug level)."""
+
+T = TypeVar("T")
 
 
 class PayloadTooLarge(ValueError):
@@ -154,7 +167,8 @@ class ConsumerSpec:
     filter_subject: str | None = None
     """Only subjects matching this filter are delivered (None: the whole stream)."""
     max_deliver: int = 5
-    """Deliveries before a failing message is moved to the dead-letter stream."""
+    """Deliveries before a message that fails on its own content is moved to the dead-letter stream; transient
+    failures (a database or peer away) pause the consumer instead and never count against it."""
     ack_wait_s: float = 30.0
     """Seconds the broker waits for an ack before redelivering (in-progress pings extend it)."""
     backoff_s: tuple[float, ...] = (1.0, 5.0, 30.0)
@@ -341,6 +355,10 @@ BatchHandler = Callable[[Sequence[Delivery]], Awaitable[Sequence[SpanAttributes]
 """Handles every message of one fetch in one go (one transaction); returns span attributes per delivery."""
 
 
+class _StoppedWhilePaused(Exception):
+    """The consumer was asked to stop while waiting out an outage: hand the messages back unsettled."""
+
+
 @dataclass
 class _Batch:
     """One fetch's messages, handled in order; those from ``position`` on are not settled yet."""
@@ -350,10 +368,15 @@ class _Batch:
 
 
 class PullConsumer:
-    """Durable pull consumer loop: ack after the handler returns, nak with backoff, dead-letter at the limit.
+    """Durable pull consumer loop: ack after the handler returns, pause through outages, dead-letter bad content.
 
     The handler commits its own transaction (claiming the message in the inbox) before returning; only then
     is the message acked, so a crash anywhere before the ack means a redelivery, never a loss.
+
+    A handler failure that ``transient`` recognises (its database or a peer away) pauses the consumer: it
+    keeps the message in hand (in-progress pings stop the broker from redelivering it), fetches nothing new,
+    and retries the same message with capped exponential backoff until the dependency answers, however long
+    that takes. Only other failures are naked with the spec's backoff and, at ``max_deliver``, dead-lettered.
     """
 
     def __init__(
@@ -366,9 +389,13 @@ class PullConsumer:
         batch: int = 100,
         fetch_timeout_s: float = 1.0,
         retry_wait_s: float = 0.5,
+        transient: TransientClassifier = peer_outage,
+        pause_initial_s: float = 0.5,
+        pause_max_s: float = 10.0,
     ) -> None:
-        """``together`` handles a whole fetch in one call; if it fails, each message is retried on its own,
-        so one bad message cannot hold back the others."""
+        """``together`` handles a whole fetch in one call; if it fails on content, each message is retried on
+        its own, so one bad message cannot hold back the others. ``transient`` tells outages from content
+        failures; while paused, retries wait ``pause_initial_s`` doubling up to ``pause_max_s``."""
         self._js = js
         self._spec = spec
         self._together = together
@@ -380,6 +407,12 @@ class PullConsumer:
         self._batch = batch
         self._fetch_timeout_s = fetch_timeout_s
         self._retry_wait_s = retry_wait_s
+        self._transient = transient
+        self._pause_initial_s = pause_initial_s
+        self._pause_max_s = pause_max_s
+        self._paused: str | None = None
+        self._paused_since = 0.0
+        self._paused_logged = 0.0
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._span_attributes = {
@@ -387,6 +420,28 @@ class PullConsumer:
             attr.MESSAGING_OPERATION: "process",
             attr.MESSAGING_CONSUMER_GROUP: spec.durable,
         }
+
+    @property
+    def durable(self) -> str:
+        return self._spec.durable
+
+    @property
+    def paused(self) -> str | None:
+        """Why the consumer is waiting out an outage (the transient reason), or None while it is working."""
+        return self._paused
+
+    def readiness(self) -> ReadinessCheck:
+        """A readiness check that fails while the consumer is paused, naming it, the reason and for how long."""
+
+        async def check() -> str | None:
+            reason = self._paused
+            if reason is None:
+                return None
+            return (
+                f"consumer {self._spec.durable} paused {time.monotonic() - self._paused_since:.0f}s: {reason}"
+            )
+
+        return check
 
     async def start(self) -> None:
         """Declare the consumer and start the loop in a background task."""
@@ -476,17 +531,27 @@ class PullConsumer:
         if self._stopping.is_set() or any(msg.metadata.num_delivered > 1 for msg in msgs):
             return False  # redeliveries go one at a time: they may be the message that failed a batch
         opened = [self._open(msg) for msg in msgs]
-        # One span for the one call that handles them all (its transaction's spans nest under it), linked to
-        # each message's own span: every message's trace leads to the work done for it.
-        batch_span = _tracer.start_span(
-            f"{self._spec.durable} process batch",
-            kind=SpanKind.CONSUMER,
-            links=[Link(span.get_span_context()) for _, span in opened],
-            attributes={**self._span_attributes, attr.MESSAGING_BATCH_COUNT: len(msgs)},
-        )
-        try:
+        deliveries = [delivery for delivery, _ in opened]
+        together = self._together
+
+        async def handle_all() -> Sequence[SpanAttributes]:
+            # One span for the one call that handles them all (its transaction's spans nest under it), linked
+            # to each message's own span: every message's trace leads to the work done for it.
+            batch_span = _tracer.start_span(
+                f"{self._spec.durable} process batch",
+                kind=SpanKind.CONSUMER,
+                links=[Link(span.get_span_context()) for _, span in opened],
+                attributes={**self._span_attributes, attr.MESSAGING_BATCH_COUNT: len(msgs)},
+            )
             with trace.use_span(batch_span, end_on_exit=True):
-                results = await self._together([delivery for delivery, _ in opened])
+                return await together(deliveries)
+
+        try:
+            results = await self._through_outages(handle_all)
+        except _StoppedWhilePaused:
+            for _, span in opened:
+                span.end()
+            return False  # stopping: the caller hands every message back
         except Exception as exc:
             for _, span in opened:
                 span.add_event("batch handling failed; retrying messages one at a time", {"error": str(exc)})
@@ -541,7 +606,6 @@ class PullConsumer:
         return delivery, parent, [Link(producer)] if producer.is_valid else None, span_attributes
 
     async def _handle(self, msg: Msg) -> None:
-        meta = msg.metadata
         delivery, parent, links, span_attributes = self._describe(msg)
         with _tracer.start_as_current_span(
             f"{msg.subject} process",
@@ -552,18 +616,76 @@ class PullConsumer:
             record_exception=False,
             set_status_on_exception=False,
         ) as span:
-            if meta.num_delivered > self._spec.max_deliver:
-                # Delivered again after a crash or a failed dead-letter publish: do not run it once more.
-                await self._dead_letter(msg, delivery, "exceeded max deliveries")
-                return
+            # No dead-lettering on the delivery count alone: restarts during an outage raise it too, and only
+            # a failure of the message's own content (below, in _reject) may send it to the dead-letter stream.
             try:
-                await self._handler(delivery)
+                await self._through_outages(lambda: self._handler(delivery))
+            except _StoppedWhilePaused:
+                await msg.nak()  # another replica (or the next start) takes it when the dependency is back
+                return
             except Exception as exc:
                 span.record_exception(exc)
                 span.set_status(Status(StatusCode.ERROR, str(exc)))
                 await self._reject(msg, delivery, exc)
                 return
             await msg.ack()
+
+    async def _through_outages(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Run ``work``; while it fails transiently, pause and run it again, however long the outage lasts.
+
+        Raises what ``work`` raised when that is not transient, and _StoppedWhilePaused on stop.
+        """
+        wait_s = self._pause_initial_s
+        while True:
+            try:
+                result = await work()
+            except Exception as exc:
+                reason = self._transient(exc)
+                if reason is None:
+                    self._resume()  # the dependency answered; the content is at fault
+                    raise
+                if self._stopping.is_set():
+                    raise _StoppedWhilePaused(reason) from exc
+                self._pause(reason, exc, wait_s)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=wait_s)
+                wait_s = min(wait_s * 2, self._pause_max_s)
+                continue
+            self._resume()
+            return result
+
+    def _pause(self, reason: str, exc: Exception, wait_s: float) -> None:
+        now = time.monotonic()
+        if self._paused != reason:  # paused now, or for another reason than before (a lock, then an outage)
+            if self._paused is None:
+                self._paused_since = now
+            self._paused_logged = now
+            _log.warning(
+                "%s: paused, %s (%s: %s); retrying the same message in %.1fs",
+                self._spec.durable,
+                reason,
+                type(exc).__name__,
+                str(exc).splitlines()[0] if str(exc) else "",
+                wait_s,
+            )
+        elif now - self._paused_logged >= _STILL_PAUSED_LOG_S:
+            self._paused_logged = now
+            _log.warning(
+                "%s: still paused after %.0fs: %s", self._spec.durable, now - self._paused_since, reason
+            )
+        else:
+            _log.debug("%s: still paused: %s; next try in %.1fs", self._spec.durable, reason, wait_s)
+        self._paused = reason
+
+    def _resume(self) -> None:
+        if self._paused is not None:
+            _log.info(
+                "%s: resumed after %.1fs paused (%s)",
+                self._spec.durable,
+                time.monotonic() - self._paused_since,
+                self._paused,
+            )
+            self._paused = None
 
     async def _reject(self, msg: Msg, delivery: Delivery, exc: Exception) -> None:
         if delivery.delivery_count >= self._spec.max_deliver:
@@ -586,6 +708,8 @@ class PullConsumer:
         # Header values cannot hold line breaks; keep the reason on one bounded line.
         headers[DLQ_REASON_HEADER] = " ".join(reason.split())[:_MAX_REASON_CHARS]
         headers[DLQ_CONSUMER_HEADER] = self._spec.durable
+        if delivery.msg_id is not None:
+            headers[DLQ_MSG_ID_HEADER] = delivery.msg_id
         try:
             await publish(
                 self._js,

@@ -22,6 +22,7 @@ from tally.mesh.interceptors.tracing import ServerTracingInterceptor
 from tally.mesh.readiness import LIVENESS_SERVICE, ReadinessCheck, ReadinessWatch
 from tally.mesh.settings import MeshSettings
 from tally.mesh.tls import server_credentials, tls_material
+from tally.mesh.transient import TransientClassifier, peer_outage
 
 logger = logging.getLogger(__name__)
 
@@ -83,16 +84,19 @@ class MeshServer:
         readiness: Sequence[ReadinessCheck] = (),
         readiness_interval_s: float = 2.0,
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+        transient: TransientClassifier = peer_outage,
     ) -> None:
         """``readiness``: what must be reachable for this server to report SERVING (its broker, database),
         checked every ``readiness_interval_s``. ``max_request_bytes``: this service's own limit on a
-        request's size; TALLY_GRPC_MAX_REQUEST_BYTES, when set, wins."""
+        request's size; TALLY_GRPC_MAX_REQUEST_BYTES, when set, wins. ``transient``: which failures answer
+        UNAVAILABLE (outages)."""
         self.max_request_bytes = settings.max_request_bytes or max_request_bytes
         self.service = service
         self._settings = settings
         self._registrations = tuple(registrations)
         self._service_names = tuple(service_names)
         self._auth = ServerAuthInterceptor(verifier, scopes)
+        self._transient = transient
         self.health = health_aio.HealthServicer()
         """Readiness (``""`` and each service name) follows ``readiness``; LIVENESS_SERVICE stays SERVING."""
         self._readiness = ReadinessWatch(
@@ -122,7 +126,7 @@ class MeshServer:
             # (raised as DomainErrors) into statuses too.
             interceptors=[
                 ServerTracingInterceptor(untraced=PUBLIC_SERVICES),
-                ErrorMappingInterceptor(),
+                ErrorMappingInterceptor(self._transient),
                 ServerDeadlineInterceptor(),
                 self._auth,
             ],

@@ -250,6 +250,24 @@ class MeshSettings:
     )
     """Seconds in-flight RPCs get to finish after SIGTERM before they are cancelled."""
 
+    database_statement_timeout_s: float = setting(
+        "TALLY_DATABASE_STATEMENT_TIMEOUT_SECONDS",
+        default=30.0,
+        parse=parse_seconds,
+        doc="PostgreSQL statement_timeout of every query",
+    )
+    """PostgreSQL only: the server cancels a statement running longer; SQLite has no statement
+    timeout. A cancelled statement is an outage to the caller: UNAVAILABLE with RetryInfo, or a paused consumer."""
+
+    database_lock_timeout_s: float = setting(
+        "TALLY_DATABASE_LOCK_TIMEOUT_SECONDS",
+        default=5.0,
+        parse=parse_seconds,
+        doc="PostgreSQL lock_timeout of every query",
+    )
+    """PostgreSQL only: the longest a statement waits for a row or table lock, so a long lock
+    held elsewhere fails requests fast instead of piling them up. SQLite writers wait up to 30 s instead."""
+
     migrate_on_start: bool = setting(
         "TALLY_MIGRATE_ON_START", default=True, parse=parse_bool, doc="apply migrations at start"
     )

@@ -41,6 +41,10 @@ def upgrade(
     try:
         with engine.begin() as connection:
             if connection.dialect.name == "postgresql":
+                # A migration may rewrite a large table, and replicas wait here for the first one's lock:
+                # the request-sized statement and lock timeouts of the engine do not fit that.
+                connection.execute(text("SET LOCAL statement_timeout = 0"))
+                connection.execute(text("SET LOCAL lock_timeout = 0"))
                 # Replicas starting together would race to apply the same migration; the first one wins the
                 # lock, the rest wait and then find nothing to do. Released at commit.
                 lock_key = zlib.crc32(f"{script_location.resolve()}:{version_table}".encode())

@@ -7,6 +7,7 @@ import asyncio
 import gc
 import logging
 import sys
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,12 +35,14 @@ from tally.mesh.jetstream import (
 from tally.mesh.readiness import nats_connected
 from tally.mesh.server import DEFAULT_MAX_REQUEST_BYTES, MeshServer, Registration, TerminationSignals
 from tally.mesh.settings import MeshSettings, SettingsError, load
+from tally.mesh.transient import either, peer_outage
 from tally.persistence.checkpoint import WalCheckpointer
 from tally.persistence.engine import create_engine
 from tally.persistence.migrations import upgrade
 from tally.persistence.outbox import unpublished_count
 from tally.persistence.readiness import database_reachable
 from tally.persistence.relay import OutboxRelay
+from tally.persistence.transient import database_outage
 
 S = TypeVar("S")
 
@@ -70,6 +73,9 @@ class Wiring:
     background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()
     """Long-running coroutines started with the server and cancelled at shutdown."""
     on_shutdown: Sequence[Callable[[], Awaitable[None]]] = ()
+    serves_without_database: bool = False
+    """Readiness ignores the database and paused consumers: the service's main RPCs keep working through an
+    outage of its own database (ingestion: Ingest needs only the broker), so it must stay routable."""
 
 
 @dataclass
@@ -95,6 +101,13 @@ class Runtime(Generic[S]):
         for channel in self._channels:
             await channel.close()
 
+
+TRANSIENT = either(database_outage, peer_outage)
+"""What counts as an outage in every service: its database or a peer away (see tally.mesh.transient)."""
+
+START_RETRY_INITIAL_S = 0.5
+START_RETRY_MAX_S = 15.0
+"""While the database is unreachable at start, attempts wait from the first to the second, doubling."""
 
 GC_YOUNG_THRESHOLD = 20_000
 """Allocations between young-generation collections (Python's default is 700)."""
@@ -138,14 +151,87 @@ def main(definition: ServiceDefinition[Any], argv: Sequence[str] | None = None) 
         raise SystemExit(2) from None
 
 
+async def wait_for_database(
+    definition: ServiceDefinition[Any],
+    mesh: MeshSettings,
+    engine: Engine,
+    terminated: Callable[[], Awaitable[object]],
+) -> bool:
+    """Until the database answers (and, with migrate_on_start, is migrated), retry with capped backoff.
+
+    Meanwhile a stand-in gRPC server answers health: liveness SERVING, readiness NOT_SERVING with the reason,
+    so an orchestrator neither routes traffic here nor restarts the process. Returns False when ``terminated``
+    (waiting for SIGTERM or SIGINT) returned first: the process then exits cleanly.
+    """
+    keyring = Keyring.load(mesh.keyring_path)
+    standin: MeshServer | None = None
+    signalled: asyncio.Future[object] = asyncio.ensure_future(terminated())
+    wait_s = START_RETRY_INITIAL_S
+    started = time.monotonic()
+    try:
+        while True:
+            try:
+                await asyncio.to_thread(_reach_database, definition, mesh, engine)
+                if standin is not None:
+                    _log.info(
+                        "%s database available after %.0fs", definition.name, time.monotonic() - started
+                    )
+                return True
+            except Exception as exc:
+                if database_outage(exc) is None:
+                    raise
+                _log.warning(
+                    "%s database unavailable at start, retrying in %.1fs: %s",
+                    definition.name,
+                    wait_s,
+                    str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                )
+            if standin is None:
+                standin = MeshServer(
+                    definition.name,
+                    mesh,
+                    registrations=(),
+                    service_names=(),
+                    scopes={},
+                    verifier=keyring,
+                    readiness=[database_reachable(engine)],
+                )
+                await standin.start()
+            await asyncio.wait([signalled], timeout=wait_s)
+            if signalled.done():
+                return False
+            wait_s = min(wait_s * 2, START_RETRY_MAX_S)
+    finally:
+        signalled.cancel()
+        if standin is not None:
+            # Free the port for the real server; the gap is a few milliseconds of refused health checks.
+            await standin.shutdown()
+
+
+def _reach_database(definition: ServiceDefinition[Any], mesh: MeshSettings, engine: Engine) -> None:
+    if mesh.migrate_on_start:
+        upgrade(engine, definition.migrations)
+    else:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
+
 async def serve(definition: ServiceDefinition[S], mesh: MeshSettings, settings: S) -> None:
     """Run the service until SIGTERM/SIGINT, then stop in an order that loses nothing."""
     terminated = TerminationSignals()
     handle = telemetry.configure_service(definition.name, mesh)
-    engine = create_engine(mesh.database_url)
+    engine = create_engine(
+        mesh.database_url,
+        statement_timeout_s=mesh.database_statement_timeout_s,
+        lock_timeout_s=mesh.database_lock_timeout_s,
+    )
     checkpointer = WalCheckpointer(engine) if engine.dialect.name == "sqlite" else None
-    if mesh.migrate_on_start:
-        await asyncio.to_thread(upgrade, engine, definition.migrations)
+    ready = await wait_for_database(definition, mesh, engine, terminated.wait)
+    if not ready:
+        terminated.release()
+        await asyncio.to_thread(engine.dispose)
+        handle.shutdown()
+        return
     if checkpointer is not None:
         checkpointer.start()
     nats = await connect([url.strip() for url in mesh.nats_url.split(",")], name=f"tally-{definition.name}")
@@ -167,6 +253,10 @@ async def serve(definition: ServiceDefinition[S], mesh: MeshSettings, settings: 
     wiring = await definition.wire(runtime)
     keyring = Keyring.load(mesh.keyring_path)
     verifier: KeyVerifier = ChainedVerifier([keyring, *wiring.verifiers]) if wiring.verifiers else keyring
+    consumers = [
+        PullConsumer(js, c.spec, c.handler, together=c.together, batch=c.batch, transient=TRANSIENT)
+        for c in wiring.consumers
+    ]
     server = MeshServer(
         definition.name,
         mesh,
@@ -174,7 +264,15 @@ async def serve(definition: ServiceDefinition[S], mesh: MeshSettings, settings: 
         service_names=wiring.service_names,
         scopes=wiring.scopes,
         verifier=verifier,
-        readiness=[nats_connected(nats), database_reachable(engine)],
+        readiness=[
+            nats_connected(nats),
+            *(
+                []
+                if wiring.serves_without_database
+                else [database_reachable(engine), *(c.readiness() for c in consumers)]
+            ),
+        ],
+        transient=TRANSIENT,
         max_request_bytes=definition.max_request_bytes,
     )
     await server.start()
@@ -183,9 +281,6 @@ async def serve(definition: ServiceDefinition[S], mesh: MeshSettings, settings: 
     # garbage collection does not pause a request for long.
     gc.freeze()
     gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
-    consumers = [
-        PullConsumer(js, c.spec, c.handler, together=c.together, batch=c.batch) for c in wiring.consumers
-    ]
     for consumer in consumers:
         await consumer.start()
     observed = [

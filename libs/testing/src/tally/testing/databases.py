@@ -85,3 +85,24 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         return
     with fresh_postgres_database() as url:
         yield url
+
+
+def set_connections(database_url: str, allowed: bool) -> None:
+    """Open or close a PostgreSQL database to new connections; closing also ends every session it has.
+
+    What a database outage looks like to its service: connections refused, the ones in use broken.
+    """
+    name = normalize_url(database_url).database
+    admin = sqlalchemy.create_engine(
+        normalize_url(postgres_admin_url()), isolation_level="AUTOCOMMIT", poolclass=NullPool
+    )
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}'))
+            if not allowed:
+                conn.execute(
+                    text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
+                    {"name": name},
+                )
+    finally:
+        admin.dispose()

@@ -69,7 +69,8 @@ class ServiceProcess:
         env.update(self.env)
         return env
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = 30.0, *, ready: bool = True) -> None:
+        """Start the process and wait until it reports SERVING (``ready=False``: only until it answers health)."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         if not self.admin_key:
             self.admin_key = self.add_key("admin", [ALL_SCOPES])
@@ -83,7 +84,8 @@ class ServiceProcess:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.process.returncode}:\n{self.log()}")
-            if self.health() == health_pb2.HealthCheckResponse.SERVING:
+            status = self.health()
+            if status == health_pb2.HealthCheckResponse.SERVING or (not ready and status is not None):
                 return
             time.sleep(0.1)
         raise RuntimeError(f"{self.name} not healthy after {timeout}s:\n{self.log()}")

@@ -12,6 +12,7 @@ from tally.ingestion.producer_keys import ProducerKeyVerifier
 from tally.ingestion.publisher import BatchPublisher
 from tally.ingestion.rate_limits import ProducerRateLimits, Rate
 from tally.ingestion.rejected_retention import RejectedRetention
+from tally.ingestion.rejection_buffer import BufferedRejections
 from tally.ingestion.server import (
     ADMIN_SERVICE,
     SCOPES,
@@ -40,8 +41,9 @@ async def wire(runtime: Runtime[IngestionSettings]) -> Wiring:
         RejectedBounds(timedelta(days=settings.rejected_retention_days), settings.rejected_max_per_producer),
     )
     retention = RejectedRetention(rejected, interval_s=settings.rejected_prune_s)
+    rejections = BufferedRejections(rejected, capacity=settings.rejection_buffer)
     ingestor = Ingestor(
-        rejected,
+        rejections,
         BatchPublisher(runtime.js, timeout_s=settings.publish_timeout_s, full_retry_s=settings.full_retry_s),
         settings,
         values,
@@ -50,7 +52,11 @@ async def wire(runtime: Runtime[IngestionSettings]) -> Wiring:
             Rate(settings.producer_batches_per_s, settings.producer_batch_burst),
         ),
     )
-    verifier = ProducerKeyVerifier(ProducerStore(runtime.engine), cache_s=settings.key_cache_s)
+    verifier = ProducerKeyVerifier(
+        ProducerStore(runtime.engine),
+        cache_s=settings.key_cache_s,
+        outage_grace_s=settings.key_outage_grace_s,
+    )
     admin = ProducerAdmin(ProducerStore(runtime.engine), verifier)
     return Wiring(
         registrations=[
@@ -61,7 +67,8 @@ async def wire(runtime: Runtime[IngestionSettings]) -> Wiring:
         scopes=SCOPES,
         consumers=[Consumer(METER_PROJECTION, MeterChangedHandler(projection, values))],
         verifiers=[verifier],
-        background=[values.refresh_forever, retention.prune_forever],
+        background=[values.refresh_forever, retention.prune_forever, rejections.flush_forever],
+        serves_without_database=True,
     )
 
 

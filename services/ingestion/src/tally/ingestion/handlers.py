@@ -28,6 +28,7 @@ from tally.ingestion.domain import (
 from tally.ingestion.producer_keys import ProducerKeyVerifier, caller_producer, producer_principal
 from tally.ingestion.publisher import BatchPublisher
 from tally.ingestion.rate_limits import ProducerRateLimits
+from tally.ingestion.rejection_buffer import BufferedRejections
 from tally.ingestion.settings import IngestionSettings
 from tally.ingestion.store import (
     KeyRow,
@@ -78,7 +79,7 @@ class Ingestor:
 
     def __init__(
         self,
-        log: RejectedLog,
+        log: RejectedLog | BufferedRejections,
         publisher: BatchPublisher,
         settings: IngestionSettings,
         values: ValuePropertyIndex,

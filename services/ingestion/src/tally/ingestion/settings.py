@@ -49,6 +49,24 @@ class IngestionSettings:
     """A revoked producer key stops working on every replica within this many seconds (at once on the
     replica that revoked it)."""
 
+    key_outage_grace_s: float = setting(
+        "TALLY_INGEST_KEY_OUTAGE_GRACE_SECONDS",
+        default=900.0,
+        parse=parse_seconds,
+        doc="how long a verified producer key keeps working while the database is unreachable",
+    )
+    """While ingestion's database is unreachable, a key verified on this replica keeps working this long
+    after its last successful check; the bound on how late a revocation made elsewhere takes effect here."""
+
+    rejection_buffer: int = setting(
+        "TALLY_INGEST_REJECTION_BUFFER",
+        default=100_000,
+        parse=int,
+        doc="rejected events held in memory while the database is unreachable",
+    )
+    """Rejected events kept in memory (and written once the database is back) while it is unreachable;
+    beyond this many, further ones are only logged (the Ingest response still names each of them)."""
+
     meter_refresh_s: float = setting(
         "TALLY_INGEST_METER_REFRESH_SECONDS",
         default=2.0,

@@ -16,12 +16,20 @@ from opentelemetry import trace
 from tally.domain.errors import DomainError
 from tally.mesh.errors import to_rpc_status
 from tally.mesh.interceptors.shapes import AroundServerInterceptor, method_name
+from tally.mesh.transient import TransientClassifier, peer_outage
 
 logger = logging.getLogger(__name__)
 
 
 class ErrorMappingInterceptor(AroundServerInterceptor):
-    """Aborts with the mapped status (and google.rpc details) instead of letting gRPC answer UNKNOWN."""
+    """Aborts with the mapped status (and google.rpc details) instead of letting gRPC answer UNKNOWN.
+
+    ``transient`` recognises outages (the service's database or a peer away): those answer UNAVAILABLE with
+    RetryInfo, logged as a warning without a traceback, since nothing is wrong with the code.
+    """
+
+    def __init__(self, transient: TransientClassifier = peer_outage) -> None:
+        self._transient = transient
 
     @asynccontextmanager
     async def around(
@@ -35,8 +43,10 @@ class ErrorMappingInterceptor(AroundServerInterceptor):
         except Exception as exc:
             span = trace.get_current_span()
             span.record_exception(exc)
-            status = to_rpc_status(exc)
-            if not isinstance(exc, DomainError):
+            status = to_rpc_status(exc, self._transient)
+            if status.code == code_pb2.UNAVAILABLE and not isinstance(exc, DomainError):
+                logger.warning("%s answered UNAVAILABLE: %s (%s)", method_name(details), status.message, exc)
+            elif not isinstance(exc, DomainError):
                 trace_id = span.get_span_context().trace_id
                 logger.exception(
                     "unexpected error in %s (trace %032x)", method_name(details), trace_id, exc_info=exc
