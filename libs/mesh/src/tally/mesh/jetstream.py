@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import nats
 import nats.errors
@@ -74,8 +75,16 @@ async def connect(
     *,
     reconnect_wait_s: float = 0.5,
     connect_timeout_s: float = 2.0,
+    nkey_seed: str | None = None,
+    inbox_prefix: str | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> NATS:
-    """Connect to NATS and keep reconnecting forever: a broker restart must never end a service."""
+    """Connect to NATS and keep reconnecting forever: a broker restart must never end a service.
+
+    ``nkey_seed`` is this process's NATS identity (the server checks its signature of a nonce; the seed never
+    leaves the process); ``inbox_prefix`` replaces ``_INBOX`` for replies, so permissions can keep them
+    private to this identity; ``tls`` verifies the server (and may carry a client certificate).
+    """
 
     async def on_error(exc: Exception) -> None:
         _log.warning("nats connection %s: %s", name, exc)
@@ -93,9 +102,17 @@ async def connect(
     if isinstance(servers, str):
         servers = [s.strip() for s in servers.split(",") if s.strip()]
     client = NATS()
+    secured: dict[str, Any] = {}
+    if nkey_seed:
+        secured["nkeys_seed_str"] = nkey_seed
+    if inbox_prefix:
+        secured["inbox_prefix"] = inbox_prefix
+    if tls is not None:
+        secured["tls"] = tls
     await client.connect(
         servers=list(servers),
         name=name,
+        **secured,
         max_reconnect_attempts=-1,
         reconnect_time_wait=reconnect_wait_s,  # type: ignore[arg-type]  # nats-py annotates int, accepts float
         connect_timeout=connect_timeout_s,  # type: ignore[arg-type]

@@ -29,9 +29,11 @@ from tally.mesh.jetstream import (
     connect,
     ensure_stream,
 )
+from tally.mesh.nats_access import inbox_prefix
 from tally.mesh.readiness import nats_connected
 from tally.mesh.server import MeshServer, Registration
 from tally.mesh.settings import MeshSettings, SettingsError, load
+from tally.mesh.tls import nats_tls_context
 from tally.persistence.checkpoint import WalCheckpointer
 from tally.persistence.engine import create_engine
 from tally.persistence.migrations import upgrade
@@ -138,7 +140,13 @@ async def serve(definition: ServiceDefinition[S], mesh: MeshSettings, settings: 
         await asyncio.to_thread(upgrade, engine, definition.migrations)
     if checkpointer is not None:
         checkpointer.start()
-    nats = await connect([url.strip() for url in mesh.nats_url.split(",")], name=f"tally-{definition.name}")
+    nats = await connect(
+        [url.strip() for url in mesh.nats_url.split(",")],
+        name=f"tally-{definition.name}",
+        nkey_seed=mesh.nats_nkey_seed,
+        inbox_prefix=inbox_prefix(definition.name) if mesh.nats_nkey_seed else None,
+        tls=nats_tls_context(mesh),
+    )
     js = nats.jetstream()
     for spec in definition.streams:
         await ensure_stream(js, spec)

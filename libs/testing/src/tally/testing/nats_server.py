@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from tally.mesh import nats_access
 from tally.testing.ports import free_port
 
 __all__ = ["NatsServer", "nats_server_binary"]
@@ -30,15 +31,44 @@ def nats_server_binary() -> Path:
 
 
 class NatsServer:
-    """One nats-server process with JetStream on a fixed port and store dir, so restarts keep its streams."""
+    """One nats-server process with JetStream on a fixed port and store dir, so restarts keep its streams.
 
-    def __init__(self, store_dir: Path, port: int | None = None, *, start_timeout_s: float = 10.0) -> None:
+    With ``authorization``, it admits only the nkey identities of ``tally.mesh.nats_access`` (every
+    service's and the operator's, seeds under ``<store_dir>/nkeys``) with their least-privilege permissions.
+    """
+
+    def __init__(
+        self,
+        store_dir: Path,
+        port: int | None = None,
+        *,
+        start_timeout_s: float = 10.0,
+        authorization: bool = False,
+    ) -> None:
         self.store_dir = store_dir
         self.port = port if port is not None else free_port(_HOST)
         self.url = f"nats://{_HOST}:{self.port}"
         self._start_timeout_s = start_timeout_s
         self._process: subprocess.Popen[bytes] | None = None
         self._log_path = store_dir / "nats-server.log"
+        self._config_path: Path | None = None
+        self.seed_files: dict[str, Path] = {}
+        if authorization:
+            names = [identity.name for identity in (*nats_access.IDENTITIES, nats_access.OPERATOR)]
+            self.seed_files = nats_access.write_seeds(store_dir / "nkeys", names)
+            keys = {name: nats_access.public_key(self.seed(name)) for name in names}
+            self._config_path = store_dir / "nats.conf"
+            self._config_path.write_text(nats_access.authorization_block(keys))
+
+    def seed(self, identity: str) -> str:
+        """The nkey seed of ``identity`` (a service name or ``operator``) on a server with authorization."""
+        return self.seed_files[identity].read_text().strip()
+
+    def service_env(self, identity: str) -> dict[str, str]:
+        """What a service process needs to connect as ``identity`` (nothing without authorization)."""
+        if identity not in self.seed_files:
+            return {}
+        return {"TALLY_NATS_NKEY_SEED_FILE": str(self.seed_files[identity])}
 
     @property
     def pid(self) -> int:
@@ -55,6 +85,7 @@ class NatsServer:
             self._process = subprocess.Popen(
                 [
                     str(nats_server_binary()),
+                    *(["-c", str(self._config_path)] if self._config_path else []),
                     "-js",
                     "-a",
                     _HOST,
