@@ -124,3 +124,8 @@ def test_the_demo_invoices_last_month_and_writes_the_pdfs_to_the_folder_it_names
         assert re.search(
             rf"  to \S+@\S+ +Invoice {number} from Tally Demo Ltd  \[{number}\.pdf, [\d,]+ bytes\]", mail
         )
+    # Every process ran as its own NATS identity and none was refused anything it needed (the permissions
+    # of tally.mesh.nats_access are complete), nor did any connect without credentials.
+    nats_log = (tmp_path / "demo" / "logs" / "nats-server.log").read_text()
+    assert "Violation" not in nats_log, [line for line in nats_log.splitlines() if "Violation" in line][:5]
+    assert "Authorization Error" not in nats_log

@@ -25,7 +25,10 @@ async def _connect(server: NatsServer, identity: str | None) -> tuple[NATS, list
     client = NATS()
     options: dict[str, object] = {}
     if identity is not None:
-        options = {"nkeys_seed_str": server.seed(identity), "inbox_prefix": nats_access.inbox_prefix(identity)}
+        options = {
+            "nkeys_seed_str": server.seed(identity),
+            "inbox_prefix": nats_access.inbox_prefix(identity),
+        }
     await client.connect(
         servers=[server.url], allow_reconnect=False, connect_timeout=2, error_cb=on_error, **options
     )
@@ -74,7 +77,11 @@ async def test_only_ingestion_may_publish_usage(secured_nats_server: NatsServer)
         try:
             with pytest.raises((nats.errors.Error, TimeoutError)):
                 await jetstream.publish(
-                    client.jetstream(), streams.usage_batch_subject(3), b"forged", f"{forger}/x", timeout_s=1.0
+                    client.jetstream(),
+                    streams.usage_batch_subject(3),
+                    b"forged",
+                    f"{forger}/x",
+                    timeout_s=1.0,
                 )
             # Core publish too: the server drops it and says why.
             await client.publish(streams.usage_batch_subject(3), b"forged")
@@ -86,7 +93,9 @@ async def test_only_ingestion_may_publish_usage(secured_nats_server: NatsServer)
     assert await _stored(secured_nats_server, streams.USAGE.name) == 1
 
 
-async def test_ingestion_cannot_publish_metering_or_invoicing_subjects(secured_nats_server: NatsServer) -> None:
+async def test_ingestion_cannot_publish_metering_or_invoicing_subjects(
+    secured_nats_server: NatsServer,
+) -> None:
     metering, _ = await _connect(secured_nats_server, "metering")
     try:
         await jetstream.ensure_stream(metering.jetstream(), streams.METERING)

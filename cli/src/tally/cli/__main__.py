@@ -32,6 +32,11 @@ def _parser(defaults: CliSettings) -> argparse.ArgumentParser:
 
     up = commands.add_parser("up", help="start nats-server and all the services; Ctrl-C stops them")
     stack_options(up, defaults.data_dir)
+    up.add_argument(
+        "--tls",
+        action="store_true",
+        help="mutual TLS between every process (gRPC and NATS), certificates from a local CA in the data dir",
+    )
     status.add_command(commands, defaults.data_dir)
     demo = commands.add_parser("demo", help="start a stack, show the main job end to end, stop it")
     stack_options(demo, defaults.data_dir / "demo")
@@ -54,6 +59,7 @@ def _config(args: argparse.Namespace) -> StackConfig:
         base_port=args.base_port,
         nats_port=args.nats_port,
         nats_monitor_port=args.nats_monitor_port,
+        tls=getattr(args, "tls", False),
     )
 
 
@@ -66,6 +72,9 @@ def _up(args: argparse.Namespace) -> int:
         for name, endpoint in stack.endpoints():
             print(f"  {name:<16} {endpoint}")
         print(f"admin API key: {args.data_dir / 'secrets' / 'admin.key'}")
+        print(f"NATS operator nkey seed: {args.data_dir / 'secrets' / 'nats' / 'operator.nk'}")
+        if args.tls:
+            print(f"mutual TLS: CA and client certificate in {args.data_dir / 'tls'} (ca.pem, cli.pem)")
         print("Ctrl-C stops everything.", flush=True)
         stack.watch()
     finally:

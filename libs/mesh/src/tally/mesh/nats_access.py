@@ -205,7 +205,9 @@ def authorization_block(public_keys: Mapping[str, str]) -> str:
     lines = ["authorization {", "  users = ["]
     for name, key in public_keys.items():
         lines.append(f"    # {name}")
-        lines.append(f"    {{nkey: {json.dumps(key)}, permissions: {json.dumps(permissions(BY_NAME[name]))}}}")
+        lines.append(
+            f"    {{nkey: {json.dumps(key)}, permissions: {json.dumps(permissions(BY_NAME[name]))}}}"
+        )
     lines += ["  ]", "}", ""]
     return "\n".join(lines)
 

@@ -167,19 +167,6 @@ class MeshSettings:
     nats_url: str = setting("TALLY_NATS_URL", doc="NATS server URL(s), comma separated")
     """NATS server URL(s), comma separated, e.g. nats://127.0.0.1:4222."""
 
-    nats_nkey_seed: str | None = setting(
-        "TALLY_NATS_NKEY_SEED", default=None, doc="this process's NATS user nkey seed", secret=True
-    )
-    """This process's NATS identity: the seed (``SU…``) of its nkey user, usually from the file named by
-    TALLY_NATS_NKEY_SEED_FILE. Unset: connect without credentials (only a server without authorization
-    accepts that). Its replies then come on the inbox prefix ``_INBOX_<service>``, which only it may read."""
-
-    nats_tls_ca_file: Path | None = setting(
-        "TALLY_NATS_TLS_CA_FILE", default=None, parse=parse_optional_path, doc="CA that signs NATS's certificate"
-    )
-    """PEM CA bundle the NATS server's certificate must chain to; set, the connection is TLS (and presents
-    TALLY_TLS_CERT_FILE/TALLY_TLS_KEY_FILE as a client certificate when those are set)."""
-
     keyring_path: Path = setting("TALLY_KEYRING", parse=Path, doc="JSON file of hashed API keys and scopes")
     """JSON file of hashed API keys with their scopes; plaintext keys are never stored."""
 
@@ -188,6 +175,22 @@ class MeshSettings:
     )
     """This service's own API key, sent on every outbound internal call (its service identity); or the file
     named by TALLY_SERVICE_TOKEN_FILE."""
+
+    nats_nkey_seed: str | None = setting(
+        "TALLY_NATS_NKEY_SEED", default=None, doc="this process's NATS user nkey seed", secret=True
+    )
+    """This process's NATS identity: the seed (``SU…``) of its nkey user, usually from the file named by
+    TALLY_NATS_NKEY_SEED_FILE. Unset: connect without credentials (only a server without authorization
+    accepts that). Its replies then come on the inbox prefix ``_INBOX_<service>``, which only it may read."""
+
+    nats_tls_ca_file: Path | None = setting(
+        "TALLY_NATS_TLS_CA_FILE",
+        default=None,
+        parse=parse_optional_path,
+        doc="CA that signs NATS's certificate",
+    )
+    """PEM CA bundle the NATS server's certificate must chain to; set, the connection is TLS (and presents
+    TALLY_TLS_CERT_FILE/TALLY_TLS_KEY_FILE as a client certificate when those are set)."""
 
     grpc_host: str = setting("TALLY_GRPC_HOST", default="0.0.0.0", doc="address the gRPC server binds")
     """Address the gRPC server binds to."""
