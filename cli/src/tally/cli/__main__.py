@@ -29,14 +29,14 @@ def _parser(defaults: CliSettings) -> argparse.ArgumentParser:
         )
         command.add_argument("--nats-port", type=int, default=defaults.nats_port)
         command.add_argument("--nats-monitor-port", type=int, default=defaults.nats_monitor_port)
+        command.add_argument(
+            "--tls",
+            action="store_true",
+            help="mutual TLS between every process (gRPC and NATS), certificates from a local CA in the data dir",
+        )
 
     up = commands.add_parser("up", help="start nats-server and all the services; Ctrl-C stops them")
     stack_options(up, defaults.data_dir)
-    up.add_argument(
-        "--tls",
-        action="store_true",
-        help="mutual TLS between every process (gRPC and NATS), certificates from a local CA in the data dir",
-    )
     status.add_command(commands, defaults.data_dir)
     demo = commands.add_parser("demo", help="start a stack, show the main job end to end, stop it")
     stack_options(demo, defaults.data_dir / "demo")
@@ -59,7 +59,7 @@ def _config(args: argparse.Namespace) -> StackConfig:
         base_port=args.base_port,
         nats_port=args.nats_port,
         nats_monitor_port=args.nats_monitor_port,
-        tls=getattr(args, "tls", False),
+        tls=args.tls,
     )
 
 

@@ -16,6 +16,7 @@ from tally.api.ingestion.v1 import ingestion_service_pb2 as ingestion_pb
 from tally.api.ingestion.v1 import ingestion_service_pb2_grpc as ingestion_grpc
 from tally.api.metering.v1 import metering_service_pb2 as metering_pb
 from tally.api.metering.v1 import metering_service_pb2_grpc as metering_grpc
+from tally.cli.local_tls import stack_certificates
 from tally.cli.demo_billing import BilledMonth, bill_month, last_month, render_billed_month, write_pdfs
 from tally.cli.demo_catalog import create_demo_catalog
 from tally.cli.demo_erp import DemoErp, ErpPostings, posting_path
@@ -95,8 +96,15 @@ async def _main_job(
 ) -> tuple[str, BilledMonth, ErpPostings]:
     client_spans = config.data_dir / "traces" / "demo.jsonl"
     handle = telemetry.configure("demo", trace_export(client_spans, {**os.environ, **config.extra_env}))
+    tls = stack_certificates(config.data_dir)
     settings = MeshSettings(
-        database_url="", nats_url=config.nats_url, keyring_path=Path(), service_token=admin_key
+        database_url="",
+        nats_url=config.nats_url,
+        keyring_path=Path(),
+        service_token=admin_key,
+        tls_cert_file=tls.cert if tls else None,
+        tls_key_file=tls.key if tls else None,
+        tls_ca_file=tls.ca if tls else None,
     )
     ingestion = open_channel(config.target(BY_NAME["ingestion"]), settings)
     metering = open_channel(config.target(BY_NAME["metering"]), settings)
