@@ -16,13 +16,13 @@ from tally.api.ingestion.v1 import ingestion_service_pb2 as ingestion_pb
 from tally.api.ingestion.v1 import ingestion_service_pb2_grpc as ingestion_grpc
 from tally.api.metering.v1 import metering_service_pb2 as metering_pb
 from tally.api.metering.v1 import metering_service_pb2_grpc as metering_grpc
-from tally.cli.local_tls import stack_certificates
 from tally.cli.demo_billing import BilledMonth, bill_month, last_month, render_billed_month, write_pdfs
 from tally.cli.demo_catalog import create_demo_catalog
 from tally.cli.demo_erp import DemoErp, ErpPostings, posting_path
 from tally.cli.demo_plans import subscribe_customers
 from tally.cli.demo_quotes import compare_with_invoices, quote_new_customer, quote_numbers
 from tally.cli.demo_usage import CUSTOMERS, create_meters, demo_period, stream_usage, usage_table
+from tally.cli.local_tls import stack_certificates
 from tally.cli.mailbox import Mailbox, render_sent
 from tally.cli.portal import demo_links
 from tally.cli.stack import Stack, StackConfig, StackError, trace_export

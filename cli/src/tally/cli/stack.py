@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -138,6 +139,8 @@ class Stack:
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.admin_key = ""
         self.nats_seeds: dict[str, Path] = {}
+        self.usage_signing_key = config.data_dir / "secrets" / "usage-signing.key"
+        """Shared by ingestion (signs each usage message) and metering (counts only what it signed)."""
         self.certificates: dict[str, CertificateFiles] = {}
         """With ``tls``: each service's files, plus ``nats-server``'s and ``cli``'s (health checks, admin)."""
 
@@ -154,6 +157,8 @@ class Stack:
         credentials = ensure_credentials(cfg.data_dir / "secrets", [spec.name for spec in SERVICES])
         identities = [spec.name for spec in SERVICES] + [nats_access.OPERATOR.name]
         self.nats_seeds = nats_access.write_seeds(cfg.data_dir / "secrets" / "nats", identities)
+        if not self.usage_signing_key.exists():
+            write_private(self.usage_signing_key, secrets.token_hex(32) + "\n")
         if cfg.tls:
             for name in [spec.name for spec in SERVICES] + ["nats-server", "cli"]:
                 self.certificates[name] = ensure_certificate(
@@ -233,6 +238,8 @@ class Stack:
         )
         for peer in SERVICES:
             env[peer.target_variable()] = cfg.target(peer)
+        if spec.name in USAGE_VOUCHING:
+            env["TALLY_USAGE_SIGNING_KEY_FILE"] = str(self.usage_signing_key.resolve())
         if spec.name in self.certificates:
             files = self.certificates[spec.name]
             env.update(
@@ -347,8 +354,13 @@ _OWN_PER_PROCESS = frozenset(
         "TALLY_TLS_KEY_FILE",
         "TALLY_TLS_CA_FILE",
         "TALLY_NATS_TLS_CA_FILE",
+        "TALLY_USAGE_SIGNING_KEY",
+        "TALLY_USAGE_SIGNING_KEY_FILE",
     }
 )
+
+USAGE_VOUCHING = ("ingestion", "metering")
+"""The services holding the usage signing key: ingestion signs every usage message, metering checks it."""
 
 PRIVATE_SUBDIRECTORIES = ("db", "logs", "traces", "nats", "secrets")
 

@@ -31,6 +31,7 @@ __all__ = [
     "Delivery",
     "Handler",
     "PayloadTooLarge",
+    "PoisonMessage",
     "PullConsumer",
     "StreamSpec",
     "connect",
@@ -55,6 +56,10 @@ _DLQ_PREFIX = "dlq."
 _MAX_REASON_CHARS = 500
 _TOP_UP_WAIT_S = 0.02
 """After a fetch's first message, how long to wait for more when none is ready: about one publish burst."""
+
+
+class PoisonMessage(Exception):
+    """A message no redelivery can make acceptable (forged, unvouched): dead-lettered at once with the reason."""
 
 
 class PayloadTooLarge(ValueError):
@@ -502,7 +507,7 @@ class PullConsumer:
             await msg.ack()
 
     async def _reject(self, msg: Msg, delivery: Delivery, exc: Exception) -> None:
-        if delivery.delivery_count >= self._spec.max_deliver:
+        if isinstance(exc, PoisonMessage) or delivery.delivery_count >= self._spec.max_deliver:
             await self._dead_letter(msg, delivery, f"{type(exc).__name__}: {exc}")
             return
         backoff = self._spec.backoff_s

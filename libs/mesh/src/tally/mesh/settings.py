@@ -79,6 +79,10 @@ def parse_optional_path(raw: str) -> Path | None:
     return Path(raw) if raw else None
 
 
+def parse_optional_text(raw: str) -> str | None:
+    return raw or None
+
+
 def parse_log_format(raw: str) -> str:
     lowered = raw.strip().lower()
     if lowered not in {"json", "text"}:

@@ -14,6 +14,7 @@ from tally.ingestion.settings import IngestionSettings
 from tally.ingestion.store import MeterProjection, ProducerStore, RejectedLog
 from tally.ingestion.value_properties import ValuePropertyIndex
 from tally.mesh import streams
+from tally.mesh.vouching import UsageVoucher
 from tally.runtime.process import Consumer, Runtime, ServiceDefinition, Wiring, main
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
@@ -26,7 +27,11 @@ async def wire(runtime: Runtime[IngestionSettings]) -> Wiring:
     await values.reload()
     ingestor = Ingestor(
         RejectedLog(runtime.engine),
-        BatchPublisher(runtime.js, timeout_s=settings.publish_timeout_s),
+        BatchPublisher(
+            runtime.js,
+            timeout_s=settings.publish_timeout_s,
+            voucher=UsageVoucher(settings.usage_signing_keys) if settings.usage_signing_keys else None,
+        ),
         settings,
         values,
     )
