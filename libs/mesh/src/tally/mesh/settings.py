@@ -246,6 +246,12 @@ class MeshSettings:
     )
     """Logs on stdout: one JSON object per line with trace and span ids (json), or plain lines (text)."""
 
+    health_port: int | None = setting(
+        "TALLY_HEALTH_PORT", default=None, parse=parse_port, doc="plaintext health-only port under mutual TLS"
+    )
+    """With mutual TLS on the gRPC port, a second port serving only grpc.health.v1 in plaintext, for probes
+    that cannot present a client certificate (the kubelet's). Ignored without TLS (the gRPC port serves it)."""
+
     tls_cert_file: Path | None = setting("TALLY_TLS_CERT_FILE", default=None, parse=parse_optional_path)
     """PEM certificate of this service; with key and CA files set, gRPC uses mutual TLS."""
 
