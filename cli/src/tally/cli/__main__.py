@@ -7,7 +7,7 @@ import contextlib
 import sys
 from pathlib import Path
 
-from tally.cli import admin, erp, insights, portal, quotes, rate, status
+from tally.cli import admin, erp, insights, nats_credentials, portal, quotes, rate, status
 from tally.cli.settings import CliSettings
 from tally.cli.stack import Stack, StackConfig, StackError
 from tally.mesh.settings import SettingsError, load
@@ -50,6 +50,7 @@ def _parser(defaults: CliSettings) -> argparse.ArgumentParser:
     erp.add_command(commands, defaults)
     quotes.add_command(commands, defaults)
     insights.add_command(commands)
+    nats_credentials.add_command(commands)
     return parser
 
 
@@ -110,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
             return erp.run(args)
         if args.command == "quotes":
             return quotes.run(args)
+        if args.command == "nats-credentials":
+            return nats_credentials.run(args)
         from tally.cli.demo import run_demo
 
         return run_demo(_config(args), args.events, keep=args.keep)

@@ -9,6 +9,7 @@ import ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+from urllib.parse import urlparse
 
 import nats
 import nats.errors
@@ -114,6 +115,10 @@ async def connect(
         secured["inbox_prefix"] = inbox_prefix
     if tls is not None:
         secured["tls"] = tls
+        # Servers a cluster announces are IP addresses: verify each against the configured name instead.
+        hostname = urlparse(servers[0] if "://" in servers[0] else f"nats://{servers[0]}").hostname
+        if hostname:
+            secured["tls_hostname"] = hostname
     await client.connect(
         servers=list(servers),
         name=name,
