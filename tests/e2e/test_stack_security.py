@@ -67,6 +67,16 @@ async def nats_refuses(url: str, **options: object) -> bool:
     return False
 
 
+def readable_by_others(data_dir: Path) -> list[str]:
+    """Every file and directory under ``data_dir`` (itself included) that anyone but its owner may use."""
+    loose = []
+    for path in [data_dir, *data_dir.rglob("*")]:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            loose.append(f"{path.relative_to(data_dir.parent)} {oct(mode)}")
+    return loose
+
+
 def test_the_stack_admits_only_its_nats_identities_and_keeps_its_files_private(tmp_path: Path) -> None:
     stack = Stack(stack_config(tmp_path))
     stack.start()
@@ -79,12 +89,7 @@ def test_the_stack_admits_only_its_nats_identities_and_keeps_its_files_private(t
     finally:
         stack.stop()
     data_dir = stack.config.data_dir
-    loose = []
-    for path in [data_dir, *data_dir.rglob("*")]:
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            loose.append(f"{path.relative_to(data_dir.parent)} {oct(mode)}")
-    assert not loose, loose
+    assert not readable_by_others(data_dir)
     assert {path.name for path in (data_dir / "db").glob("*.db")} == {f"{s.name}.db" for s in SERVICES}
     assert any((data_dir / "nats").rglob("*"))  # the JetStream store is checked too
 
@@ -119,6 +124,8 @@ def test_a_tls_stack_refuses_plaintext_and_certificates_of_another_ca(tmp_path: 
     finally:
         stack.stop()
     assert "Violation" not in (stack.config.data_dir / "logs" / "nats-server.log").read_text()
+    assert not readable_by_others(stack.config.data_dir)  # the CA's key and every certificate included
+    assert (stack.config.data_dir / "tls" / "ca-key.pem").exists()
 
 
 @pytest.mark.slow

@@ -27,6 +27,7 @@ class CertificateFiles:
 
 
 def _write_private(path: Path, data: bytes) -> None:
+    """Keys and certificates alike 0600: the data dir's files are this user's only."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(data)
@@ -70,7 +71,7 @@ def _load_ca(directory: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivate
             .sign(key, hashes.SHA256())
         )
         _write_private(ca_key, _private_key_pem(key))
-        ca_cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        _write_private(ca_cert, cert.public_bytes(serialization.Encoding.PEM))
     loaded_key = serialization.load_pem_private_key(ca_key.read_bytes(), password=None)
     assert isinstance(loaded_key, ec.EllipticCurvePrivateKey)
     return x509.load_pem_x509_certificate(ca_cert.read_bytes()), loaded_key
@@ -113,5 +114,5 @@ def ensure_certificate(
         .sign(ca_key, hashes.SHA256())
     )
     _write_private(files.key, _private_key_pem(key))
-    files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    _write_private(files.cert, cert.public_bytes(serialization.Encoding.PEM))
     return files

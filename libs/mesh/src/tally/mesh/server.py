@@ -136,7 +136,7 @@ class MeshServer:
         await server.start()
         self._server = server
         self._port = port
-        if material is not None and self._settings.health_port is not None:
+        if self._settings.health_port is not None:
             await self._start_health_port(self._settings.health_port)
         await self.health.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
         problems = await self._readiness.check_now()
@@ -152,7 +152,7 @@ class MeshServer:
 
     async def _start_health_port(self, port: int) -> None:
         """Health alone, in plaintext: the kubelet's gRPC probes cannot present a client certificate, and the
-        serving status is all this port tells (every RPC stays behind mutual TLS on the main port)."""
+        serving status is all this port tells (every RPC stays on the main port, behind mutual TLS if set)."""
         server = grpc.aio.server(options=SERVER_OPTIONS)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         address = f"{self._settings.grpc_host}:{port}"

@@ -247,10 +247,10 @@ class MeshSettings:
     """Logs on stdout: one JSON object per line with trace and span ids (json), or plain lines (text)."""
 
     health_port: int | None = setting(
-        "TALLY_HEALTH_PORT", default=None, parse=parse_port, doc="plaintext health-only port under mutual TLS"
+        "TALLY_HEALTH_PORT", default=None, parse=parse_port, doc="plaintext port serving only gRPC health"
     )
-    """With mutual TLS on the gRPC port, a second port serving only grpc.health.v1 in plaintext, for probes
-    that cannot present a client certificate (the kubelet's). Ignored without TLS (the gRPC port serves it)."""
+    """A second port serving only grpc.health.v1, in plaintext, for probes: the kubelet's cannot present a
+    client certificate when the gRPC port requires mutual TLS. Unset: health is on the gRPC port only."""
 
     tls_cert_file: Path | None = setting("TALLY_TLS_CERT_FILE", default=None, parse=parse_optional_path)
     """PEM certificate of this service; with key and CA files set, gRPC uses mutual TLS."""
