@@ -9,6 +9,7 @@ import pytest
 from nats.aio.client import Client as NATS
 
 from tally.mesh import jetstream, nats_access, streams
+from tally.mesh.auth import generate_key
 from tally.mesh.jetstream import ConsumerSpec
 from tally.testing.nats_server import NatsServer
 
@@ -60,6 +61,17 @@ async def test_a_seed_the_server_does_not_know_cannot_connect(secured_nats_serve
             nkeys_seed_str=nats_access.generate_seed(),
         )
     assert not client.is_connected
+
+
+async def test_a_producers_api_key_is_no_nats_credential(secured_nats_server: NatsServer) -> None:
+    producer_key, _ = generate_key("producer:acme", ["usage:write"])
+    for options in ({"token": producer_key}, {"user": "acme", "password": producer_key}):
+        client = NATS()
+        with pytest.raises((nats.errors.Error, OSError)):
+            await client.connect(
+                servers=[secured_nats_server.url], allow_reconnect=False, connect_timeout=2, **options
+            )
+        assert not client.is_connected
 
 
 async def test_only_ingestion_may_publish_usage(secured_nats_server: NatsServer) -> None:
