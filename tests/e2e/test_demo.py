@@ -146,3 +146,10 @@ def test_the_demo_invoices_last_month_and_writes_the_pdfs_to_the_folder_it_names
         assert payload not in text, f"{record.name} holds an event's payload"
         seen += text
     assert "demo-batch-1" in seen  # the spans of that very batch were read (its id is not a secret)
+    # Everything the run left in the data dir (databases, spans, logs, keys, invoice PDFs) is the user's only.
+    loose = [
+        f"{path.relative_to(data_dir)} {oct(path.stat().st_mode & 0o777)}"
+        for path in [data_dir, *data_dir.rglob("*")]
+        if path.stat().st_mode & 0o077
+    ]
+    assert not loose, loose

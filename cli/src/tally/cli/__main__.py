@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from pathlib import Path
 
@@ -94,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tally: {exc}", file=sys.stderr)
         return 2
     args = _parser(defaults).parse_args(argv)
+    if args.command in ("up", "demo"):
+        # What this process writes into the data dir (spans, stack.json, the demo's invoice PDFs) is this
+        # user's only, like what the services write (they start with the same umask).
+        os.umask(0o077)
     try:
         if args.command == "up":
             return _up(args)

@@ -9,8 +9,8 @@ import json
 import logging
 import signal
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from nats.js import JetStreamContext
