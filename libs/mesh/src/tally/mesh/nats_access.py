@@ -21,6 +21,7 @@ from tally.mesh import streams
 from tally.mesh.jetstream import StreamSpec, dlq_spec, dlq_subject
 
 __all__ = [
+    "BY_NAME",
     "IDENTITIES",
     "OPERATOR",
     "ConsumerGrant",
