@@ -85,11 +85,15 @@ def baseline_sqlite(batches: list[ingestion_pb.IngestRequest], directory: Path) 
     return count / elapsed
 
 
+USAGE_SIGNING_KEY = "bench-usage-signing-key-" + "0" * 40
+
+
 class Pipeline:
     """nats-server + ingestion + metering, with a COUNT meter to read usage back through GetUsage."""
 
     def __init__(self, workdir: Path, database_urls: dict[str, str]) -> None:
-        self.nats = NatsServer(workdir / "nats")
+        # As in production: every process has its own NATS identity, and ingestion signs what metering counts.
+        self.nats = NatsServer(workdir / "nats", authorization=True)
         self.workdir = workdir
         self.database_urls = database_urls
         self.services: dict[str, ServiceProcess] = {}
@@ -109,6 +113,8 @@ class Pipeline:
                     "TALLY_TRACE_EXPORT": "none",
                     "TALLY_INGEST_PRODUCER_EVENTS_PER_SECOND": "0",
                     "TALLY_INGEST_PRODUCER_BATCHES_PER_SECOND": "0",
+                    "TALLY_USAGE_SIGNING_KEY": USAGE_SIGNING_KEY,
+                    **self.nats.service_env(name),
                 },
             )
             service.start(timeout=60)

@@ -484,6 +484,7 @@ def overlay_problems(rendered: Rendered) -> tuple[list[tuple[str, str]], list[tu
             problems.extend((where, p) for p in _file_store_problems(obj, rendered))
     problems.extend(_stream_problems(rendered, production, nats_replicas))
     problems.extend(_stream_size_problems(rendered))
+    problems.extend(_transport_problems(rendered, production, nats))
     return problems, blockers
 
 
@@ -536,6 +537,60 @@ def _stream_size_problems(rendered: Rendered) -> list[tuple[str, str]]:
                     "against the real store at start",
                 )
             )
+
+
+_TLS_SETTINGS = ("TALLY_TLS_CERT_FILE", "TALLY_TLS_KEY_FILE", "TALLY_TLS_CA_FILE", "TALLY_NATS_TLS_CA_FILE")
+
+
+def _transport_problems(
+    rendered: Rendered, production: bool, nats: list[dict[str, Any]]
+) -> list[tuple[str, str]]:
+    """NATS admits only Tally's identities everywhere; production also speaks mutual TLS on gRPC and NATS."""
+    problems: list[tuple[str, str]] = []
+    mesh = next(
+        (
+            obj
+            for obj in rendered.objects
+            if obj.get("kind") == "ConfigMap"
+            and obj.get("metadata", {}).get("name", "").startswith("tally-mesh-config")
+        ),
+        None,
+    )
+    mesh_values = (mesh or {}).get("data") or {}
+    if mesh is not None and "TALLY_NATS_NKEY_SEED_FILE" not in mesh_values:
+        problems.append(
+            (
+                object_name(mesh),
+                "no TALLY_NATS_NKEY_SEED_FILE: services would connect to NATS without an identity",
+            )
+        )
+    if production and mesh is not None:
+        missing = [variable for variable in _TLS_SETTINGS if not mesh_values.get(variable)]
+        if missing:
+            problems.append(
+                (
+                    object_name(mesh),
+                    f"production without mutual TLS: {', '.join(missing)} unset (add the mesh-tls component)",
+                )
+            )
+    for statefulset in nats:
+        for volume in _pod(statefulset)[1].get("volumes") or []:
+            config = rendered.get("ConfigMap", (volume.get("configMap") or {}).get("name", ""))
+            conf = ((config or {}).get("data") or {}).get("nats.conf")
+            if conf is None or config is None:
+                continue
+            lines = [line.split("#", 1)[0].strip() for line in conf.splitlines()]
+            if not any(line.startswith("authorization") or "authorization.conf" in line for line in lines):
+                problems.append(
+                    (
+                        object_name(config),
+                        "nats.conf has no authorization: any client on the network may publish",
+                    )
+                )
+            if production and not any(line.startswith("verify") and "true" in line for line in lines):
+                problems.append(
+                    (object_name(config), "production nats.conf without TLS demanding client certificates")
+                )
     return problems
 
 

@@ -124,3 +124,32 @@ def test_the_demo_invoices_last_month_and_writes_the_pdfs_to_the_folder_it_names
         assert re.search(
             rf"  to \S+@\S+ +Invoice {number} from Tally Demo Ltd  \[{number}\.pdf, [\d,]+ bytes\]", mail
         )
+    # Every process ran as its own NATS identity and none was refused anything it needed (the permissions
+    # of tally.mesh.nats_access are complete), nor did any connect without credentials.
+    nats_log = (tmp_path / "demo" / "logs" / "nats-server.log").read_text()
+    assert "Violation" not in nats_log, [line for line in nats_log.splitlines() if "Violation" in line][:5]
+    assert "Authorization Error" not in nats_log
+    # No secret (API keys, NATS seeds, the usage signing key) and no event payload (the demo's first batch
+    # sends the property endpoint=/v1/search) appears in any process's log or in any span of the run.
+    data_dir = tmp_path / "demo"
+    secrets = {
+        str(path.relative_to(data_dir)): path.read_text().strip()
+        for path in [*(data_dir / "secrets").rglob("*.key"), *(data_dir / "secrets").rglob("*.nk")]
+    }
+    assert len(secrets) >= 2 * len(SERVICES) + 2, sorted(secrets)
+    payload = "/v1/search"
+    seen = ""
+    for record in [*(data_dir / "logs").glob("*.log"), *(data_dir / "traces").glob("*.jsonl")]:
+        text = record.read_text(errors="replace")
+        leaked = [name for name, secret in secrets.items() if secret in text]
+        assert not leaked, f"{record.name} holds {leaked}"
+        assert payload not in text, f"{record.name} holds an event's payload"
+        seen += text
+    assert "demo-batch-1" in seen  # the spans of that very batch were read (its id is not a secret)
+    # Everything the run left in the data dir (databases, spans, logs, keys, invoice PDFs) is the user's only.
+    loose = [
+        f"{path.relative_to(data_dir)} {oct(path.stat().st_mode & 0o777)}"
+        for path in [data_dir, *data_dir.rglob("*")]
+        if path.stat().st_mode & 0o077
+    ]
+    assert not loose, loose

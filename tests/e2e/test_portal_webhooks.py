@@ -185,7 +185,9 @@ def test_an_endpoint_failing_again_and_again_is_disabled_with_an_alert(world, re
     async def last_alert() -> gateway_events.WebhookEndpointDisabled:
         import nats
 
-        client = await nats.connect(world.config.nats_url)
+        # The stack's NATS admits only its identities: read the stream as the operator.
+        operator = (world.config.data_dir / "secrets" / "nats" / "operator.nk").read_text().strip()
+        client = await nats.connect(world.config.nats_url, nkeys_seed_str=operator)
         try:
             message = await client.jetstream().get_last_msg(
                 streams.GATEWAY.name, streams.WEBHOOK_ENDPOINT_DISABLED

@@ -65,3 +65,21 @@ async def test_mutual_tls_serves_peers_with_our_certificates_only(
 def test_half_a_tls_configuration_is_refused(tls_settings: MeshSettings) -> None:
     with pytest.raises(ValueError, match="missing TALLY_TLS_CA_FILE"):
         tls_material(replace(tls_settings, tls_ca_file=None))
+
+
+async def test_under_mutual_tls_the_health_port_answers_probes_in_plaintext_and_nothing_else(
+    make_server: MakeServer, tls_settings: MeshSettings
+) -> None:
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    from tally.testing.ports import free_port
+
+    health_port = free_port()
+    server = make_server(using=replace(tls_settings, health_port=health_port))
+    await server.start()
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{health_port}") as probe:
+        reply = await health_pb2_grpc.HealthStub(probe).Check(health_pb2.HealthCheckRequest(), timeout=2)
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await unary(probe, "Echo")(StringValue(value="hi"), timeout=2)
+        assert refused.value.code() == grpc.StatusCode.UNIMPLEMENTED

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import queue
 import subprocess
 import sys
@@ -45,8 +46,6 @@ class RelayProcess:
                 sys.executable,
                 "-m",
                 "tally.persistence.relay",
-                "--database-url",
-                database_url,
                 "--nats-url",
                 nats_url,
                 "--poll-interval",
@@ -58,6 +57,8 @@ class RelayProcess:
             ],
             stderr=subprocess.PIPE,
             text=True,
+            # The database URL (a password, in production) from the environment, never the command line.
+            env={**os.environ, "TALLY_DATABASE_URL": database_url},
         )
         threading.Thread(target=self._read, daemon=True).start()
 

@@ -488,3 +488,26 @@ def test_streams_larger_than_the_nats_store_fail_and_so_does_a_store_setting_tha
     assert code == 1
     assert "TALLY_JETSTREAM_STORE_BYTES=50GB but nats.conf's max_file_store is 48318382080 bytes" in out, out
     assert "Tally's streams need" not in out
+
+
+def test_nats_without_authorization_fails_naming_its_config(
+    tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    conf = tree / "deploy/k8s/base/nats/nats.conf"
+    conf.write_text(conf.read_text().replace('include "../nats-auth/authorization.conf"', ""))
+    code, out = run_check(tree, capsys)
+    assert code == 1
+    assert re.search(r"overlays/dev: ConfigMap/nats-config-\w+: nats.conf has no authorization", out), out
+
+
+def test_production_without_mutual_tls_fails(tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    overlay = tree / "deploy/k8s/overlays/prod/kustomization.yaml"
+    overlay.write_text(overlay.read_text().replace("  - ../../components/mesh-tls\n", ""))
+    code, out = run_check(tree, capsys)
+    assert code == 1
+    assert re.search(
+        r"overlays/prod: ConfigMap/tally-mesh-config-\w+: production without mutual TLS: TALLY_TLS_CERT_FILE, "
+        r"TALLY_TLS_KEY_FILE, TALLY_TLS_CA_FILE, TALLY_NATS_TLS_CA_FILE unset",
+        out,
+    ), out
+    assert "overlays/dev: ConfigMap/tally-mesh-config" not in out  # dev runs without TLS by design

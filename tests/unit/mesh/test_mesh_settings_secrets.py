@@ -84,4 +84,8 @@ def test_only_secrets_take_a_file(tmp_path: Path) -> None:
         },
     )
     assert settings.grpc_port == 50051
-    assert secret_variables(MeshSettings) == {"TALLY_DATABASE_URL", "TALLY_SERVICE_TOKEN"}
+    assert secret_variables(MeshSettings) == {
+        "TALLY_DATABASE_URL",
+        "TALLY_SERVICE_TOKEN",
+        "TALLY_NATS_NKEY_SEED",
+    }

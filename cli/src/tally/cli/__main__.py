@@ -4,10 +4,23 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from pathlib import Path
 
-from tally.cli import admin, dlq, erp, insights, keyring, portal, quotes, rate, status, streams
+from tally.cli import (
+    admin,
+    dlq,
+    erp,
+    insights,
+    keyring,
+    nats_credentials,
+    portal,
+    quotes,
+    rate,
+    status,
+    streams,
+)
 from tally.cli.settings import CliSettings
 from tally.cli.stack import Stack, StackConfig, StackError
 from tally.mesh.settings import SettingsError, load
@@ -29,6 +42,11 @@ def _parser(defaults: CliSettings) -> argparse.ArgumentParser:
         )
         command.add_argument("--nats-port", type=int, default=defaults.nats_port)
         command.add_argument("--nats-monitor-port", type=int, default=defaults.nats_monitor_port)
+        command.add_argument(
+            "--tls",
+            action="store_true",
+            help="mutual TLS between every process (gRPC and NATS), certificates from a local CA in the data dir",
+        )
 
     up = commands.add_parser("up", help="start nats-server and all the services; Ctrl-C stops them")
     stack_options(up, defaults.data_dir)
@@ -48,6 +66,7 @@ def _parser(defaults: CliSettings) -> argparse.ArgumentParser:
     insights.add_command(commands)
     streams.add_command(commands)
     dlq.add_command(commands, defaults.data_dir)
+    nats_credentials.add_command(commands)
     return parser
 
 
@@ -57,6 +76,7 @@ def _config(args: argparse.Namespace) -> StackConfig:
         base_port=args.base_port,
         nats_port=args.nats_port,
         nats_monitor_port=args.nats_monitor_port,
+        tls=args.tls,
     )
 
 
@@ -69,6 +89,9 @@ def _up(args: argparse.Namespace) -> int:
         for name, endpoint in stack.endpoints():
             print(f"  {name:<16} {endpoint}")
         print(f"admin API key: {args.data_dir / 'secrets' / 'admin.key'}")
+        print(f"NATS operator nkey seed: {args.data_dir / 'secrets' / 'nats' / 'operator.nk'}")
+        if args.tls:
+            print(f"mutual TLS: CA and client certificate in {args.data_dir / 'tls'} (ca.pem, cli.pem)")
         print("Ctrl-C stops everything.", flush=True)
         stack.watch()
     finally:
@@ -87,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tally: {exc}", file=sys.stderr)
         return 2
     args = _parser(defaults).parse_args(argv)
+    if args.command in ("up", "demo"):
+        # What this process writes into the data dir (spans, stack.json, the demo's invoice PDFs) is this
+        # user's only, like what the services write (they start with the same umask).
+        os.umask(0o077)
     try:
         if args.command == "up":
             return _up(args)
@@ -110,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
             return quotes.run(args)
         if args.command == "dlq":
             return dlq.run(args)
+        if args.command == "nats-credentials":
+            return nats_credentials.run(args)
         from tally.cli.demo import run_demo
 
         return run_demo(_config(args), args.events, keep=args.keep)

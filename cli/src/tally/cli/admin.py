@@ -13,6 +13,7 @@ import grpc
 
 from tally.api.ingestion.v1 import ingestion_service_pb2 as pb
 from tally.api.ingestion.v1 import ingestion_service_pb2_grpc as pb_grpc
+from tally.cli.local_tls import stack_channel
 from tally.cli.settings import CliSettings
 
 DEADLINE_S = 10.0
@@ -145,7 +146,7 @@ def run(args: argparse.Namespace, out: Output = print) -> int:
 
         return run_customer_keys(args, key, out)
     endpoint = resolve_endpoint(args.data_dir, args.target, key)
-    with grpc.insecure_channel(endpoint.target) as channel:
+    with stack_channel(args.data_dir, endpoint.target) as channel:
         stub = pb_grpc.IngestionAdminServiceStub(channel)
         metadata = (("authorization", f"Bearer {endpoint.key}"),)
         try:

@@ -22,6 +22,7 @@ from tally.cli.demo_erp import DemoErp, ErpPostings, posting_path
 from tally.cli.demo_plans import subscribe_customers
 from tally.cli.demo_quotes import compare_with_invoices, quote_new_customer, quote_numbers
 from tally.cli.demo_usage import CUSTOMERS, create_meters, demo_period, stream_usage, usage_table
+from tally.cli.local_tls import stack_certificates
 from tally.cli.mailbox import Mailbox, render_sent
 from tally.cli.portal import demo_links
 from tally.cli.stack import Stack, StackConfig, StackError, trace_export
@@ -95,8 +96,15 @@ async def _main_job(
 ) -> tuple[str, BilledMonth, ErpPostings]:
     client_spans = config.data_dir / "traces" / "demo.jsonl"
     handle = telemetry.configure("demo", trace_export(client_spans, {**os.environ, **config.extra_env}))
+    tls = stack_certificates(config.data_dir)
     settings = MeshSettings(
-        database_url="", nats_url=config.nats_url, keyring_path=Path(), service_token=admin_key
+        database_url="",
+        nats_url=config.nats_url,
+        keyring_path=Path(),
+        service_token=admin_key,
+        tls_cert_file=tls.cert if tls else None,
+        tls_key_file=tls.key if tls else None,
+        tls_ca_file=tls.ca if tls else None,
     )
     ingestion = open_channel(config.target(BY_NAME["ingestion"]), settings)
     metering = open_channel(config.target(BY_NAME["metering"]), settings)

@@ -13,6 +13,7 @@ from tally.api.common.v1 import money_pb2, period_pb2
 from tally.api.erp_sync.v1 import erp_sync_service_pb2 as pb
 from tally.api.erp_sync.v1 import erp_sync_service_pb2_grpc as pb_grpc
 from tally.cli.admin import AdminError, add_endpoint_options, presented_key, resolve_endpoint
+from tally.cli.local_tls import stack_channel
 from tally.cli.settings import CliSettings
 from tally.mesh.wire import timestamp_to_wire
 from tally.money import minor_units
@@ -61,7 +62,7 @@ def run(args: argparse.Namespace, out: Output = print) -> int:
     except AdminError as exc:
         raise ErpCommandError(str(exc)) from None
     metadata = (("authorization", f"Bearer {endpoint.key}"),)
-    with grpc.insecure_channel(endpoint.target) as channel:
+    with stack_channel(args.data_dir, endpoint.target) as channel:
         stub = pb_grpc.ErpSyncServiceStub(channel)
         try:
             if args.erp_command == "status":

@@ -12,6 +12,7 @@ import grpc
 from tally.api.gateway.v1 import gateway_service_pb2 as pb
 from tally.api.gateway.v1 import gateway_service_pb2_grpc as pb_grpc
 from tally.cli.admin import AdminError, Endpoint, add_endpoint_options, presented_key, resolve_endpoint
+from tally.cli.local_tls import stack_channel
 from tally.cli.settings import CliSettings
 from tally.cli.stack import StackConfig
 from tally.cli.topology import BY_NAME
@@ -39,9 +40,11 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser], d
 
 
 def _call(
-    endpoint: Endpoint, action: Callable[[pb_grpc.GatewayAdminServiceStub, tuple[tuple[str, str], ...]], None]
+    data_dir: Path,
+    endpoint: Endpoint,
+    action: Callable[[pb_grpc.GatewayAdminServiceStub, tuple[tuple[str, str], ...]], None],
 ) -> int:
-    with grpc.insecure_channel(endpoint.target) as channel:
+    with stack_channel(data_dir, endpoint.target) as channel:
         try:
             action(pb_grpc.GatewayAdminServiceStub(channel), (("authorization", f"Bearer {endpoint.key}"),))
         except grpc.RpcError as exc:
@@ -68,7 +71,7 @@ def run_portal_link(args: argparse.Namespace, out: Output = print) -> int:
             f"(for customer {reply.customer_id}; works until {reply.expires_at.ToDatetime():%Y-%m-%d %H:%M:%S} UTC)"
         )
 
-    return _call(endpoint, sign)
+    return _call(args.data_dir, endpoint, sign)
 
 
 def run_customer_keys(args: argparse.Namespace, key: str | None, out: Output = print) -> int:
@@ -106,13 +109,13 @@ def run_customer_keys(args: argparse.Namespace, key: str | None, out: Output = p
                 f"customer key {revoked.key.id} revoked at {revoked.key.revoked_at.ToDatetime():%Y-%m-%d %H:%M:%S} UTC"
             )
 
-    return _call(endpoint, act)
+    return _call(args.data_dir, endpoint, act)
 
 
 def demo_links(config: StackConfig, admin_key: str, customer: str, out: Output = print) -> None:
     """What ``tally demo`` prints for a person to open: one customer's portal link and the console."""
     gateway = BY_NAME["gateway"]
-    with grpc.insecure_channel(config.target(gateway)) as channel:
+    with stack_channel(config.data_dir, config.target(gateway)) as channel:
         reply = pb_grpc.GatewayAdminServiceStub(channel).CreatePortalLink(
             pb.CreatePortalLinkRequest(customer=customer),
             metadata=(("authorization", f"Bearer {admin_key}"),),

@@ -17,6 +17,7 @@ from google.protobuf import json_format
 from tally.api.quoting.v1 import quoting_service_pb2 as pb
 from tally.api.quoting.v1 import quoting_service_pb2_grpc as pb_grpc
 from tally.cli.admin import AdminError, Endpoint, add_endpoint_options, presented_key, resolve_endpoint
+from tally.cli.local_tls import stack_channel
 from tally.cli.settings import CliSettings
 from tally.mesh.errors import field_violations
 from tally.money import minor_units
@@ -208,7 +209,7 @@ def _explain(exc: grpc.RpcError, endpoint: Endpoint) -> str:
 def run(args: argparse.Namespace, out: Output = print) -> int:
     endpoint = resolve_endpoint(args.data_dir, args.target, presented_key(args), service="quoting")
     metadata = (("authorization", f"Bearer {endpoint.key}"),)
-    with grpc.insecure_channel(endpoint.target) as channel:
+    with stack_channel(args.data_dir, endpoint.target) as channel:
         stub = pb_grpc.QuotingServiceStub(channel)
         try:
             _act(stub, metadata, args, out)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -19,8 +20,11 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from tally.cli.certificates import CertificateFiles, ensure_certificate
 from tally.cli.credentials import ensure_credentials
+from tally.cli.local_tls import channel_credentials
 from tally.cli.topology import HTTP_PORT_SHIFT, SERVICES, ServiceSpec
+from tally.mesh import nats_access
 
 RESTART_INITIAL_S = 1.0
 RESTART_MAX_S = 30.0
@@ -60,6 +64,8 @@ class StackConfig:
     """Variables added to every service's environment (e.g. OTEL_* for an OTLP collector)."""
     trace_to_files: bool = True
     """Write each service's spans as JSON lines under data_dir/traces (what `tally demo` reads)."""
+    tls: bool = False
+    """Mutual TLS everywhere: gRPC between services and to NATS, certificates from a CA in data_dir/tls."""
 
     def port(self, spec: ServiceSpec) -> int:
         return self.base_port + spec.offset
@@ -129,9 +135,10 @@ def ensure_port_free(host: str, port: int, what: str) -> None:
             ) from None
 
 
-def check_health(target: str, timeout: float = 2.0) -> str:
+def check_health(target: str, timeout: float = 2.0, tls: CertificateFiles | None = None) -> str:
     """The overall gRPC health status of ``target`` (SERVING, NOT_SERVING, ...) or UNREACHABLE."""
-    with grpc.insecure_channel(target) as channel:
+    channel = grpc.secure_channel(target, channel_credentials(tls)) if tls else grpc.insecure_channel(target)
+    with channel:
         stub = health_pb2_grpc.HealthStub(channel)
         try:
             reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout)
@@ -151,6 +158,11 @@ class Stack:
         self.admin_key = ""
         self.supervised: dict[str, Supervised] = {}
         """How each process is restarted when it crashes (nats-server under the name "nats-server")."""
+        self.nats_seeds: dict[str, Path] = {}
+        self.usage_signing_key = config.data_dir / "secrets" / "usage-signing.key"
+        """Shared by ingestion (signs each usage message) and metering (counts only what it signed)."""
+        self.certificates: dict[str, CertificateFiles] = {}
+        """With ``tls``: each service's files, plus ``nats-server``'s and ``cli``'s (health checks, admin)."""
 
     # -- start -------------------------------------------------------------------------------------------
     def start(self, timeout: float = 60.0) -> None:
@@ -161,9 +173,17 @@ class Stack:
             ensure_port_free(cfg.host, cfg.port(spec), spec.name)
             if spec.http:
                 ensure_port_free(cfg.host, cfg.port(spec) + HTTP_PORT_SHIFT, f"{spec.name} HTTP")
-        for sub in ("db", "logs", "traces", "nats"):
-            (cfg.data_dir / sub).mkdir(parents=True, exist_ok=True)
+        private_directories(cfg.data_dir)
         credentials = ensure_credentials(cfg.data_dir / "secrets", [spec.name for spec in SERVICES])
+        identities = [spec.name for spec in SERVICES] + [nats_access.OPERATOR.name]
+        self.nats_seeds = nats_access.write_seeds(cfg.data_dir / "secrets" / "nats", identities)
+        if not self.usage_signing_key.exists():
+            write_private(self.usage_signing_key, secrets.token_hex(32) + "\n")
+        if cfg.tls:
+            for name in [spec.name for spec in SERVICES] + ["nats-server", "cli"]:
+                self.certificates[name] = ensure_certificate(
+                    cfg.data_dir / "tls", name, (cfg.host, "localhost")
+                )
         self.admin_key = credentials.admin_key
         try:
             self._start_nats(timeout)
@@ -175,16 +195,41 @@ class Stack:
             raise
         self._write_state()
 
+    def nats_config(self) -> str:
+        """nats.conf of the stack's server: only the services' and the operator's nkeys, each with its
+        permissions; with ``tls``, TLS that also demands a client certificate from the local CA."""
+        keys = {name: nats_access.public_key(path.read_text()) for name, path in self.nats_seeds.items()}
+        config = nats_access.authorization_block(keys)
+        if self.config.tls:
+            files = self.certificates["nats-server"]
+            config += (
+                "tls {\n"
+                f"  cert_file: {json.dumps(str(files.cert.resolve()))}\n"
+                f"  key_file: {json.dumps(str(files.key.resolve()))}\n"
+                f"  ca_file: {json.dumps(str(files.ca.resolve()))}\n"
+                "  verify: true\n"
+                "  timeout: 2\n"
+                "}\n"
+            )
+        return config
+
     def _start_nats(self, timeout: float) -> None:
         cfg = self.config
-        log = open(cfg.data_dir / "logs" / "nats-server.log", "ab")  # noqa: SIM115 - owned by the child
+        config_path = cfg.data_dir / "secrets" / "nats.conf"
+        write_private(config_path, self.nats_config())
+        log = open_private_log(cfg.data_dir / "logs" / "nats-server.log")
         command = [
-            str(nats_server_binary()), "-js", "-a", cfg.host, "-p", str(cfg.nats_port),
+            str(nats_server_binary()), "-c", str(config_path.resolve()),
+            "-js", "-a", cfg.host, "-p", str(cfg.nats_port),
             "-m", str(cfg.nats_monitor_port), "-sd", str((cfg.data_dir / "nats").resolve()),
         ]  # fmt: skip
-        self.nats = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.nats = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, umask=0o077
+        )
         self.supervised["nats-server"] = Supervised(
-            lambda: subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True),
+            lambda: subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, umask=0o077
+            ),
             started_at=time.monotonic(),
         )
         deadline = time.monotonic() + timeout
@@ -205,11 +250,13 @@ class Stack:
 
     def service_environment(self, spec: ServiceSpec, keyring: Path, token: str) -> dict[str, str]:
         cfg = self.config
-        # One inherited OTEL_SERVICE_NAME would give every service one name; each names itself instead.
-        env = {key: value for key, value in os.environ.items() if key != "OTEL_SERVICE_NAME"}
+        # One inherited OTEL_SERVICE_NAME would give every service one name; each names itself instead; and
+        # each has its own NATS identity and certificate, never one inherited from the shell.
+        env = {key: value for key, value in os.environ.items() if key not in _OWN_PER_PROCESS}
         env.update(
             TALLY_DATABASE_URL=cfg.database_url(spec),
             TALLY_NATS_URL=cfg.nats_url,
+            TALLY_NATS_NKEY_SEED_FILE=str(self.nats_seeds[spec.name].resolve()),
             TALLY_KEYRING=str(keyring.resolve()),
             TALLY_SERVICE_TOKEN=token,
             TALLY_GRPC_HOST=cfg.host,
@@ -217,6 +264,16 @@ class Stack:
         )
         for peer in SERVICES:
             env[peer.target_variable()] = cfg.target(peer)
+        if spec.name in USAGE_VOUCHING:
+            env["TALLY_USAGE_SIGNING_KEY_FILE"] = str(self.usage_signing_key.resolve())
+        if spec.name in self.certificates:
+            files = self.certificates[spec.name]
+            env.update(
+                TALLY_TLS_CERT_FILE=str(files.cert.resolve()),
+                TALLY_TLS_KEY_FILE=str(files.key.resolve()),
+                TALLY_TLS_CA_FILE=str(files.ca.resolve()),
+                TALLY_NATS_TLS_CA_FILE=str(files.ca.resolve()),
+            )
         if spec.http:
             env.update(TALLY_HTTP_HOST=cfg.host, TALLY_HTTP_PORT=str(cfg.port(spec) + HTTP_PORT_SHIFT))
         env.update(cfg.extra_env)
@@ -225,12 +282,13 @@ class Stack:
         return env
 
     def _start_service(self, spec: ServiceSpec, keyring: Path, token: str) -> None:
-        log = open(self.config.data_dir / "logs" / f"{spec.name}.log", "ab")  # noqa: SIM115 - owned by the child
+        log = open_private_log(self.config.data_dir / "logs" / f"{spec.name}.log")
         env = self.service_environment(spec, keyring, token)
 
         def launch() -> subprocess.Popen[bytes]:
             return subprocess.Popen(
                 [sys.executable, "-m", spec.module],
+                umask=0o077,  # its databases, spans and logs: readable by this user only
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -248,7 +306,7 @@ class Stack:
                 process = self.processes[name]
                 if process.poll() is not None:
                     raise StackError(f"{name} exited with code {process.returncode}:\n{self._tail(name)}")
-                if check_health(self.config.target(spec), timeout=1.0) == "SERVING":
+                if check_health(self.config.target(spec), 1.0, self.certificates.get("cli")) == "SERVING":
                     del waiting[name]
             if waiting and time.monotonic() > deadline:
                 names = ", ".join(sorted(waiting))
@@ -271,7 +329,14 @@ class Stack:
             "http": {spec.name: self.config.http_url(spec) for spec in SERVICES if spec.http},
             "pids": {name: process.pid for name, process in self.processes.items()},
         }
-        (self.config.data_dir / "stack.json").write_text(json.dumps(state, indent=2))
+        if "cli" in self.certificates:
+            files = self.certificates["cli"]
+            state["tls"] = {
+                "cert": str(files.cert.resolve()),
+                "key": str(files.key.resolve()),
+                "ca": str(files.ca.resolve()),
+            }
+        write_private(self.config.data_dir / "stack.json", json.dumps(state, indent=2))
 
     # -- run and stop ------------------------------------------------------------------------------------
     def endpoints(self) -> list[tuple[str, str]]:
@@ -338,6 +403,52 @@ class Stack:
             _wait_or_kill(self.nats, time.monotonic() + grace)
         state = self.config.data_dir / "stack.json"
         state.unlink(missing_ok=True)
+
+
+_OWN_PER_PROCESS = frozenset(
+    {
+        "OTEL_SERVICE_NAME",
+        "TALLY_NATS_NKEY_SEED",
+        "TALLY_NATS_NKEY_SEED_FILE",
+        "TALLY_TLS_CERT_FILE",
+        "TALLY_TLS_KEY_FILE",
+        "TALLY_TLS_CA_FILE",
+        "TALLY_NATS_TLS_CA_FILE",
+        "TALLY_USAGE_SIGNING_KEY",
+        "TALLY_USAGE_SIGNING_KEY_FILE",
+    }
+)
+
+USAGE_VOUCHING = ("ingestion", "metering")
+"""The services holding the usage signing key: ingestion signs every usage message, metering checks it."""
+
+PRIVATE_SUBDIRECTORIES = ("db", "logs", "traces", "nats", "secrets")
+
+
+def private_directories(data_dir: Path) -> None:
+    """The data dir and its parts, readable by this user only (0700): databases, spans and logs hold
+    customers' usage, and secrets hold keys. Directories made by an older version are tightened too."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+    for sub in PRIVATE_SUBDIRECTORIES:
+        path = data_dir / sub
+        path.mkdir(mode=0o700, exist_ok=True)
+        path.chmod(0o700)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to a file only this user may read or write (0600), whatever the umask."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text)
+
+
+def open_private_log(path: Path):
+    """A log file opened for appending, readable by this user only (0600)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.fchmod(descriptor, 0o600)
+    return os.fdopen(descriptor, "ab")
 
 
 def _wait_or_kill(process: subprocess.Popen[bytes], deadline: float) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from tally.cli.local_tls import channel_credentials, stack_certificates
 from tally.mesh.readiness import LIVENESS_SERVICE
 
 DEADLINE_S = 3.0
@@ -101,6 +102,9 @@ def run(args: argparse.Namespace, out: Output = print) -> int:
             )
             return 1
         endpoints = list(json.loads(state_file.read_text())["services"].items())
+        local = stack_certificates(args.data_dir)
+        if credentials is None and local is not None:
+            credentials = channel_credentials(local)
     healthy = True
     out(f"  {'ENDPOINT':<12} {'TARGET':<28} {'READINESS':<12} LIVENESS")
     for name, target in endpoints:

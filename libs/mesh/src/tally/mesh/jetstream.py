@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlparse
 
 import nats
 import nats.errors
@@ -35,6 +37,7 @@ __all__ = [
     "Delivery",
     "Handler",
     "PayloadTooLarge",
+    "PoisonMessage",
     "PullConsumer",
     "StreamCapacityError",
     "StreamMigrationNeeded",
@@ -76,6 +79,10 @@ _STILL_PAUSED_LOG_S = 60.0
 T = TypeVar("T")
 
 
+class PoisonMessage(Exception):
+    """A message no redelivery can make acceptable (forged, unvouched): dead-lettered at once with the reason."""
+
+
 class PayloadTooLarge(ValueError):
     """A message is larger than the broker accepts; the caller must split it into chunks."""
 
@@ -94,8 +101,16 @@ async def connect(
     *,
     reconnect_wait_s: float = 0.5,
     connect_timeout_s: float = 2.0,
+    nkey_seed: str | None = None,
+    inbox_prefix: str | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> NATS:
-    """Connect to NATS and keep reconnecting forever: a broker restart must never end a service."""
+    """Connect to NATS and keep reconnecting forever: a broker restart must never end a service.
+
+    ``nkey_seed`` is this process's NATS identity (the server checks its signature of a nonce; the seed never
+    leaves the process); ``inbox_prefix`` replaces ``_INBOX`` for replies, so permissions can keep them
+    private to this identity; ``tls`` verifies the server (and may carry a client certificate).
+    """
 
     async def on_error(exc: Exception) -> None:
         _log.warning("nats connection %s: %s", name, exc)
@@ -113,9 +128,21 @@ async def connect(
     if isinstance(servers, str):
         servers = [s.strip() for s in servers.split(",") if s.strip()]
     client = NATS()
+    secured: dict[str, Any] = {}
+    if nkey_seed:
+        secured["nkeys_seed_str"] = nkey_seed
+    if inbox_prefix:
+        secured["inbox_prefix"] = inbox_prefix
+    if tls is not None:
+        secured["tls"] = tls
+        # Servers a cluster announces are IP addresses: verify each against the configured name instead.
+        hostname = urlparse(servers[0] if "://" in servers[0] else f"nats://{servers[0]}").hostname
+        if hostname:
+            secured["tls_hostname"] = hostname
     await client.connect(
         servers=list(servers),
         name=name,
+        **secured,
         max_reconnect_attempts=-1,
         reconnect_time_wait=reconnect_wait_s,  # type: ignore[arg-type]  # nats-py annotates int, accepts float
         connect_timeout=connect_timeout_s,  # type: ignore[arg-type]
@@ -688,7 +715,7 @@ class PullConsumer:
             self._paused = None
 
     async def _reject(self, msg: Msg, delivery: Delivery, exc: Exception) -> None:
-        if delivery.delivery_count >= self._spec.max_deliver:
+        if isinstance(exc, PoisonMessage) or delivery.delivery_count >= self._spec.max_deliver:
             await self._dead_letter(msg, delivery, f"{type(exc).__name__}: {exc}")
             return
         backoff = self._spec.backoff_s

@@ -97,6 +97,7 @@ class MeshServer:
         self._service_names = tuple(service_names)
         self._auth = ServerAuthInterceptor(verifier, scopes)
         self._transient = transient
+        self._health_server: grpc.aio.Server | None = None
         self.health = health_aio.HealthServicer()
         """Readiness (``""`` and each service name) follows ``readiness``; LIVENESS_SERVICE stays SERVING."""
         self._readiness = ReadinessWatch(
@@ -151,6 +152,8 @@ class MeshServer:
         await server.start()
         self._server = server
         self._port = port
+        if self._settings.health_port is not None:
+            await self._start_health_port(self._settings.health_port)
         await self.health.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
         problems = await self._readiness.check_now()
         self._readiness.start()
@@ -163,12 +166,28 @@ class MeshServer:
         if problems:
             logger.warning("%s not ready yet: %s", self.service, "; ".join(problems))
 
+    async def _start_health_port(self, port: int) -> None:
+        """Health alone, in plaintext: the kubelet's gRPC probes cannot present a client certificate, and the
+        serving status is all this port tells (every RPC stays on the main port, behind mutual TLS if set)."""
+        server = grpc.aio.server(options=SERVER_OPTIONS)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        address = f"{self._settings.grpc_host}:{port}"
+        try:
+            bound = server.add_insecure_port(address)
+        except RuntimeError as exc:
+            raise BindError(address) from exc
+        await server.start()
+        self._health_server = server
+        logger.info("%s serving health only, plaintext, on port %s (probes)", self.service, bound)
+
     async def shutdown(self, on_shutdown: Sequence[ShutdownHook] = ()) -> None:
         """Stop in the order that loses nothing: health NOT_SERVING, drain RPCs, then the hooks."""
         await self._readiness.stop()
         await self.health.enter_graceful_shutdown()
         if self._server is not None:
             await self._server.stop(self._settings.shutdown_grace_s)
+        if self._health_server is not None:
+            await self._health_server.stop(0)
         for hook in on_shutdown:
             try:
                 await hook()

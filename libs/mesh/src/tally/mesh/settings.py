@@ -128,6 +128,10 @@ def parse_optional_path(raw: str) -> Path | None:
     return Path(raw) if raw else None
 
 
+def parse_optional_text(raw: str) -> str | None:
+    return raw or None
+
+
 def parse_log_format(raw: str) -> str:
     lowered = raw.strip().lower()
     if lowered not in {"json", "text"}:
@@ -225,6 +229,22 @@ class MeshSettings:
     """This service's own API key, sent on every outbound internal call (its service identity); or the file
     named by TALLY_SERVICE_TOKEN_FILE."""
 
+    nats_nkey_seed: str | None = setting(
+        "TALLY_NATS_NKEY_SEED", default=None, doc="this process's NATS user nkey seed", secret=True
+    )
+    """This process's NATS identity: the seed (``SU…``) of its nkey user, usually from the file named by
+    TALLY_NATS_NKEY_SEED_FILE. Unset: connect without credentials (only a server without authorization
+    accepts that). Its replies then come on the inbox prefix ``_INBOX_<service>``, which only it may read."""
+
+    nats_tls_ca_file: Path | None = setting(
+        "TALLY_NATS_TLS_CA_FILE",
+        default=None,
+        parse=parse_optional_path,
+        doc="CA that signs NATS's certificate",
+    )
+    """PEM CA bundle the NATS server's certificate must chain to; set, the connection is TLS (and presents
+    TALLY_TLS_CERT_FILE/TALLY_TLS_KEY_FILE as a client certificate when those are set)."""
+
     grpc_host: str = setting("TALLY_GRPC_HOST", default="0.0.0.0", doc="address the gRPC server binds")
     """Address the gRPC server binds to."""
 
@@ -301,6 +321,12 @@ class MeshSettings:
         "TALLY_LOG_FORMAT", default="json", parse=parse_log_format, doc="json | text (stdout logs)"
     )
     """Logs on stdout: one JSON object per line with trace and span ids (json), or plain lines (text)."""
+
+    health_port: int | None = setting(
+        "TALLY_HEALTH_PORT", default=None, parse=parse_port, doc="plaintext port serving only gRPC health"
+    )
+    """A second port serving only grpc.health.v1, in plaintext, for probes: the kubelet's cannot present a
+    client certificate when the gRPC port requires mutual TLS. Unset: health is on the gRPC port only."""
 
     tls_cert_file: Path | None = setting("TALLY_TLS_CERT_FILE", default=None, parse=parse_optional_path)
     """PEM certificate of this service; with key and CA files set, gRPC uses mutual TLS."""

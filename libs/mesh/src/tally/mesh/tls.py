@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 
 import grpc
@@ -55,3 +56,15 @@ def channel_credentials(material: TlsMaterial) -> grpc.ChannelCredentials:
         private_key=material.private_key,
         certificate_chain=material.certificate_chain,
     )
+
+
+def nats_tls_context(settings: MeshSettings) -> ssl.SSLContext | None:
+    """TLS to NATS when TALLY_NATS_TLS_CA_FILE is set: the server is verified against that CA (hostname
+    included), and this service's own certificate is presented when it has one (the server may require it)."""
+    if settings.nats_tls_ca_file is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(settings.nats_tls_ca_file))
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if settings.tls_cert_file is not None and settings.tls_key_file is not None:
+        context.load_cert_chain(str(settings.tls_cert_file), str(settings.tls_key_file))
+    return context

@@ -9,6 +9,7 @@ import json
 import logging
 import signal
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,8 @@ from sqlalchemy import MetaData, Row, select, update
 from sqlalchemy.engine import Engine
 
 from tally.mesh import jetstream
+from tally.mesh.nats_access import inbox_prefix
+from tally.mesh.settings import SettingsError, load, setting
 from tally.persistence.engine import create_engine
 from tally.persistence.outbox import outbox_table
 
@@ -155,9 +158,34 @@ class OutboxRelay:
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
 
 
-async def _serve(args: argparse.Namespace) -> None:
-    engine = create_engine(args.database_url)
-    nc = await jetstream.connect(args.nats_url, name="outbox-relay")
+@dataclass(frozen=True)
+class RelaySecrets:
+    """The relay's secrets come from the environment or files, never only from its command line (which every
+    user of the machine can read in the process list)."""
+
+    database_url: str | None = setting(
+        "TALLY_DATABASE_URL", default=None, secret=True, doc="the service's database (--database-url wins)"
+    )
+    nats_nkey_seed: str | None = setting(
+        "TALLY_NATS_NKEY_SEED",
+        default=None,
+        secret=True,
+        doc="the NATS identity of the service it relays for",
+    )
+
+
+async def _serve(args: argparse.Namespace, relay_secrets: RelaySecrets) -> None:
+    database_url = args.database_url or relay_secrets.database_url
+    if not database_url:
+        raise SystemExit("tally.persistence.relay: set TALLY_DATABASE_URL or TALLY_DATABASE_URL_FILE")
+    engine = create_engine(database_url)
+    seed = relay_secrets.nats_nkey_seed
+    nc = await jetstream.connect(
+        args.nats_url,
+        name="outbox-relay",
+        nkey_seed=seed,
+        inbox_prefix=inbox_prefix(args.identity) if seed and args.identity else None,
+    )
     relay = OutboxRelay(
         engine,
         nc.jetstream(),
@@ -179,7 +207,14 @@ async def _serve(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     """Run a relay as its own process: ``python -m tally.persistence.relay --database-url … --nats-url …``."""
     parser = argparse.ArgumentParser(prog="python -m tally.persistence.relay", description=__doc__)
-    parser.add_argument("--database-url", required=True)
+    parser.add_argument(
+        "--database-url",
+        help="default TALLY_DATABASE_URL or the file TALLY_DATABASE_URL_FILE names (prefer those: a URL here, "
+        "password included, shows in the process list)",
+    )
+    parser.add_argument(
+        "--identity", help="service whose NATS identity (TALLY_NATS_NKEY_SEED[_FILE]) it uses"
+    )
     parser.add_argument("--nats-url", required=True)
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--poll-interval", type=float, default=1.0, help="seconds between backlog polls")
@@ -188,7 +223,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("tally").setLevel(args.log_level.upper())
-    asyncio.run(_serve(args))
+    try:
+        relay_secrets = load(RelaySecrets)
+    except SettingsError as exc:
+        raise SystemExit(f"tally.persistence.relay: {exc}") from None
+    asyncio.run(_serve(args, relay_secrets))
 
 
 if __name__ == "__main__":

@@ -32,9 +32,11 @@ from tally.mesh.jetstream import (
     connect,
     ensure_stream,
 )
+from tally.mesh.nats_access import inbox_prefix
 from tally.mesh.readiness import nats_connected
 from tally.mesh.server import DEFAULT_MAX_REQUEST_BYTES, MeshServer, Registration, TerminationSignals
 from tally.mesh.settings import MeshSettings, SettingsError, load
+from tally.mesh.tls import nats_tls_context
 from tally.mesh.transient import either, peer_outage
 from tally.persistence.checkpoint import WalCheckpointer
 from tally.persistence.engine import create_engine
@@ -234,7 +236,13 @@ async def serve(definition: ServiceDefinition[S], mesh: MeshSettings, settings: 
         return
     if checkpointer is not None:
         checkpointer.start()
-    nats = await connect([url.strip() for url in mesh.nats_url.split(",")], name=f"tally-{definition.name}")
+    nats = await connect(
+        [url.strip() for url in mesh.nats_url.split(",")],
+        name=f"tally-{definition.name}",
+        nkey_seed=mesh.nats_nkey_seed,
+        inbox_prefix=inbox_prefix(definition.name) if mesh.nats_nkey_seed else None,
+        tls=nats_tls_context(mesh),
+    )
     js = nats.jetstream()
     try:
         await streams.check_capacity(js, mesh)

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from tally.mesh import nats_access
 from tally.testing.ports import free_port
 
 __all__ = ["NatsCluster", "NatsServer", "nats_server_binary"]
@@ -30,7 +31,11 @@ def nats_server_binary() -> Path:
 
 
 class NatsServer:
-    """One nats-server process with JetStream on a fixed port and store dir, so restarts keep its streams."""
+    """One nats-server process with JetStream on a fixed port and store dir, so restarts keep its streams.
+
+    With ``authorization``, it admits only the nkey identities of ``tally.mesh.nats_access`` (every
+    service's and the operator's, seeds under ``<store_dir>/nkeys``) with their least-privilege permissions.
+    """
 
     def __init__(
         self,
@@ -42,6 +47,7 @@ class NatsServer:
         name: str | None = None,
         cluster_port: int | None = None,
         routes: tuple[int, ...] = (),
+        authorization: bool = False,
     ) -> None:
         """``max_file_store`` (e.g. ``64MB``) caps the JetStream file store; ``cluster_port`` and ``routes``
         (the other servers' cluster ports) join this server to a cluster named ``tally``."""
@@ -55,6 +61,23 @@ class NatsServer:
         self._start_timeout_s = start_timeout_s
         self._process: subprocess.Popen[bytes] | None = None
         self._log_path = store_dir / "nats-server.log"
+        self._authorization: str | None = None
+        self.seed_files: dict[str, Path] = {}
+        if authorization:
+            names = [identity.name for identity in (*nats_access.IDENTITIES, nats_access.OPERATOR)]
+            self.seed_files = nats_access.write_seeds(store_dir / "nkeys", names)
+            keys = {name: nats_access.public_key(self.seed(name)) for name in names}
+            self._authorization = nats_access.authorization_block(keys)
+
+    def seed(self, identity: str) -> str:
+        """The nkey seed of ``identity`` (a service name or ``operator``) on a server with authorization."""
+        return self.seed_files[identity].read_text().strip()
+
+    def service_env(self, identity: str) -> dict[str, str]:
+        """What a service process needs to connect as ``identity`` (nothing without authorization)."""
+        if identity not in self.seed_files:
+            return {}
+        return {"TALLY_NATS_NKEY_SEED_FILE": str(self.seed_files[identity])}
 
     def config(self) -> str:
         """The nats.conf this server runs with (written beside its store)."""
@@ -76,6 +99,8 @@ class NatsServer:
                 "  routes: [" + ", ".join(f"nats://{_HOST}:{port}" for port in self.routes) + "]",
                 "}",
             ]
+        if self._authorization is not None:
+            lines.append(self._authorization)
         return "\n".join(lines) + "\n"
 
     @property
@@ -94,7 +119,7 @@ class NatsServer:
         if self._process is not None:
             raise RuntimeError("nats-server is already running")
         self.store_dir.mkdir(parents=True, exist_ok=True)
-        if self.max_file_store is None and self.cluster_port is None:
+        if self.max_file_store is None and self.cluster_port is None and self._authorization is None:
             command = ["-js", "-a", _HOST, "-p", str(self.port), "-sd", str(self.store_dir)]
         else:
             conf = self.store_dir / "nats.conf"

@@ -11,13 +11,31 @@ from tally.testing.databases import database_url, postgres_skips, postgres_url
 from tally.testing.nats_server import NatsServer
 from tally.testing.tracing import in_memory_exporter
 
-__all__ = ["database_url", "nats_server", "nats_server_session", "postgres_url", "spans"]
+__all__ = [
+    "database_url",
+    "nats_server",
+    "nats_server_session",
+    "postgres_url",
+    "secured_nats_server",
+    "spans",
+]
 
 
 @pytest.fixture
 def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
     """A nats-server with JetStream of this test's own: no streams or messages leak between tests."""
     server = NatsServer(tmp_path_factory.mktemp("nats"))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture
+def secured_nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+    """A nats-server that admits only Tally's nkey identities, each with its least-privilege permissions."""
+    server = NatsServer(tmp_path_factory.mktemp("nats"), authorization=True)
     server.start()
     try:
         yield server

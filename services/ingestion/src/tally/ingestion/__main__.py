@@ -26,6 +26,7 @@ from tally.ingestion.store import MeterProjection, ProducerStore, RejectedBounds
 from tally.ingestion.value_properties import ValuePropertyIndex
 from tally.mesh import streams
 from tally.mesh.server import MAX_MESSAGE_BYTES
+from tally.mesh.vouching import UsageVoucher
 from tally.runtime.process import Consumer, Runtime, ServiceDefinition, Wiring, main
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
@@ -44,7 +45,12 @@ async def wire(runtime: Runtime[IngestionSettings]) -> Wiring:
     rejections = BufferedRejections(rejected, capacity=settings.rejection_buffer)
     ingestor = Ingestor(
         rejections,
-        BatchPublisher(runtime.js, timeout_s=settings.publish_timeout_s, full_retry_s=settings.full_retry_s),
+        BatchPublisher(
+            runtime.js,
+            timeout_s=settings.publish_timeout_s,
+            full_retry_s=settings.full_retry_s,
+            voucher=UsageVoucher(settings.usage_signing_keys) if settings.usage_signing_keys else None,
+        ),
         settings,
         values,
         limits=ProducerRateLimits(

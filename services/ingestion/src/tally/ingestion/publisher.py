@@ -20,6 +20,7 @@ from nats.js.errors import APIError
 from tally.api.ingestion.v1 import events_pb2
 from tally.domain.errors import Unavailable
 from tally.mesh import jetstream, streams
+from tally.mesh.vouching import VOUCHER_HEADER, UsageVoucher
 
 MAX_MESSAGE_BYTES = 900 * 1024
 """Below the server's default 1 MiB maximum, leaving room for headers."""
@@ -45,10 +46,19 @@ _STORE_FULL = {10077, 10047}
 class BatchPublisher:
     """Stores accepted events durably: returns only after JetStream acknowledged every message."""
 
-    def __init__(self, js: JetStreamContext, *, timeout_s: float, full_retry_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        js: JetStreamContext,
+        *,
+        timeout_s: float,
+        full_retry_s: float = 5.0,
+        voucher: UsageVoucher | None = None,
+    ) -> None:
+        """``voucher`` signs each message, so metering can tell it came from ingestion."""
         self._js = js
         self._timeout_s = timeout_s
         self._full_retry_s = full_retry_s
+        self._voucher = voucher
 
     async def publish(
         self,
@@ -67,13 +77,13 @@ class BatchPublisher:
             for chunk, payload in enumerate(_chunks(producer_id, batch_id, received_at_ms, backfill, group)):
                 # Deterministic ids: a retried batch maps to the same messages, which JetStream drops.
                 msg_id = f"{producer_id}/{batch_id}/{digest}/{partition}/{chunk}"
+                subject = streams.usage_batch_subject(partition)
+                headers = (
+                    {VOUCHER_HEADER: self._voucher.sign(subject, msg_id, payload)} if self._voucher else None
+                )
                 sends.append(
                     jetstream.publish(
-                        self._js,
-                        streams.usage_batch_subject(partition),
-                        payload,
-                        msg_id,
-                        timeout_s=self._timeout_s,
+                        self._js, subject, payload, msg_id, headers=headers, timeout_s=self._timeout_s
                     )
                 )
         # Every send is awaited, even after one failed: none is left half-done when the answer goes out.

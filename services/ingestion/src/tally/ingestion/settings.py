@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tally.mesh.settings import parse_seconds, setting
+from tally.mesh.vouching import parse_signing_keys
 
 
 def parse_rate(raw: str) -> float:
@@ -25,6 +26,17 @@ class IngestionSettings:
         doc="events older than this need a batch marked backfill",
     )
     """Events older than this many hours are rejected unless their batch is marked as a backfill."""
+
+    usage_signing_keys: tuple[bytes, ...] | None = setting(
+        "TALLY_USAGE_SIGNING_KEY",
+        default=None,
+        parse=parse_signing_keys,
+        secret=True,
+        doc="key(s) ingestion signs usage messages with (metering holds the same)",
+    )
+    """Keys shared with metering, comma separated, at least 32 characters each; the first signs every usage
+    message (header Tally-Usage-Voucher). Usually from the file TALLY_USAGE_SIGNING_KEY_FILE names. Unset:
+    messages go unsigned, and a metering that holds a key refuses them."""
 
     publish_timeout_s: float = setting(
         "TALLY_INGEST_PUBLISH_TIMEOUT_SECONDS", default=5.0, parse=parse_seconds, doc="JetStream ack wait"

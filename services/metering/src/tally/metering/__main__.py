@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from datetime import timedelta
 from pathlib import Path
 
 from tally.api.metering.v1 import metering_service_pb2_grpc as pb_grpc
 from tally.mesh import streams
+from tally.mesh.vouching import UsageVoucher
 from tally.metering.closing import CLOSING_CONSUMER, PeriodClosing
 from tally.metering.corrections import EventCorrections, MeterRevisions
 from tally.metering.events import USAGE_CONSUMER
@@ -28,6 +30,8 @@ from tally.runtime.process import Consumer, Runtime, ServiceDefinition, Wiring, 
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
 
+_log = logging.getLogger("tally.metering")
+
 
 async def wire(runtime: Runtime[MeteringSettings]) -> Wiring:
     store = MeterStore(runtime.engine)
@@ -46,7 +50,14 @@ async def wire(runtime: Runtime[MeteringSettings]) -> Wiring:
         UsageWatermarks(runtime.engine),
         ConflictReview(ConflictStore(runtime.engine)),
     )
-    recorder = UsageRecorder(UsageRecording(runtime.engine, keep_connection=True))
+    keys = runtime.settings.usage_signing_keys
+    if keys is None:
+        _log.warning(
+            "TALLY_USAGE_SIGNING_KEY is unset: usage messages are counted without checking ingestion's voucher"
+        )
+    recorder = UsageRecorder(
+        UsageRecording(runtime.engine, keep_connection=True), UsageVoucher(keys) if keys else None
+    )
 
     async def close_recorder() -> None:
         await asyncio.to_thread(recorder.close)

@@ -14,7 +14,8 @@ from sqlalchemy import Engine
 
 from tally.api.ingestion.v1 import events_pb2
 from tally.mesh import attributes, metrics, telemetry
-from tally.mesh.jetstream import Delivery, SpanAttributes
+from tally.mesh.jetstream import Delivery, PoisonMessage, SpanAttributes
+from tally.mesh.vouching import VOUCHER_HEADER, UsageVoucher
 from tally.metering.domain import MeterDefinition, validate_meter
 from tally.metering.recording import IncomingBatch, PreparedUsage, RecordOutcome, UsageRecording
 from tally.metering.store import (
@@ -38,8 +39,10 @@ class UsageRecorder:
     of the customer/time index a transaction touched) is then shared by more events.
     """
 
-    def __init__(self, recording: UsageRecording) -> None:
+    def __init__(self, recording: UsageRecording, voucher: UsageVoucher | None = None) -> None:
+        """With ``voucher``, only batches ingestion signed are recorded (see ``tally.mesh.vouching``)."""
         self._recording = recording
+        self._voucher = voucher
         # One writer: SQLite takes one writer at a time anyway, and on PostgreSQL two of our own writers
         # would only contend for the same rollup rows.
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="usage-writer")
@@ -79,6 +82,16 @@ class UsageRecorder:
         self._recording.close()
 
     def _prepare(self, deliveries: Sequence[Delivery]) -> PreparedUsage:
+        if self._voucher is not None:
+            for delivery in deliveries:
+                if not self._voucher.vouches_for(
+                    delivery.subject, delivery.msg_id, delivery.data, delivery.headers.get(VOUCHER_HEADER)
+                ):
+                    # Fails the fetch; retried one by one, only this message is refused (never counted).
+                    raise PoisonMessage(
+                        f"usage message {delivery.msg_id!r} on {delivery.subject} carries no valid voucher "
+                        "from ingestion; not counted"
+                    )
         return self._recording.prepare([_incoming(delivery) for delivery in deliveries])
 
     def _write_waiting(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tally.mesh.settings import setting
+from tally.mesh.vouching import parse_signing_keys
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,16 @@ class MeteringSettings:
         "TALLY_METERING_FETCH_LOOPS", default=4, parse=int, doc="concurrent fetch loops on the usage consumer"
     )
     """Fetch loops sharing the durable consumer: one prepares a fetch while another's is being written."""
+    usage_signing_keys: tuple[bytes, ...] | None = setting(
+        "TALLY_USAGE_SIGNING_KEY",
+        default=None,
+        parse=parse_signing_keys,
+        secret=True,
+        doc="key(s) that check ingestion's voucher on each usage message",
+    )
+    """The keys ingestion signs with (comma separated; any one verifies), usually from the file
+    TALLY_USAGE_SIGNING_KEY_FILE names. Set, a usage message without a valid voucher is never counted: it is
+    dead-lettered at once with the reason. Unset: every message on the usage subjects is trusted."""
     close_margin_s: float = setting(
         "TALLY_METERING_CLOSE_MARGIN_SECONDS",
         default=30.0,
