@@ -537,6 +537,7 @@ def _stream_size_problems(rendered: Rendered) -> list[tuple[str, str]]:
                     "against the real store at start",
                 )
             )
+    return problems
 
 
 _TLS_SETTINGS = ("TALLY_TLS_CERT_FILE", "TALLY_TLS_KEY_FILE", "TALLY_TLS_CA_FILE", "TALLY_NATS_TLS_CA_FILE")
