@@ -136,15 +136,20 @@ async def test_a_service_may_not_drive_another_services_consumer(secured_nats_se
         )
     finally:
         await metering.close()
-    insights, _ = await _connect(secured_nats_server, "insights")
+    insights, errors = await _connect(secured_nats_server, "insights")
     try:
         js = insights.jetstream()
+        # Whoever declares USAGE declares metering's consumer with it (interest retention keeps batches for
+        # it), but only metering may pull from it or ack its messages.
         with pytest.raises((nats.errors.Error, TimeoutError)):
-            await js.consumer_info(streams.USAGE.name, "metering-usage", timeout=1.0)
-        with pytest.raises((nats.errors.Error, TimeoutError)):
-            await jetstream.ensure_consumer(
-                js, ConsumerSpec(streams.USAGE.name, "metering-usage", f"{streams.USAGE_BATCHES}.>")
+            await insights.request(
+                f"$JS.API.CONSUMER.MSG.NEXT.{streams.USAGE.name}.metering-usage",
+                b'{"batch": 1, "expires": 500000000}',
+                timeout=1.0,
             )
+        with pytest.raises((nats.errors.Error, TimeoutError)):
+            await js.consumer_info(streams.METERING.name, "invoicing-usage-late", timeout=1.0)
+        assert any("permissions violation" in str(error).lower() for error in errors), errors
         # Its own consumer on the same stream is fine.
         await jetstream.ensure_consumer(
             js, ConsumerSpec(streams.USAGE.name, "insights-usage-activity", f"{streams.USAGE_BATCHES}.>")

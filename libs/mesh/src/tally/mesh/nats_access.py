@@ -164,6 +164,16 @@ def permissions(identity: NatsIdentity) -> dict[str, dict[str, list[str]]]:
     for spec in identity.streams:
         for declared in (spec, dlq_spec(spec)):
             publish += [f"{_JS_API}.STREAM.{verb}.{declared.name}" for verb in ("CREATE", "UPDATE", "INFO")]
+        # A stream on interest retention is declared with the consumers it keeps messages for (USAGE with
+        # metering's): whoever declares the stream declares them too, but may not read from them.
+        for consumer in spec.consumers:
+            at = f"{spec.name}.{consumer.durable}"
+            publish += [
+                f"{_JS_API}.CONSUMER.CREATE.{at}",
+                f"{_JS_API}.CONSUMER.CREATE.{at}.>",
+                f"{_JS_API}.CONSUMER.DURABLE.CREATE.{at}",
+                f"{_JS_API}.CONSUMER.INFO.{at}",
+            ]
     for grant in identity.consumers:
         at = f"{grant.stream}.{grant.durable}"
         publish += [
