@@ -9,12 +9,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, InvalidOperation
 
 from tally.metering.domain import Aggregation, MeterDefinition
 
 HOUR_MS = 3_600_000
 ZERO = Decimal(0)
+
+_EXACT = Context(prec=100, Emax=MAX_EMAX, Emin=MIN_EMIN)
+"""Sums and Σ value × t in 100 digits: Python's default 28 would round a sum of values with 30 significant digits
+(the numeric domain's) or a value times a millisecond timestamp; the exponent range is the widest, so a value
+metering accepts (up to 10^±6144, beyond that it is quarantined) never overflows a bucket."""
 
 
 def hour_of(timestamp_ms: int) -> int:
@@ -58,6 +63,11 @@ class Contribution:
     event_id: str
     value: Decimal | None
     raw_value: str | None
+
+
+def exact_sum(a: Decimal, b: Decimal) -> Decimal:
+    """``a + b`` without rounding (see ``_EXACT``)."""
+    return _EXACT.add(a, b)
 
 
 def contribution(
@@ -117,8 +127,10 @@ class Bucket:
     def add_value(self, value: Decimal, timestamp_ms: int, event_id: str) -> None:
         """One numeric contribution; the hot path calls this directly instead of building a Contribution."""
         self.count += 1
-        self.sum += value
-        self.weighted_ts += value * Decimal(timestamp_ms) / 1000
+        self.sum = _EXACT.add(self.sum, value)
+        self.weighted_ts = _EXACT.add(
+            self.weighted_ts, _EXACT.divide(_EXACT.multiply(value, timestamp_ms), 1000)
+        )
         if self.min is None or value < self.min:
             self.min = value
         if self.max is None or value > self.max:
@@ -130,8 +142,8 @@ class Bucket:
 
     def merge(self, other: Bucket) -> None:
         self.count += other.count
-        self.sum += other.sum
-        self.weighted_ts += other.weighted_ts
+        self.sum = _EXACT.add(self.sum, other.sum)
+        self.weighted_ts = _EXACT.add(self.weighted_ts, other.weighted_ts)
         if other.min is not None and (self.min is None or other.min < self.min):
             self.min = other.min
         if other.max is not None and (self.max is None or other.max > self.max):
@@ -181,5 +193,8 @@ def result(
         return Decimal(len(bucket.uniques))
     seconds = Decimal(end_ms - start_ms) / 1000
     end_s = Decimal(end_ms) / 1000
-    integral = carried_level * seconds + end_s * bucket.sum - bucket.weighted_ts
+    integral = _EXACT.subtract(
+        _EXACT.add(_EXACT.multiply(carried_level, seconds), _EXACT.multiply(end_s, bucket.sum)),
+        bucket.weighted_ts,
+    )
     return integral / seconds

@@ -39,6 +39,7 @@ from tally.metering.aggregation import (
     ZERO,
     Bucket,
     contribution,
+    exact_sum,
     group_key,
     hour_of,
     parse_group_key,
@@ -277,7 +278,7 @@ class UsageFold:
                 answer.append(UsageBucket(start_ms, end_ms, parse_group_key(group), quantity))
             if self.weighted:
                 for group, bucket in inside.items():
-                    level[group] = level.get(group, ZERO) + bucket.sum
+                    level[group] = exact_sum(level.get(group, ZERO), bucket.sum)
         return answer
 
 
