@@ -160,7 +160,8 @@ def permissions(identity: NatsIdentity) -> dict[str, dict[str, list[str]]]:
     """The nats-server ``permissions`` block of ``identity``: allow lists only, everything else denied."""
     if identity.everything:
         return {"publish": {"allow": [">"]}, "subscribe": {"allow": [">"]}}
-    publish: list[str] = list(identity.publishes)
+    # $JS.API.INFO: the account's limits, which every service reads at start to check its streams fit.
+    publish: list[str] = [*identity.publishes, f"{_JS_API}.INFO"]
     for spec in identity.streams:
         for declared in (spec, dlq_spec(spec)):
             publish += [f"{_JS_API}.STREAM.{verb}.{declared.name}" for verb in ("CREATE", "UPDATE", "INFO")]
