@@ -98,3 +98,19 @@ async def test_the_run_loop_sweeps_at_start_and_reads_new_controls_at_once():
         runner.cancel()
     assert alerts(world) == [f"alert:sub_1:spend:5:{APRIL.isoformat()}"]
     assert watch.partitions == {streams.usage_partition("acme")}
+
+
+async def test_a_customer_watched_after_new_controls_is_followed_though_its_first_batch_went_unheard():
+    # Usage sent right after an alert was set can pass before the wire layer listens to its partition: the
+    # customer is looked at over the next seconds anyway, not only at the next sweep.
+    world, watch = watched_world()
+    await world.controls.set(Controls("sub_1", "USD", None, spend_alerts=(), usage_alerts=(("calls", D(3)),)))
+    await watch.sweep(follow_new=True)
+    assert alerts(world) == []  # nothing counted yet when the controls were read
+    world.calls("acme", at(4, 2), at(4, 3), at(4, 4))  # counted, but no signal was heard
+    assert await watch.look_at_due(world.now + timedelta(milliseconds=10)) == 1
+    assert alerts(world) == [f"alert:sub_1:usage:calls:3:{APRIL.isoformat()}"]
+    assert await watch.look_at_due(world.now + timedelta(milliseconds=40)) == 1  # the last follow-up
+
+    await watch.sweep(follow_new=True)  # already watched: no new follow-ups
+    assert await watch.look_at_due(world.now + timedelta(seconds=5)) == 0

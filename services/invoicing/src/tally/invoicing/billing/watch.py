@@ -107,9 +107,13 @@ class UsageWatch:
         await self._changed.wait()
         self._changed.clear()
 
-    async def refresh(self) -> None:
+    async def refresh(self, *, follow_new: bool = False) -> None:
         """Reads which subscriptions have alerts, and their customers, again (after SetBillingControls, and at
-        every sweep)."""
+        every sweep).
+
+        ``follow_new`` (after SetBillingControls): a customer watched from now on is looked at over the next
+        seconds as if a batch had been signalled, because usage sent right after the alert was set may pass
+        before the wire layer listens to the customer's partition."""
         controls = await read(self._transactions, lambda tx: tx.controls.all())
         watched: dict[str, set[str]] = {}
         kept: dict[str, Controls] = {}
@@ -136,7 +140,11 @@ class UsageWatch:
                 (encoded_customer(external_id), external_id)
             )
         before = self.partitions
+        newly = watched.keys() - self._watched.keys()
         self._watched, self._controls, self._needles = watched, kept, needles
+        if follow_new:
+            for external_id in newly:
+                self._follow(external_id)
         if self.partitions != before:
             self._changed.set()
             _log.info(
@@ -155,12 +163,16 @@ class UsageWatch:
         """A usage batch of ``partition`` was accepted: each watched customer it names is looked at soon."""
         for needle, external_id in self._needles.get(partition, ()):
             if needle in data:
-                now = self._clock()
-                looks = [now + wait for wait in self._follow_ups]
-                # A customer already due keeps its first look: a stream of batches never pushes it back.
-                self._due[external_id] = min(self._due.get(external_id, looks[0]), looks[0])
-                self._pending[external_id] = looks
-                self._woken.set()
+                self._follow(external_id)
+
+    def _follow(self, external_id: str) -> None:
+        """Look at the customer often over the next seconds, then less (``follow_ups``)."""
+        now = self._clock()
+        looks = [now + wait for wait in self._follow_ups]
+        # A customer already due keeps its first look: a stream of batches never pushes it back.
+        self._due[external_id] = min(self._due.get(external_id, looks[0]), looks[0])
+        self._pending[external_id] = looks
+        self._woken.set()
 
     async def evaluate(self, subscription_id: str, at: datetime) -> int:
         """Fires the alerts the subscription's open period reached by ``at``; returns how many fired now."""
@@ -207,9 +219,9 @@ class UsageWatch:
                     "evaluating the alerts of subscription %s failed; the next look retries", subscription_id
                 )
 
-    async def sweep(self) -> None:
+    async def sweep(self, *, follow_new: bool = False) -> None:
         """Refreshes what is watched and evaluates every watched subscription."""
-        await self.refresh()
+        await self.refresh(follow_new=follow_new)
         await self._evaluate_all(sorted(self._controls), self._clock())
 
     async def look_at_due(self, now: datetime) -> int:
@@ -235,9 +247,9 @@ class UsageWatch:
             try:
                 now = self._clock()
                 if now >= next_sweep or self._stale:
-                    self._stale = False
+                    changed, self._stale = self._stale, False
                     next_sweep = now + self._sweep
-                    await self.sweep()
+                    await self.sweep(follow_new=changed)
                 if await self.look_at_due(self._clock()):
                     continue
             except Exception:
