@@ -19,7 +19,7 @@ from tally.ingestion.store import KeyRow, ProducerRecord, RejectedFilter
 from tally.mesh.errors import to_rpc_status
 from tally.mesh.interceptors.auth import current_principal
 from tally.mesh.wire import timestamp_from_wire, timestamp_to_wire
-from tally.persistence.paging import decode_int_token, decode_token, encode_token, page_size
+from tally.persistence.paging import decode_int_token, decode_token, page_of, page_size
 
 SERVICE = "tally.api.ingestion.v1.IngestionService"
 ADMIN_SERVICE = "tally.api.ingestion.v1.IngestionAdminService"
@@ -113,10 +113,14 @@ class IngestionServicer(pb_grpc.IngestionServiceServicer):
             to_time=timestamp_from_wire(request.to_time) if request.HasField("to_time") else None,
             code=request.code or None,
         )
-        records = await self._ingestor.list_rejected(
-            current_principal().name, where, after_id=decode_int_token(request.page.page_token), limit=limit
+        found = await self._ingestor.list_rejected(
+            current_principal().name,
+            where,
+            after_id=decode_int_token(request.page.page_token),
+            limit=limit + 1,
         )
-        reply = pb.ListRejectedResponse(
+        records, token = page_of(found, limit, lambda record: record.id)
+        return pb.ListRejectedResponse(
             rejected=[
                 pb.RejectedEventRecord(
                     id=str(record.id),
@@ -130,11 +134,9 @@ class IngestionServicer(pb_grpc.IngestionServiceServicer):
                     rejected_at=timestamp_to_wire(record.received_at),
                 )
                 for record in records
-            ]
+            ],
+            page=pagination_pb2.PageResponse(next_page_token=token),
         )
-        if len(records) == limit:
-            reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=encode_token(records[-1].id)))
-        return reply
 
 
 def _raw(data: bytes) -> bytes:
@@ -205,12 +207,13 @@ class IngestionAdminServicer(pb_grpc.IngestionAdminServiceServicer):
     ) -> pb.ListProducersResponse:
         limit = page_size(request.page.page_size)
         found = await self._admin.list_producers(
-            after_name=decode_token(request.page.page_token), limit=limit
+            after_name=decode_token(request.page.page_token), limit=limit + 1
         )
-        reply = pb.ListProducersResponse(producers=[_producer_to_wire(p) for p in found])
-        if len(found) == limit:
-            reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=encode_token(found[-1].name)))
-        return reply
+        producers, token = page_of(found, limit, lambda producer: producer.name)
+        return pb.ListProducersResponse(
+            producers=[_producer_to_wire(p) for p in producers],
+            page=pagination_pb2.PageResponse(next_page_token=token),
+        )
 
     async def CreateApiKey(
         self, request: pb.CreateApiKeyRequest, context: grpc.aio.ServicerContext
@@ -231,12 +234,12 @@ class IngestionAdminServicer(pb_grpc.IngestionAdminServiceServicer):
             request.producer_id,
             include_revoked=request.include_revoked,
             after_key_id=decode_token(request.page.page_token),
-            limit=limit,
+            limit=limit + 1,
         )
-        reply = pb.ListApiKeysResponse(api_keys=[_key_to_wire(k) for k in found])
-        if len(found) == limit:
-            reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=encode_token(found[-1].key_id)))
-        return reply
+        keys, token = page_of(found, limit, lambda key: key.key_id)
+        return pb.ListApiKeysResponse(
+            api_keys=[_key_to_wire(k) for k in keys], page=pagination_pb2.PageResponse(next_page_token=token)
+        )
 
     async def RevokeApiKey(
         self, request: pb.RevokeApiKeyRequest, context: grpc.aio.ServicerContext

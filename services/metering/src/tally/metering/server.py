@@ -34,7 +34,7 @@ from tally.metering.queries import (
     Window,
 )
 from tally.metering.store import EventConflict, QuarantinedEvent, StoredMeter
-from tally.persistence.paging import decode_int_token, decode_token, encode_token, page_size
+from tally.persistence.paging import decode_int_token, decode_token, encode_token, page_of, page_size
 
 SERVICE = "tally.api.metering.v1.MeteringService"
 SCOPES = {
@@ -292,11 +292,12 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
         self, request: pb.ListMetersRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListMetersResponse:
         limit = page_size(request.page.page_size)
-        found = await self._meters.list(after_id=decode_token(request.page.page_token), limit=limit)
-        reply = pb.ListMetersResponse(meters=[_meter_to_wire(m) for m in found])
-        if len(found) == limit:
-            reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=encode_token(found[-1].id)))
-        return reply
+        found = await self._meters.list(after_id=decode_token(request.page.page_token), limit=limit + 1)
+        meters, token = page_of(found, limit, lambda meter: meter.id)
+        return pb.ListMetersResponse(
+            meters=[_meter_to_wire(m) for m in meters],
+            page=pagination_pb2.PageResponse(next_page_token=token),
+        )
 
     async def Rebuild(
         self, request: pb.RebuildRequest, context: grpc.aio.ServicerContext
@@ -339,13 +340,13 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
             event_type=request.event_type or None,
             include_voided=request.include_voided,
             after=_event_position(request.page.page_token),
-            limit=limit,
+            limit=limit + 1,
         )
-        reply = pb.ListEventsResponse(events=[_event_to_wire(record) for record in found])
-        if len(found) == limit:
-            token = encode_token(json.dumps(list(found[-1].position)))
-            reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=token))
-        return reply
+        records, token = page_of(found, limit, lambda record: json.dumps(list(record.position)))
+        return pb.ListEventsResponse(
+            events=[_event_to_wire(record) for record in records],
+            page=pagination_pb2.PageResponse(next_page_token=token),
+        )
 
     async def ListMeterValues(
         self, request: pb.ListMeterValuesRequest, context: grpc.aio.ServicerContext
@@ -405,12 +406,15 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
     ) -> pb.ListQuarantinedResponse:
         limit = page_size(request.page.page_size)
         found = await self._quarantine.list(
-            producer_id=request.producer_id, after_id=decode_int_token(request.page.page_token), limit=limit
+            producer_id=request.producer_id,
+            after_id=decode_int_token(request.page.page_token),
+            limit=limit + 1,
         )
-        reply = pb.ListQuarantinedResponse(events=[_quarantined_to_wire(event) for event in found])
-        if len(found) == limit:
-            reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=encode_token(found[-1].id)))
-        return reply
+        events, token = page_of(found, limit, lambda event: event.id)
+        return pb.ListQuarantinedResponse(
+            events=[_quarantined_to_wire(event) for event in events],
+            page=pagination_pb2.PageResponse(next_page_token=token),
+        )
 
     async def GetUsageWatermark(
         self, request: pb.GetUsageWatermarkRequest, context: grpc.aio.ServicerContext
@@ -422,9 +426,12 @@ class MeteringServicer(pb_grpc.MeteringServiceServicer):
     ) -> pb.ListConflictsResponse:
         limit = page_size(request.page.page_size)
         found = await self._conflicts.list(
-            producer_id=request.producer_id, after_id=decode_int_token(request.page.page_token), limit=limit
+            producer_id=request.producer_id,
+            after_id=decode_int_token(request.page.page_token),
+            limit=limit + 1,
         )
-        reply = pb.ListConflictsResponse(conflicts=[_conflict_to_wire(conflict) for conflict in found])
-        if len(found) == limit:
-            reply.page.CopyFrom(pagination_pb2.PageResponse(next_page_token=encode_token(found[-1].id)))
-        return reply
+        conflicts, token = page_of(found, limit, lambda conflict: conflict.id)
+        return pb.ListConflictsResponse(
+            conflicts=[_conflict_to_wire(conflict) for conflict in conflicts],
+            page=pagination_pb2.PageResponse(next_page_token=token),
+        )
