@@ -5,7 +5,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from starlette.requests import Request
 
-from tally.domain.errors import ResourceExhausted
+from tally.domain.errors import ResourceExhausted, Unavailable
 from tally.gateway.peers import domain_error
 from tally.gateway.web.problems import json_problem
 from tally.mesh.errors import to_status
@@ -40,3 +40,12 @@ def test_status_without_retry_info_has_none():
     sent = rpc_status.to_status(status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message="too big"))
     error = domain_error(_Refused(sent), "catalog")
     assert isinstance(error, ResourceExhausted) and error.retry_after_s is None
+
+
+async def test_an_ingest_whose_outcome_is_unknown_is_answered_503_with_the_peers_retry_after():
+    sent = to_status(Unavailable("the event store did not confirm batch 'b1'", retry_after_s=5.0))
+    error = domain_error(_Refused(sent), "ingestion")
+    assert isinstance(error, Unavailable) and error.retry_after_s == 5.0
+    request = Request({"type": "http", "method": "POST", "path": "/v1/usage/batches", "headers": []})
+    response = await json_problem(request, error)
+    assert (response.status_code, response.headers["retry-after"]) == (503, "5")

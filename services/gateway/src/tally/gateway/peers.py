@@ -78,7 +78,10 @@ def domain_error(exc: grpc.aio.AioRpcError, peer: str) -> DomainError:
         return PermissionDenied(details)
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         return Unavailable(f"{peer} did not answer in time")
-    return Unavailable(f"{peer} is not available ({code.name}): {details}")
+    # An UNAVAILABLE's RetryInfo (an ingest whose outcome is unknown, a full store) says when to resend.
+    return Unavailable(
+        f"{peer} is not available ({code.name}): {details}", retry_after_s=retry_delay_s(exc) or 1.0
+    )
 
 
 class Peers:

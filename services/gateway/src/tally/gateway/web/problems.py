@@ -72,7 +72,7 @@ async def json_problem(request: Request, exc: Exception) -> JSONResponse:
     if status == 500:
         _log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
     headers = {"www-authenticate": 'Bearer realm="tally"'} if status == 401 else None
-    if isinstance(exc, ResourceExhausted) and exc.retry_after_s is not None:
+    if isinstance(exc, ResourceExhausted | Unavailable) and exc.retry_after_s is not None:
         # HTTP's own way of saying when to resend: whole seconds, rounded up so a client never comes early.
         headers = {"retry-after": str(max(1, math.ceil(exc.retry_after_s)))}
     return problem_response(status, body, headers)
