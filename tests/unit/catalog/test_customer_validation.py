@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from tally.catalog.domain import Address, CustomerInput, validate_customer
+from tally.catalog.domain import Address, CustomerInput, canonical_external_id, validate_customer
 from tally.domain.errors import InvalidArgument
 
 
@@ -69,3 +69,12 @@ def test_every_problem_is_reported_at_once():
         "customer.currency",
         "customer.tax_rate_percent",
     ]
+
+
+def test_an_external_id_is_kept_in_nfc_as_ingestion_gives_usage_its_customer():
+    decomposed = "cafe\u0301-ltd"  # e + combining acute accent
+    details = validate_customer(raw(external_id=decomposed))
+    assert details.external_id == "caf\u00e9-ltd"
+    assert (
+        canonical_external_id(f" {decomposed} ") == canonical_external_id("caf\u00e9-ltd") == "caf\u00e9-ltd"
+    )

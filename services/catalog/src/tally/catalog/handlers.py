@@ -28,6 +28,7 @@ from tally.catalog.domain import (
     Subscription,
     SubscriptionStatus,
     billing_period,
+    canonical_external_id,
     customer_update_fields,
     legal_entity_update_fields,
     migrate,
@@ -129,7 +130,7 @@ class Customers:
     async def get_by_external_id(self, external_id: str) -> Customer:
         if not external_id:
             raise InvalidArgument.field("external_id", "must not be empty")
-        customer = await asyncio.to_thread(self._store.get_by_external_id, external_id)
+        customer = await asyncio.to_thread(self._store.get_by_external_id, canonical_external_id(external_id))
         if customer is None:
             raise NotFound("customer", external_id, field="external_id")
         return customer

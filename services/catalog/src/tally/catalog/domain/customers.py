@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -117,6 +118,13 @@ class Customer:
     updated_at: datetime
 
 
+def canonical_external_id(raw: str) -> str:
+    """An external id as stored and looked up: trimmed and in Unicode NFC, the form ingestion gives the customer
+    of every usage event, so an id typed with composed or decomposed accents is one customer everywhere."""
+    text = raw.strip()
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
 def validate_customer(raw: CustomerInput, *, path: str = "customer") -> CustomerDetails:
     """The validated details of ``raw``, or InvalidArgument naming every bad field under ``path``."""
     problems: list[FieldViolation] = []
@@ -124,7 +132,7 @@ def validate_customer(raw: CustomerInput, *, path: str = "customer") -> Customer
     def bad(name: str, reason: str) -> None:
         problems.append(FieldViolation(f"{path}.{name}", reason))
 
-    external_id = raw.external_id.strip()
+    external_id = canonical_external_id(raw.external_id)
     if not external_id:
         bad("external_id", "is required")
     elif len(external_id) > MAX_EXTERNAL_ID_LENGTH:
