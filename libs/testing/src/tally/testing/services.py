@@ -55,7 +55,9 @@ class ServiceProcess:
 
     def environment(self) -> dict[str, str]:
         # The same least-privilege scopes a deployed service's key holds, so tests prove they suffice.
-        service_key = self.add_key(f"service:{self.name}", sorted(service_scopes(self.name)))
+        # Named by its module, so a replica ("metering-1") holds its service's scopes.
+        service = self.module.removeprefix("tally.")
+        service_key = self.add_key(f"service:{service}", sorted(service_scopes(service)))
         env = dict(os.environ)
         env.update(
             TALLY_DATABASE_URL=self.database_url,
