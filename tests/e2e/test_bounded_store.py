@@ -13,12 +13,9 @@ from decimal import Decimal
 import grpc
 import pytest
 
-from tally.api.common.v1 import period_pb2
 from tally.api.ingestion.v1 import events_pb2
 from tally.api.ingestion.v1 import ingestion_service_pb2 as ingestion_pb
 from tally.api.ingestion.v1 import ingestion_service_pb2_grpc as ingestion_grpc
-from tally.api.metering.v1 import metering_service_pb2 as metering_pb
-from tally.api.metering.v1 import metering_service_pb2_grpc as metering_grpc
 from tally.mesh.errors import retry_delay_s
 from tally.testing.databases import sqlite_url
 from tally.testing.nats_server import NatsServer
@@ -62,20 +59,7 @@ def batch(seq: int) -> ingestion_pb.IngestRequest:
 
 
 def total_usage(metering: ServiceProcess, meter_id: str) -> Decimal:
-    period = period_pb2.Period()
-    period.start.FromMilliseconds(NOW_MS - 3_600_000)
-    period.end.FromMilliseconds(NOW_MS + 3_600_000)
-    with grpc.insecure_channel(metering.target) as channel:
-        stub = metering_grpc.MeteringServiceStub(channel)
-        total = Decimal(0)
-        for customer in CUSTOMERS:
-            reply = stub.GetUsage(
-                metering_pb.GetUsageRequest(customer=customer, meter_id=meter_id, period=period),
-                metadata=metering.metadata(),
-                timeout=30,
-            )
-            total += sum((Decimal(bucket.quantity) for bucket in reply.buckets), Decimal(0))
-    return total
+    return metering.usage_total(meter_id, CUSTOMERS, NOW_MS - 3_600_000, NOW_MS + 3_600_000, timeout=30)
 
 
 def settle(metering: ServiceProcess, meter_id: str, expected: int, limit_s: float) -> Decimal:
@@ -101,19 +85,8 @@ def stack(tmp_path):
     for service in services.values():
         service.start()
     metering = services["metering"]
-    with grpc.insecure_channel(metering.target) as channel:
-        meter = metering_grpc.MeteringServiceStub(channel).CreateMeter(
-            metering_pb.CreateMeterRequest(
-                meter=metering_pb.Meter(
-                    key="api_calls",
-                    name="API calls",
-                    event_type="api_call",
-                    aggregation=metering_pb.AGGREGATION_COUNT,
-                )
-            ),
-            metadata=metering.metadata(),
-        )
-    yield nats, services, meter.meter.id
+    meter_id = metering.create_count_meter()
+    yield nats, services, meter_id
     for service in services.values():
         service.kill()
     nats.kill()

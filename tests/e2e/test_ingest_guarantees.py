@@ -9,12 +9,9 @@ from decimal import Decimal
 import grpc
 import pytest
 
-from tally.api.common.v1 import period_pb2
 from tally.api.ingestion.v1 import events_pb2
 from tally.api.ingestion.v1 import ingestion_service_pb2 as ingestion_pb
 from tally.api.ingestion.v1 import ingestion_service_pb2_grpc as ingestion_grpc
-from tally.api.metering.v1 import metering_service_pb2 as metering_pb
-from tally.api.metering.v1 import metering_service_pb2_grpc as metering_grpc
 from tally.testing.databases import sqlite_url
 from tally.testing.services import ServiceProcess
 
@@ -46,38 +43,14 @@ def pipeline(tmp_path, nats_server):
         )
         services[name].start()
     metering = services["metering"]
-    with grpc.insecure_channel(metering.target) as channel:
-        meter = metering_grpc.MeteringServiceStub(channel).CreateMeter(
-            metering_pb.CreateMeterRequest(
-                meter=metering_pb.Meter(
-                    key="api_calls",
-                    name="API calls",
-                    event_type="api_call",
-                    aggregation=metering_pb.AGGREGATION_COUNT,
-                )
-            ),
-            metadata=metering.metadata(),
-        )
-    yield services, meter.meter.id
+    meter_id = metering.create_count_meter()
+    yield services, meter_id
     for service in services.values():
         service.kill()
 
 
 def total_usage(metering: ServiceProcess, meter_id: str) -> Decimal:
-    period = period_pb2.Period()
-    period.start.FromMilliseconds(NOW_MS - 3_600_000)
-    period.end.FromMilliseconds(NOW_MS + 3_600_000)
-    with grpc.insecure_channel(metering.target) as channel:
-        stub = metering_grpc.MeteringServiceStub(channel)
-        total = Decimal(0)
-        for customer in CUSTOMERS:
-            reply = stub.GetUsage(
-                metering_pb.GetUsageRequest(customer=customer, meter_id=meter_id, period=period),
-                metadata=metering.metadata(),
-                timeout=10,
-            )
-            total += sum((Decimal(bucket.quantity) for bucket in reply.buckets), Decimal(0))
-    return total
+    return metering.usage_total(meter_id, CUSTOMERS, NOW_MS - 3_600_000, NOW_MS + 3_600_000, timeout=10)
 
 
 def settle(metering: ServiceProcess, meter_id: str, expected: int, limit_s: float = 60) -> Decimal:

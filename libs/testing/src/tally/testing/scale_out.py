@@ -163,20 +163,5 @@ def scaled_out(
                 started[name].append(replica)
         world = ScaledOut(cluster, started["ingestion"], started["metering"])
         first = world.metering[0]
-        with grpc.insecure_channel(first.target) as channel:
-            world.meter_id = (
-                metering_grpc.MeteringServiceStub(channel)
-                .CreateMeter(
-                    metering_pb.CreateMeterRequest(
-                        meter=metering_pb.Meter(
-                            key="api_calls",
-                            name="API calls",
-                            event_type="api_call",
-                            aggregation=metering_pb.AGGREGATION_COUNT,
-                        )
-                    ),
-                    metadata=first.metadata(),
-                )
-                .meter.id
-            )
+        world.meter_id = first.create_count_meter()
         yield world

@@ -7,13 +7,17 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from tally.api.common.v1 import period_pb2
+from tally.api.metering.v1 import metering_service_pb2 as metering_pb
+from tally.api.metering.v1 import metering_service_pb2_grpc as metering_grpc
 from tally.mesh.auth import ALL_SCOPES, Keyring, generate_key
 from tally.mesh.roles import service_scopes
 from tally.testing.ports import free_port
@@ -104,6 +108,38 @@ class ServiceProcess:
 
     def metadata(self, key: str | None = None) -> tuple[tuple[str, str], ...]:
         return (("authorization", f"Bearer {key or self.admin_key}"),)
+
+    def create_count_meter(self, key: str = "api_calls", event_type: str = "api_call") -> str:
+        """On a metering process: a COUNT meter of ``event_type`` events; its id."""
+        with grpc.insecure_channel(self.target) as channel:
+            reply = metering_grpc.MeteringServiceStub(channel).CreateMeter(
+                metering_pb.CreateMeterRequest(
+                    meter=metering_pb.Meter(
+                        key=key, name=key, event_type=event_type, aggregation=metering_pb.AGGREGATION_COUNT
+                    )
+                ),
+                metadata=self.metadata(),
+            )
+        return reply.meter.id
+
+    def usage_total(
+        self, meter_id: str, customers: Iterable[str], start_ms: int, end_ms: int, timeout: float = 10.0
+    ) -> Decimal:
+        """On a metering process: the meter's quantity over [start_ms, end_ms), summed over ``customers``."""
+        period = period_pb2.Period()
+        period.start.FromMilliseconds(start_ms)
+        period.end.FromMilliseconds(end_ms)
+        total = Decimal(0)
+        with grpc.insecure_channel(self.target) as channel:
+            stub = metering_grpc.MeteringServiceStub(channel)
+            for customer in customers:
+                reply = stub.GetUsage(
+                    metering_pb.GetUsageRequest(customer=customer, meter_id=meter_id, period=period),
+                    metadata=self.metadata(),
+                    timeout=timeout,
+                )
+                total += sum((Decimal(bucket.quantity) for bucket in reply.buckets), Decimal(0))
+        return total
 
     def stop(self, timeout: float = 20.0) -> int | None:
         """SIGTERM and wait: the service drains and exits 0."""
