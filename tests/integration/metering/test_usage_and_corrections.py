@@ -61,7 +61,7 @@ def record(engine, stored, customer="acme", batch=None):
         IncomingEvent(event_id, customer, event_type, timestamp_ms, dict(properties))
         for event_type, properties, timestamp_ms, event_id in stored
     ]
-    return UsageRecording(engine).record("p1", batch or uuid.uuid4().hex, T0, incoming)
+    return UsageRecording.on(engine).record("p1", batch or uuid.uuid4().hex, T0, incoming)
 
 
 def ev(event_id, timestamp_ms, **properties):

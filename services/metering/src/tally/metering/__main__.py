@@ -56,7 +56,7 @@ async def wire(runtime: Runtime[MeteringSettings]) -> Wiring:
             "TALLY_USAGE_SIGNING_KEY is unset: usage messages are counted without checking ingestion's voucher"
         )
     recorder = UsageRecorder(
-        UsageRecording(runtime.engine, keep_connection=True), UsageVoucher(keys) if keys else None
+        UsageRecording.on(runtime.engine, keep_connection=True), UsageVoucher(keys) if keys else None
     )
 
     async def close_recorder() -> None:

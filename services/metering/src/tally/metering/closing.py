@@ -41,7 +41,7 @@ from tally.mesh import streams
 from tally.mesh.jetstream import ConsumerSpec, Delivery, SpanAttributes
 from tally.metering.corrections import lock_usage
 from tally.metering.late_usage import announce_late
-from tally.metering.recording import IncomingEvent
+from tally.metering.recording.payload import IncomingEvent
 from tally.metering.store import closed_periods, events, meters_in_force
 from tally.metering.watermark import stored_since
 from tally.persistence.dialects import upsert_insert

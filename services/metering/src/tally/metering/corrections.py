@@ -27,7 +27,7 @@ from tally.metering.handlers import MeterCatalog
 from tally.metering.meter_events import meter_changed
 from tally.metering.quarantine import why_unappliable
 from tally.metering.queries import EventRecord, event_record
-from tally.metering.recording import IncomingEvent, payload_hash, properties_json
+from tally.metering.recording.payload import IncomingEvent, payload_hash, properties_json
 from tally.metering.store import (
     StoredMeter,
     closed_periods,
