@@ -11,7 +11,9 @@ import tally.metering
 from tally.metering.aggregation import HOUR_MS, group_key
 from tally.metering.closing import DEFAULT_CLOSE_MARGIN, Closing, PeriodClosing
 from tally.metering.domain import Aggregation, MeterDefinition
-from tally.metering.recording import IncomingBatch, IncomingEvent, UsageRecording
+from tally.metering.recording.payload import IncomingEvent
+from tally.metering.recording.prepared import IncomingBatch
+from tally.metering.recording.usage_recording import UsageRecording
 from tally.metering.store import MeterStore, closed_periods, event_conflicts, events, rollups, unique_values
 from tally.metering.watermark import usage_watermark
 from tally.persistence.engine import create_engine

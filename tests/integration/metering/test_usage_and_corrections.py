@@ -25,7 +25,8 @@ from tally.metering.corrections import EventCorrections, MeterRevisions
 from tally.metering.domain import Aggregation, MeterChange, MeterDefinition
 from tally.metering.handlers import MeterCatalog
 from tally.metering.queries import EventListing, MeterValues, UsageFold, UsageQuery, UsageReader, Window
-from tally.metering.recording import IncomingEvent, UsageRecording
+from tally.metering.recording.payload import IncomingEvent
+from tally.metering.recording.usage_recording import UsageRecording
 from tally.metering.store import MeterStore, closed_periods, event_audit, rollups, unique_values
 from tally.persistence.engine import create_engine
 from tally.persistence.migrations import upgrade

@@ -14,7 +14,7 @@ from tally.mesh.jetstream import Delivery
 from tally.metering.aggregation import HOUR_MS
 from tally.metering.domain import Aggregation, MeterDefinition
 from tally.metering.handlers import UsageRecorder
-from tally.metering.recording import UsageRecording
+from tally.metering.recording.usage_recording import UsageRecording
 from tally.metering.store import MeterStore, events, rollups
 from tally.persistence.engine import create_engine
 from tally.persistence.migrations import upgrade

@@ -22,7 +22,7 @@ from tally.metering.handlers import (
     UsageWatermarks,
 )
 from tally.metering.queries import EventListing, MeterValues, UsageReader
-from tally.metering.recording import UsageRecording
+from tally.metering.recording.usage_recording import UsageRecording
 from tally.metering.server import SCOPES, SERVICE, MeteringServicer
 from tally.metering.settings import MeteringSettings
 from tally.metering.store import ConflictStore, MeterStore, QuarantineStore

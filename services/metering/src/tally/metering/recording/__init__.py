@@ -6,18 +6,3 @@
 - ``usage_recording``: the use case, stage two, one transaction through a ``UsageWriter``;
 - ``writer``: that store's interface, with ``sqlite`` and ``postgresql`` its one class per database.
 """
-
-from tally.metering.recording.payload import IncomingEvent, payload_hash, properties_json
-from tally.metering.recording.prepared import IncomingBatch, PreparedUsage
-from tally.metering.recording.usage_recording import RecordOutcome, UsageRecording, usage_writer
-
-__all__ = [
-    "IncomingBatch",
-    "IncomingEvent",
-    "PreparedUsage",
-    "RecordOutcome",
-    "UsageRecording",
-    "payload_hash",
-    "properties_json",
-    "usage_writer",
-]
