@@ -80,6 +80,17 @@ SERVICES = [
         ("domain.webhooks", "webhook_store"),
     ),
     Service(
+        "metering",
+        frozenset({"settings"}),
+        {
+            "server": ["handlers", "queries"],
+            "recording.usage_recording": ["recording.sqlite", "recording.prepared"],
+            "recording.sqlite": ["recording.writer", "recording.rows", "store"],
+            "recording.prepared": ["recording.payload", "rollup_fold"],
+        },
+        ("recording.prepared", "recording.sqlite"),
+    ),
+    Service(
         "insights",
         frozenset({"settings"}),
         {"server": ["forecasts"], "forecasts": ["forecasting"], "store": ["scanning"]},

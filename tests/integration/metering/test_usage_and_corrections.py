@@ -25,7 +25,8 @@ from tally.metering.corrections import EventCorrections, MeterRevisions
 from tally.metering.domain import Aggregation, MeterChange, MeterDefinition
 from tally.metering.handlers import MeterCatalog
 from tally.metering.queries import EventListing, MeterValues, UsageFold, UsageQuery, UsageReader, Window
-from tally.metering.recording import IncomingEvent, UsageRecording
+from tally.metering.recording.payload import IncomingEvent
+from tally.metering.recording.usage_recording import UsageRecording
 from tally.metering.store import MeterStore, closed_periods, event_audit, rollups, unique_values
 from tally.persistence.engine import create_engine
 from tally.persistence.migrations import upgrade
@@ -61,7 +62,7 @@ def record(engine, stored, customer="acme", batch=None):
         IncomingEvent(event_id, customer, event_type, timestamp_ms, dict(properties))
         for event_type, properties, timestamp_ms, event_id in stored
     ]
-    return UsageRecording(engine).record("p1", batch or uuid.uuid4().hex, T0, incoming)
+    return UsageRecording.on(engine).record("p1", batch or uuid.uuid4().hex, T0, incoming)
 
 
 def ev(event_id, timestamp_ms, **properties):

@@ -3,7 +3,7 @@
 import pytest
 
 from tally.metering.quarantine import Unappliable, why_unappliable
-from tally.metering.recording import properties_json
+from tally.metering.recording.payload import properties_json
 
 
 def problem(**properties: str) -> Unappliable | None:

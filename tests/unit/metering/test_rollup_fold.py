@@ -7,7 +7,7 @@ import pytest
 
 from tally.metering.aggregation import HOUR_MS, Bucket, contribution, hour_of
 from tally.metering.domain import Aggregation, FilterOperator, MeterDefinition, PropertyFilter
-from tally.metering.recording import IncomingEvent, properties_json
+from tally.metering.recording.payload import IncomingEvent, properties_json
 from tally.metering.rollup_fold import RollupFold
 
 T0 = 1_780_000_000_000 - 1_780_000_000_000 % HOUR_MS

@@ -22,7 +22,7 @@ from tally.metering.handlers import (
     UsageWatermarks,
 )
 from tally.metering.queries import EventListing, MeterValues, UsageReader
-from tally.metering.recording import UsageRecording
+from tally.metering.recording.usage_recording import UsageRecording
 from tally.metering.server import SCOPES, SERVICE, MeteringServicer
 from tally.metering.settings import MeteringSettings
 from tally.metering.store import ConflictStore, MeterStore, QuarantineStore
@@ -56,7 +56,7 @@ async def wire(runtime: Runtime[MeteringSettings]) -> Wiring:
             "TALLY_USAGE_SIGNING_KEY is unset: usage messages are counted without checking ingestion's voucher"
         )
     recorder = UsageRecorder(
-        UsageRecording(runtime.engine, keep_connection=True), UsageVoucher(keys) if keys else None
+        UsageRecording.on(runtime.engine, keep_connection=True), UsageVoucher(keys) if keys else None
     )
 
     async def close_recorder() -> None:

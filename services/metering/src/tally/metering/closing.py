@@ -25,26 +25,21 @@ or reads the new close after its insert. Idempotent: a redelivered close finds n
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Connection, Engine, false, func, select, update
+from sqlalchemy import Engine
 
 from tally.api.invoicing.v1 import events_pb2 as invoicing_events
 from tally.api.invoicing.v1 import invoicing_service_pb2 as invoicing_pb
 from tally.mesh import attributes as attr
 from tally.mesh import streams
 from tally.mesh.jetstream import ConsumerSpec, Delivery, SpanAttributes
-from tally.metering.corrections import lock_usage
+from tally.metering.closed_periods import ClosedPeriodStore
 from tally.metering.late_usage import announce_late
-from tally.metering.recording import IncomingEvent
-from tally.metering.store import closed_periods, events, meters_in_force
-from tally.metering.watermark import stored_since
-from tally.persistence.dialects import upsert_insert
 
 _log = logging.getLogger(__name__)
 
@@ -55,8 +50,6 @@ CLOSING_CONSUMER = ConsumerSpec(
 )
 
 DEFAULT_CLOSE_MARGIN = timedelta(seconds=30)
-
-_IDS_PER_UPDATE = 500
 
 
 @dataclass(frozen=True)
@@ -101,7 +94,7 @@ class PeriodClosing:
         margin: timedelta = DEFAULT_CLOSE_MARGIN,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._engine = engine
+        self._periods = ClosedPeriodStore(engine)
         self._margin_ms = int(margin.total_seconds() * 1000)
         self._clock = clock
 
@@ -112,70 +105,28 @@ class PeriodClosing:
     def close_many(self, closings: Sequence[Closing]) -> list[int]:
         """``close`` for a fetch of closings in one transaction: one usage lock, however many invoices a
         billing run finalized at once."""
-        with self._engine.begin() as conn:
-            lock_usage(conn)
+        periods = self._periods
+        with periods.locked() as conn:
             swept = []
             for closing in closings:
-                self._move_close(conn, closing.customer, closing.until_ms)
-                swept.append(self._sweep(conn, closing))
+                periods.move_close(conn, closing.customer, closing.until_ms)
+                late = periods.flag_stored_after_read(
+                    conn,
+                    closing.customer,
+                    closing.start_ms,
+                    closing.until_ms,
+                    watermark=closing.usage_watermark,
+                    recorded_since_ms=closing.usage_read_at_ms - self._margin_ms,
+                )
+                if late:
+                    defined = periods.meters(conn)
+                    now_ms = int(self._clock() * 1000)
+                    for producer_id, found in sorted(late.items()):
+                        announce_late(
+                            conn, defined, producer_id, f"close:{closing.invoice_id}", now_ms, found
+                        )
+                swept.append(sum(len(found) for found in late.values()))
             return swept
-
-    def _move_close(self, conn: Connection, customer: str, until_ms: int) -> None:
-        dialect = self._engine.dialect.name
-        statement = upsert_insert(closed_periods, dialect).values(customer=customer, closed_until_ms=until_ms)
-        larger = func.max if dialect == "sqlite" else func.greatest
-        statement = statement.on_conflict_do_update(
-            index_elements=[closed_periods.c.customer],
-            set_={
-                "closed_until_ms": larger(
-                    closed_periods.c.closed_until_ms, statement.excluded.closed_until_ms
-                )
-            },
-        )
-        conn.execute(statement)
-
-    def _sweep(self, conn: Connection, closing: Closing) -> int:
-        if closing.usage_watermark:
-            after_read = stored_since(conn, closing.usage_watermark)
-        else:
-            after_read = events.c.recorded_at_ms >= closing.usage_read_at_ms - self._margin_ms
-        rows = conn.execute(
-            select(
-                events.c.id,
-                events.c.producer_id,
-                events.c.event_id,
-                events.c.customer,
-                events.c.event_type,
-                events.c.timestamp_ms,
-                events.c.properties,
-            ).where(
-                events.c.customer == closing.customer,
-                events.c.timestamp_ms >= closing.start_ms,
-                events.c.timestamp_ms < closing.until_ms,
-                after_read,
-                events.c.late == false(),
-                events.c.voided == false(),
-            )
-        ).all()
-        if not rows:
-            return 0
-        ids = [row.id for row in rows]
-        for start in range(0, len(ids), _IDS_PER_UPDATE):
-            conn.execute(
-                update(events).where(events.c.id.in_(ids[start : start + _IDS_PER_UPDATE])).values(late=True)
-            )
-        defined = meters_in_force(conn)
-        by_producer: dict[str, list[IncomingEvent]] = {}
-        for row in rows:
-            by_producer.setdefault(row.producer_id, []).append(
-                IncomingEvent(
-                    row.event_id, row.customer, row.event_type, row.timestamp_ms, json.loads(row.properties)
-                )
-            )
-        now_ms = int(self._clock() * 1000)
-        for producer_id, found in sorted(by_producer.items()):
-            announce_late(conn, defined, producer_id, f"close:{closing.invoice_id}", now_ms, found)
-        return len(rows)
 
     async def handle(self, deliveries: Sequence[Delivery]) -> list[SpanAttributes]:
         """A fetch of InvoiceFinalized messages, closed together; span attributes per message."""

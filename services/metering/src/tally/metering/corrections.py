@@ -22,12 +22,13 @@ from tally.api.metering.v1 import events_pb2 as metering_events
 from tally.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from tally.mesh import streams
 from tally.metering.aggregation import HOUR_MS, Bucket, contribution, hour_of
+from tally.metering.closed_periods import lock_usage
 from tally.metering.domain import Aggregation, MeterChange, MeterDefinition, restates_usage
 from tally.metering.handlers import MeterCatalog
 from tally.metering.meter_events import meter_changed
 from tally.metering.quarantine import why_unappliable
 from tally.metering.queries import EventRecord, event_record
-from tally.metering.recording import IncomingEvent, payload_hash, properties_json
+from tally.metering.recording.payload import IncomingEvent, payload_hash, properties_json
 from tally.metering.store import (
     StoredMeter,
     closed_periods,
@@ -42,19 +43,6 @@ from tally.persistence import outbox
 
 _EVENTS_PER_PAGE = 5_000
 _ROWS_PER_INSERT = 1_000
-
-
-def lock_usage(conn: Connection) -> None:
-    """Take the usage lock for the rest of ``conn``'s transaction (its first statement on SQLite).
-
-    PostgreSQL: SHARE ROW EXCLUSIVE on ``events`` waits for recording transactions in flight (they hold ROW
-    EXCLUSIVE from their INSERT) and holds new ones at their INSERT until commit; it also excludes other
-    corrections. SQLite: ``BEGIN IMMEDIATE`` takes the database's single write lock up front.
-    """
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE")
-    else:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _now() -> datetime:

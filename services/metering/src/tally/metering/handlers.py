@@ -17,7 +17,8 @@ from tally.mesh import attributes, metrics, telemetry
 from tally.mesh.jetstream import Delivery, PoisonMessage, SpanAttributes
 from tally.mesh.vouching import VOUCHER_HEADER, UsageVoucher
 from tally.metering.domain import MeterDefinition, validate_meter
-from tally.metering.recording import IncomingBatch, PreparedUsage, RecordOutcome, UsageRecording
+from tally.metering.recording.prepared import IncomingBatch, PreparedUsage
+from tally.metering.recording.usage_recording import RecordOutcome, UsageRecording
 from tally.metering.store import (
     ConflictStore,
     EventConflict,
