@@ -96,6 +96,18 @@ SERVICES = [
         {"server": ["forecasts"], "forecasts": ["forecasting"], "store": ["scanning"]},
         ("detection", "store"),
     ),
+    Service(
+        "ingestion",
+        frozenset({"settings"}),
+        {
+            "server": ["handlers", "domain"],
+            "events": ["value_properties"],
+            "handlers": ["store", "publisher", "rejection_buffer", "rate_limits"],
+            "value_properties": ["store"],
+            "store": ["domain"],
+        },
+        ("domain", "store"),
+    ),
 ]
 
 

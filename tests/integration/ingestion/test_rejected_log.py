@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 import tally.ingestion
-from tally.ingestion.domain import Rejection
+from tally.ingestion.domain import RejectedFilter, Rejection
 from tally.ingestion.rejected_retention import RejectedRetention
-from tally.ingestion.store import RejectedBounds, RejectedFilter, RejectedLog, rejected_events
+from tally.ingestion.store import RejectedBounds, RejectedLog, rejected_events
 from tally.persistence.engine import create_engine
 from tally.persistence.migrations import upgrade
 

@@ -9,10 +9,9 @@ import pytest
 import sqlalchemy.exc
 
 from tally.domain.errors import Unavailable
-from tally.ingestion.domain import Rejection
+from tally.ingestion.domain import KeyCredential, KeyRow, Rejection
 from tally.ingestion.producer_keys import ProducerKeyVerifier
 from tally.ingestion.rejection_buffer import BufferedRejections
-from tally.ingestion.store import KeyCredential, KeyRow
 from tally.mesh.auth import generate_key
 from tally.persistence.transient import UNREACHABLE
 

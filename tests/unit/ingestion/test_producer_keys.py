@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
+from tally.ingestion.domain import KeyCredential, KeyRow
 from tally.ingestion.producer_keys import ProducerKeyVerifier
-from tally.ingestion.store import KeyCredential, KeyRow
 from tally.mesh.auth import generate_key
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)

@@ -51,8 +51,8 @@ async def wire(runtime: Runtime[IngestionSettings]) -> Wiring:
             full_retry_s=settings.full_retry_s,
             voucher=UsageVoucher(settings.usage_signing_keys) if settings.usage_signing_keys else None,
         ),
-        settings,
         values,
+        backfill_horizon_hours=settings.backfill_horizon_hours,
         limits=ProducerRateLimits(
             Rate(settings.producer_events_per_s, settings.producer_event_burst),
             Rate(settings.producer_batches_per_s, settings.producer_batch_burst),
@@ -71,7 +71,7 @@ async def wire(runtime: Runtime[IngestionSettings]) -> Wiring:
         ],
         service_names=[SERVICE, ADMIN_SERVICE],
         scopes=SCOPES,
-        consumers=[Consumer(METER_PROJECTION, MeterChangedHandler(projection, values))],
+        consumers=[Consumer(METER_PROJECTION, MeterChangedHandler(values))],
         verifiers=[verifier],
         background=[values.refresh_forever, retention.prune_forever, rejections.flush_forever],
         serves_without_database=True,

@@ -1,11 +1,13 @@
-"""Usage event validation: which events of a batch are accepted and why the others are rejected (pure)."""
+"""Ingestion's pure domain: which events of a batch are accepted and why the others are rejected, the records
+of the rejected-events log, meters as ingestion sees them, producers and their keys."""
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
 
 from tally.domain.errors import InvalidArgument, PermissionDenied
 from tally.domain.numbers import NumberError, read_number
@@ -248,6 +250,29 @@ def validate_batch(events: Sequence[E], policy: ValidationPolicy) -> BatchVerdic
     return BatchVerdict(accepted, rejected, repeats)
 
 
+# -- the rejected-events log ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RejectedRecord:
+    """A rejected event as kept in the log."""
+
+    id: int
+    producer_id: str
+    batch_id: str
+    rejection: Rejection
+    payload: dict[str, Any]
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class RejectedFilter:
+    producer_id: str | None = None
+    from_time: datetime | None = None
+    to_time: datetime | None = None
+    code: str | None = None
+
+
 # -- meters as ingestion sees them ---------------------------------------------------------------------
 
 NUMERIC_AGGREGATIONS = frozenset({"SUM", "MAX", "MIN", "AVG", "LATEST", "WEIGHTED_SUM"})
@@ -280,6 +305,37 @@ DEFAULT_KEY_SCOPES = frozenset({"usage:write"})
 PRODUCER_SCOPES = frozenset({"usage:write", "usage:read"})
 """All a producer key may ever hold: send usage, and list its own producer's rejected events. Writing
 invoices, the catalog or anything else is an operator's job, done with an operator key from the keyring."""
+
+
+@dataclass(frozen=True)
+class ProducerRecord:
+    id: str
+    name: str
+    description: str
+    created_at: datetime
+    disabled: bool
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    """A producer key as stored: the SHA-256 of its secret, never the secret."""
+
+    key_id: str
+    producer_id: str
+    name: str
+    secret_sha256: str
+    scopes: frozenset[str]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class KeyCredential:
+    """What verifying a presented key needs, read in one query."""
+
+    key: KeyRow
+    producer_disabled: bool
 
 
 def validate_producer_name(name: str) -> str:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from tally.api.metering.v1 import events_pb2 as metering_events
 from tally.api.metering.v1 import metering_service_pb2 as metering_pb
 from tally.ingestion.domain import MeterView
-from tally.ingestion.store import MeterProjection
 from tally.ingestion.value_properties import ValuePropertyIndex
 from tally.mesh import streams
 from tally.mesh.jetstream import ConsumerSpec, Delivery
@@ -29,10 +27,10 @@ def _aggregation(value: int) -> str:
 
 
 class MeterChangedHandler:
-    """Applies one MeterChanged: upsert + inbox claim in one transaction, then refresh the in-memory map."""
+    """Decodes one MeterChanged and applies it through the index (upsert + inbox claim in one transaction, then
+    the in-memory map reloaded)."""
 
-    def __init__(self, projection: MeterProjection, index: ValuePropertyIndex) -> None:
-        self._projection = projection
+    def __init__(self, index: ValuePropertyIndex) -> None:
         self._index = index
 
     async def __call__(self, delivery: Delivery) -> None:
@@ -41,8 +39,7 @@ class MeterChangedHandler:
         meter = MeterView(
             change.meter_id, change.event_type, _aggregation(change.aggregation), change.value_property
         )
-        applied = await asyncio.to_thread(
-            self._projection.apply,
+        applied = await self._index.apply(
             msg_id,
             meter,
             change.key,
@@ -59,4 +56,3 @@ class MeterChangedHandler:
                 meter.event_type,
                 meter.value_property,
             )
-            await self._index.reload()

@@ -17,6 +17,10 @@ from tally.domain.errors import InvalidArgument
 from tally.ingestion.domain import (
     MAX_BATCH_BYTES,
     MAX_BATCH_EVENTS,
+    KeyRow,
+    ProducerRecord,
+    RejectedFilter,
+    RejectedRecord,
     Rejection,
     ValidationPolicy,
     key_scopes,
@@ -29,15 +33,7 @@ from tally.ingestion.producer_keys import ProducerKeyVerifier, caller_producer, 
 from tally.ingestion.publisher import BatchPublisher
 from tally.ingestion.rate_limits import ProducerRateLimits
 from tally.ingestion.rejection_buffer import BufferedRejections
-from tally.ingestion.settings import IngestionSettings
-from tally.ingestion.store import (
-    KeyRow,
-    ProducerRecord,
-    ProducerStore,
-    RejectedFilter,
-    RejectedLog,
-    RejectedRecord,
-)
+from tally.ingestion.store import ProducerStore, RejectedLog
 from tally.ingestion.value_properties import ValuePropertyIndex
 from tally.mesh import attributes
 from tally.mesh.auth import generate_key
@@ -81,20 +77,21 @@ class Ingestor:
         self,
         log: RejectedLog | BufferedRejections,
         publisher: BatchPublisher,
-        settings: IngestionSettings,
         values: ValuePropertyIndex,
         *,
+        backfill_horizon_hours: float,
         limits: ProducerRateLimits | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        """``limits``: each producer's rate limits (None: unlimited, for tests of other rules)."""
+        """``backfill_horizon_hours``: how old an event may be in a batch not marked backfill; ``limits``: each
+        producer's rate limits (None: unlimited, for tests of other rules)."""
         self._log = log
         self._limits = limits
         self._monotonic = monotonic
         self._publisher = publisher
         self._values = values
-        self._horizon_ms = int(settings.backfill_horizon_hours * 3600 * 1000)
+        self._horizon_ms = int(backfill_horizon_hours * 3600 * 1000)
         self._clock = clock
 
     async def ingest(

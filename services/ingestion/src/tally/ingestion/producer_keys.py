@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from tally.domain.errors import Unavailable
-from tally.ingestion.store import KeyCredential, ProducerStore
+from tally.ingestion.domain import KeyCredential
+from tally.ingestion.store import ProducerStore
 from tally.mesh.auth import Principal, parse_key
 from tally.persistence.transient import database_outage
 

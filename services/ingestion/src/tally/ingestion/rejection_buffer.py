@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from tally.ingestion.domain import Rejection
-from tally.ingestion.store import RejectedFilter, RejectedLog, RejectedRecord
+from tally.ingestion.domain import RejectedFilter, RejectedRecord, Rejection
+from tally.ingestion.store import RejectedLog
 from tally.persistence.transient import database_outage
 
 _log = logging.getLogger(__name__)

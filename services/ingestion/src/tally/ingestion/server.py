@@ -14,8 +14,8 @@ from tally.api.ingestion.v1 import events_pb2
 from tally.api.ingestion.v1 import ingestion_service_pb2 as pb
 from tally.api.ingestion.v1 import ingestion_service_pb2_grpc as pb_grpc
 from tally.domain.errors import DomainError, InvalidArgument
+from tally.ingestion.domain import KeyRow, ProducerRecord, RejectedFilter
 from tally.ingestion.handlers import BatchOutcome, Ingestor, ProducerAdmin
-from tally.ingestion.store import KeyRow, ProducerRecord, RejectedFilter
 from tally.mesh.errors import to_rpc_status
 from tally.mesh.interceptors.auth import current_principal
 from tally.mesh.wire import timestamp_from_wire, timestamp_to_wire

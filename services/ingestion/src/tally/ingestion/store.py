@@ -30,7 +30,15 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from tally.domain.errors import AlreadyExists, NotFound
-from tally.ingestion.domain import MeterView, Rejection
+from tally.ingestion.domain import (
+    KeyCredential,
+    KeyRow,
+    MeterView,
+    ProducerRecord,
+    RejectedFilter,
+    RejectedRecord,
+    Rejection,
+)
 from tally.persistence.dialects import upsert_insert
 from tally.persistence.inbox import claim
 from tally.persistence.types import UtcDateTime
@@ -87,26 +95,6 @@ meter_projection = Table(
     Column("deleted", Boolean, nullable=False),
     Column("changed_at_ms", BigInteger, nullable=False),
 )
-
-
-@dataclass(frozen=True)
-class RejectedRecord:
-    """A rejected event as kept in the log."""
-
-    id: int
-    producer_id: str
-    batch_id: str
-    rejection: Rejection
-    payload: dict[str, Any]
-    received_at: datetime
-
-
-@dataclass(frozen=True)
-class RejectedFilter:
-    producer_id: str | None = None
-    from_time: datetime | None = None
-    to_time: datetime | None = None
-    code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -263,37 +251,6 @@ class RejectedLog:
             )
             for row in rows
         ]
-
-
-@dataclass(frozen=True)
-class ProducerRecord:
-    id: str
-    name: str
-    description: str
-    created_at: datetime
-    disabled: bool
-
-
-@dataclass(frozen=True)
-class KeyRow:
-    """A producer key as stored: the SHA-256 of its secret, never the secret."""
-
-    key_id: str
-    producer_id: str
-    name: str
-    secret_sha256: str
-    scopes: frozenset[str]
-    created_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
-
-
-@dataclass(frozen=True)
-class KeyCredential:
-    """What verifying a presented key needs, read in one query."""
-
-    key: KeyRow
-    producer_disabled: bool
 
 
 def _producer(row: Any) -> ProducerRecord:
