@@ -45,7 +45,7 @@ proto-check: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy libs/domain/src libs/money/src libs/pricing/src libs/pricing_wire/src libs/mesh/src libs/persistence/src libs/runtime/src libs/testing/src libs/fake_erp/src services/*/src cli/src
+	$(VENV)/bin/mypy libs/domain/src libs/money/src libs/pricing/src libs/pricing_wire/src libs/pdf_style/src libs/mesh/src libs/persistence/src libs/runtime/src libs/testing/src libs/fake_erp/src services/*/src cli/src
 	$(VENV)/bin/lint-imports
 
 test-unit: install

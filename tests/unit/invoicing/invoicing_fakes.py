@@ -19,7 +19,7 @@ from tally.domain.errors import FailedPrecondition
 from tally.invoicing.billing.alerts import Controls
 from tally.invoicing.billing.drafting import OPENING, REGULAR, ThresholdInvoice
 from tally.invoicing.billing.history import RunKey, RunRecord
-from tally.invoicing.billing.terms import BilledParty, BillingTerms, Subscription
+from tally.invoicing.billing.terms import BilledParty, Subscription
 from tally.invoicing.billing.usage import GroupedQuantity, LateUsage, UsageQuery
 from tally.invoicing.credit_ledger.domain import Entry, Grant
 from tally.invoicing.credit_notes.domain import CreditNote, CreditNoteFilter, CreditNoteKey
@@ -35,7 +35,7 @@ from tally.invoicing.domain import (
     OutboxMessage,
     Payment,
 )
-from tally.pricing import Period, PlanVersion
+from tally.pricing import BillingTerms, Period, PlanVersion
 
 ZERO = Decimal(0)
 

@@ -11,10 +11,10 @@ from tally.api.common.v1 import money_pb2
 from tally.api.invoicing.v1 import invoicing_service_pb2 as pb
 from tally.domain.errors import FailedPrecondition, InvalidArgument
 from tally.invoicing.billing.batching import Batcher
-from tally.invoicing.billing.peer_messages import terms_from_wire
 from tally.invoicing.billing.rpcs import controls_from_wire
 from tally.invoicing.billing.usage import usage_from_quantities, usage_queries, value_queries
 from tally.pricing import EventValues, MatrixUsage, MatrixUsageEntry, Period
+from tally.pricing_wire import terms_from_wire
 
 MARCH = datetime(2026, 3, 1, tzinfo=UTC)
 APRIL = datetime(2026, 4, 1, tzinfo=UTC)

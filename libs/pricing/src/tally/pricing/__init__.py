@@ -40,9 +40,11 @@ from tally.pricing.plan import (
 )
 from tally.pricing.rating import Rater, compile_price, rate, rate_grouped
 from tally.pricing.recurring import Period, billed_at, fee_period_on_invoice, fee_quantity, proration_factor
+from tally.pricing.terms import BillingTerms
 from tally.pricing.validation import price_violations, validate_price
 
 __all__ = [
+    "BillingTerms",
     "BillingTiming",
     "BreakdownLine",
     "Burn",

@@ -16,8 +16,9 @@ from tally.api.catalog.v1 import catalog_service_pb2 as pb
 from tally.api.common.v1 import money_pb2
 from tally.domain.errors import FieldViolation, InvalidArgument
 from tally.domain.numbers import parse_number
-from tally.mesh.wire import decimal_to_wire, timestamp_to_wire
+from tally.mesh.wire import decimal_to_wire, timestamp_from_wire, timestamp_to_wire
 from tally.pricing import (
+    BillingTerms,
     BillingTiming,
     BreakdownLine,
     Charge,
@@ -33,6 +34,7 @@ from tally.pricing import (
     PackagePrice,
     PackageRounding,
     PercentagePrice,
+    Period,
     PlanVersion,
     Price,
     Rating,
@@ -413,3 +415,21 @@ def plan_from_terms(message: pb.EffectiveTerms) -> tuple[PlanVersion, dict[str, 
     if problems:
         raise InvalidArgument(problems)
     return PlanVersion(message.currency, tuple(charges), minimum, maximum, tuple(discounts)), meters
+
+
+def terms_from_wire(message: pb.EffectiveTerms) -> BillingTerms:
+    """The engine plan of ``message`` and the billing period it prices; InvalidArgument naming every unreadable
+    field."""
+    plan, meters = plan_from_terms(message)
+    start = timestamp_from_wire(message.billing_period.start)
+    end = timestamp_from_wire(message.billing_period.end)
+    if start is None or end is None:
+        raise InvalidArgument.field("terms.billing_period", "is missing")
+    return BillingTerms(
+        subscription_id=message.subscription_id,
+        customer_id=message.customer_id,
+        currency=message.currency,
+        period=Period(start, end),
+        plan=plan,
+        meters=meters,
+    )

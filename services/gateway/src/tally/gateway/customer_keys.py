@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,7 +12,8 @@ from tally.domain.errors import InvalidArgument
 from tally.gateway.domain.access import OPERATOR_SCOPE, Viewer, customer_viewer
 from tally.gateway.key_store import CustomerKeyRow, KeyStore
 from tally.gateway.peers import Peers
-from tally.mesh.auth import Keyring, generate_key, parse_key
+from tally.mesh.auth import Keyring, generate_key
+from tally.persistence.key_cache import KeyCache, StoredKey
 
 
 @dataclass(frozen=True)
@@ -67,12 +66,6 @@ class CustomerKeys:
         return row
 
 
-@dataclass(frozen=True, slots=True)
-class _Cached:
-    until: float
-    row: CustomerKeyRow
-
-
 class ApiKeyVerifier:
     """Who presents a key: an operator (keyring key with the ``finance`` scope or ``*``) or one customer
     (a customer key from the gateway's database, cached briefly so revocation stays prompt)."""
@@ -87,32 +80,20 @@ class ApiKeyVerifier:
     ) -> None:
         self._keyring = keyring
         self._store = store
-        self._cache_s = cache_s
-        self._clock = clock
-        self._cache: dict[str, _Cached] = {}
+        self._keys = KeyCache(self._read, cache_s=cache_s, clock=clock)
 
     def forget(self, key_id: str) -> None:
-        self._cache.pop(key_id, None)
+        self._keys.forget(key_id)
 
     async def viewer(self, token: str) -> Viewer | None:
         principal = self._keyring.verify_now(token)
         if principal is not None:
             # Services' keys carry ``*`` too: any keyring key with the operator scope reads every customer.
             return Viewer(principal.name, customer_id=None) if principal.has_scope(OPERATOR_SCOPE) else None
-        parsed = parse_key(token)
-        if parsed is None:
+        return await self._keys.holder(token)
+
+    def _read(self, key_id: str) -> StoredKey[Viewer] | None:
+        row = self._store.customer_key(key_id)
+        if row is None or row.revoked_at is not None:
             return None
-        key_id, secret = parsed
-        now = self._clock()
-        cached = self._cache.get(key_id)
-        if cached is None or cached.until <= now:
-            self._cache.pop(key_id, None)
-            row = await asyncio.to_thread(self._store.customer_key, key_id)
-            if row is None or row.revoked_at is not None:
-                return None
-            cached = _Cached(now + self._cache_s, row)
-            self._cache[key_id] = cached
-        digest = hashlib.sha256(secret.encode()).hexdigest()
-        if not hmac.compare_digest(cached.row.secret_sha256, digest):
-            return None
-        return customer_viewer(cached.row.customer_id, f"key {key_id}")
+        return StoredKey(row.secret_sha256, customer_viewer(row.customer_id, f"key {key_id}"))

@@ -1,11 +1,10 @@
-"""A subscription's terms (catalog's EffectiveTerms) as the pricing engine's plan, and its period's usage read
-from metering the way invoicing reads it: a quantity per charge, grouped by the matrix dimensions for a matrix
-price, or each event's value for a percentage price."""
+"""A catalog plan version as the pricing engine's plan, and a subscription's usage read from metering the way
+invoicing reads it: a quantity per charge, grouped by the matrix dimensions for a matrix price, or each event's
+value for a percentage price. (Effective terms are ``tally.pricing_wire.terms_from_wire``'s ``BillingTerms``.)"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
@@ -14,6 +13,8 @@ from tally.api.catalog.v1 import catalog_service_pb2 as cat
 from tally.domain.errors import InvalidArgument
 from tally.mesh.wire import timestamp_from_wire
 from tally.pricing import (
+    BillingTerms,
+    BillingTiming,
     Charge,
     ChargeUsage,
     EventValues,
@@ -26,41 +27,10 @@ from tally.pricing import (
     PlanVersion,
     fee_quantity,
 )
-from tally.pricing_wire import Reader, charge_from_wire, discount_from_wire, plan_from_terms
+from tally.pricing_wire import Reader, charge_from_wire, discount_from_wire
 
 ZERO = Decimal(0)
 Grouped = dict[tuple[tuple[str, str], ...], Decimal]
-
-
-@dataclass(frozen=True, slots=True)
-class BillingTerms:
-    subscription_id: str
-    customer_id: str
-    currency: str
-    period: Period
-    plan: PlanVersion
-    meters: Mapping[str, str]
-    """Meter id per usage charge id."""
-
-    def usage_charges(self) -> list[Charge]:
-        return [charge for charge in self.plan.charges if charge.id in self.meters]
-
-
-def terms_from_wire(message: cat.EffectiveTerms) -> BillingTerms:
-    """The engine plan of ``message``; InvalidArgument naming every unreadable field."""
-    plan, meters = plan_from_terms(message)
-    start = timestamp_from_wire(message.billing_period.start)
-    end = timestamp_from_wire(message.billing_period.end)
-    if start is None or end is None:
-        raise InvalidArgument.field("terms.billing_period", "is missing")
-    return BillingTerms(
-        subscription_id=message.subscription_id,
-        customer_id=message.customer_id,
-        currency=message.currency,
-        period=Period(start, end),
-        plan=plan,
-        meters=meters,
-    )
 
 
 def plan_from_version(message: cat.PlanVersion) -> PlanVersion:
@@ -91,44 +61,64 @@ async def period_usage(
 ) -> dict[str, ChargeUsage]:
     """The engine usage of every usage charge over ``period`` (the terms' billing period by default)."""
     span = period or terms.period
+    return await charges_usage(terms, terms.usage_charges(), customer, usage, span.start, span.end)
+
+
+async def charges_usage(
+    terms: BillingTerms,
+    charges: Sequence[Charge],
+    customer: str,
+    usage: UsageReader,
+    start: datetime,
+    end: datetime,
+) -> dict[str, ChargeUsage]:
+    """The engine usage of each of ``charges`` (usage charges of ``terms``) from ``start`` to ``end``:
+    quantities in one batch (grouped by the dimensions of a matrix price), then each percentage price's event
+    values."""
     found: dict[str, ChargeUsage] = {}
-    quantity_charges = [c for c in terms.usage_charges() if not isinstance(c.price, PercentagePrice)]
-    answers = await usage.quantities(
-        [
-            (
-                customer,
-                terms.meters[c.id],
-                span.start,
-                span.end,
-                tuple(c.price.dimensions) if isinstance(c.price, MatrixPrice) else (),
-            )
-            for c in quantity_charges
-        ]
-    )
-    for charge, grouped in zip(quantity_charges, answers, strict=True):
-        if isinstance(charge.price, MatrixPrice):
-            dimensions = charge.price.dimensions
-            entries = [
-                MatrixUsageEntry(tuple(dict(key).get(d, "") for d in dimensions), quantity)
-                for key, quantity in sorted(grouped.items())
+    quantity_charges = [c for c in charges if not isinstance(c.price, PercentagePrice)]
+    if quantity_charges:
+        answers = await usage.quantities(
+            [
+                (
+                    customer,
+                    terms.meters[c.id],
+                    start,
+                    end,
+                    tuple(c.price.dimensions) if isinstance(c.price, MatrixPrice) else (),
+                )
+                for c in quantity_charges
             ]
-            found[charge.id] = MatrixUsage(tuple(entries))
-        else:
-            found[charge.id] = sum(grouped.values(), ZERO)
-    for charge in terms.usage_charges():
+        )
+        for charge, grouped in zip(quantity_charges, answers, strict=True):
+            if isinstance(charge.price, MatrixPrice):
+                dimensions = charge.price.dimensions
+                entries = [
+                    MatrixUsageEntry(tuple(dict(key).get(d, "") for d in dimensions), quantity)
+                    for key, quantity in sorted(grouped.items())
+                ]
+                found[charge.id] = MatrixUsage(tuple(entries))
+            else:
+                found[charge.id] = sum(grouped.values(), ZERO)
+    for charge in charges:
         if isinstance(charge.price, PercentagePrice):
             found[charge.id] = EventValues(
-                tuple(await usage.values(customer, terms.meters[charge.id], span.start, span.end))
+                tuple(await usage.values(customer, terms.meters[charge.id], start, end))
             )
     return found
 
 
-def period_fees(plan: PlanVersion, period: Period, active: Period) -> dict[str, Decimal]:
-    """Each flat fee's periods for ``period`` itself, prorated to the subscription's active interval."""
+def period_fees(
+    plan: PlanVersion, period: Period, active: Period, *, in_advance_for: Period | None = None
+) -> dict[str, Decimal]:
+    """Each flat fee's periods for ``period`` itself (an in-advance fee's for ``in_advance_for`` when given),
+    prorated to the subscription's active interval."""
     fees: dict[str, Decimal] = {}
     for charge in plan.charges:
         if isinstance(charge.price, FlatPrice):
-            periods = fee_quantity(charge.price, period, active)
+            in_advance = charge.price.timing is not BillingTiming.IN_ARREARS
+            served = in_advance_for if in_advance and in_advance_for is not None else period
+            periods = fee_quantity(charge.price, served, active)
             if periods > 0:
                 fees[charge.id] = periods
     return fees

@@ -21,11 +21,11 @@ import numpy as np
 from tally.api.catalog.v1 import catalog_service_pb2 as cat
 from tally.api.invoicing.v1 import invoicing_service_pb2 as inv
 from tally.domain.errors import FailedPrecondition
-from tally.insights.billing_terms import BillingTerms, active_interval, terms_from_wire
+from tally.insights.billing_terms import active_interval, charges_usage, period_fees
 from tally.insights.forecasting import Forecaster
 from tally.money import line_tax, parse_decimal, round_line
 from tally.pricing import (
-    BillingTiming,
+    BillingTerms,
     ChargeUsage,
     EventValues,
     FlatPrice,
@@ -35,9 +35,9 @@ from tally.pricing import (
     PercentagePrice,
     Period,
     PlanVersion,
-    fee_quantity,
     price_plan,
 )
+from tally.pricing_wire import terms_from_wire
 
 ZERO = Decimal(0)
 DAY = timedelta(days=1)
@@ -203,14 +203,7 @@ def closing_fees(plan: PlanVersion, period: Period, active: Period) -> dict[str,
     """The fees the invoice closing ``period`` bills: in-arrears fees for the period itself, in-advance fees
     for the following one (taken as long as this one), each prorated to the subscription's active interval."""
     following = Period(period.end, period.end + (period.end - period.start))
-    fees: dict[str, Decimal] = {}
-    for charge in plan.charges:
-        if isinstance(charge.price, FlatPrice):
-            served = period if charge.price.timing is BillingTiming.IN_ARREARS else following
-            periods = fee_quantity(charge.price, served, active)
-            if periods > 0:
-                fees[charge.id] = periods
-    return fees
+    return period_fees(plan, period, active, in_advance_for=following)
 
 
 class InvoiceForecaster:
@@ -323,25 +316,8 @@ class InvoiceForecaster:
         self, customer: str, terms: BillingTerms, start: datetime, end: datetime
     ) -> dict[str, ChargeUsage]:
         """The period's usage so far of matrix and percentage prices, in their own shape (groups, events)."""
-        shaped: dict[str, ChargeUsage] = {}
-        matrix = [(c, c.price) for c in terms.usage_charges() if isinstance(c.price, MatrixPrice)]
-        if matrix:
-            answers = await self._usage.quantities(
-                [(customer, terms.meters[c.id], start, end, tuple(price.dimensions)) for c, price in matrix]
-            )
-            for (charge, price), grouped in zip(matrix, answers, strict=True):
-                shaped[charge.id] = MatrixUsage(
-                    tuple(
-                        MatrixUsageEntry(tuple(dict(key).get(d, "") for d in price.dimensions), q)
-                        for key, q in sorted(grouped.items())
-                    )
-                )
-        for charge in terms.usage_charges():
-            if isinstance(charge.price, PercentagePrice):
-                shaped[charge.id] = EventValues(
-                    tuple(await self._usage.values(customer, terms.meters[charge.id], start, end))
-                )
-        return shaped
+        shaped = [c for c in terms.usage_charges() if isinstance(c.price, MatrixPrice | PercentagePrice)]
+        return await charges_usage(terms, shaped, customer, self._usage, start, end)
 
     @staticmethod
     def _credit_runs_out(

@@ -18,13 +18,13 @@ import grpc
 from tally.api.catalog.v1 import catalog_service_pb2 as cat
 from tally.api.ingestion.v1 import ingestion_service_pb2 as ing
 from tally.api.invoicing.v1 import invoicing_service_pb2 as inv
-from tally.insights.billing_terms import BillingTerms, terms_from_wire
 from tally.insights.leakage import Finding, LeakageKind, order, priced, rejections_rising
 from tally.insights.scanning import MeterInfo
 from tally.insights.store import ActivityRow, LateUsageRow, ProducerDay
 from tally.mesh.wire import timestamp_from_wire
 from tally.money import parse_decimal
-from tally.pricing import Charge
+from tally.pricing import BillingTerms, Charge
+from tally.pricing_wire import terms_from_wire
 
 _log = logging.getLogger(__name__)
 ZERO = Decimal(0)

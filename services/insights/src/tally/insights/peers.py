@@ -81,87 +81,73 @@ class Metering:
             if not token:
                 return found
 
-    async def series_values(self, queries: Sequence[SeriesQuery]) -> list[list[float]]:
-        """Each query's quantity per hour or day of its span, in order (windows with no events are 0)."""
-        found: list[list[float]] = []
+    async def _batch_usage(self, queries: list[met.UsageQuery]) -> list[met.UsageResult]:
+        """Each query's result, in order, asking BatchGetUsage at most ``USAGE_QUERIES_PER_CALL`` at a time."""
+        results: list[met.UsageResult] = []
         for first in range(0, len(queries), USAGE_QUERIES_PER_CALL):
-            chunk = queries[first : first + USAGE_QUERIES_PER_CALL]
             reply = await self._stub.BatchGetUsage(
-                met.BatchGetUsageRequest(
-                    queries=[
-                        met.UsageQuery(
-                            customer=q.customer,
-                            meter_id=q.meter_id,
-                            period=_period(q.start, q.end),
-                            window=met.WINDOW_DAY if q.granularity == DAILY else met.WINDOW_HOUR,
-                        )
-                        for q in chunk
-                    ]
-                ),
+                met.BatchGetUsageRequest(queries=queries[first : first + USAGE_QUERIES_PER_CALL]),
                 timeout=self._deadline,
             )
-            found.extend([float(bucket.quantity) for bucket in result.buckets] for result in reply.results)
-        return found
+            results.extend(reply.results)
+        return results
+
+    async def series_values(self, queries: Sequence[SeriesQuery]) -> list[list[float]]:
+        """Each query's quantity per hour or day of its span, in order (windows with no events are 0)."""
+        results = await self._batch_usage(
+            [
+                met.UsageQuery(
+                    customer=q.customer,
+                    meter_id=q.meter_id,
+                    period=_period(q.start, q.end),
+                    window=met.WINDOW_DAY if q.granularity == DAILY else met.WINDOW_HOUR,
+                )
+                for q in queries
+            ]
+        )
+        return [[float(bucket.quantity) for bucket in result.buckets] for result in results]
 
     async def quantities(
         self, queries: Sequence[tuple[str, str, datetime, datetime, tuple[str, ...]]]
     ) -> list[dict[tuple[tuple[str, str], ...], Decimal]]:
         """Per (customer, meter, start, end, group_by): the quantity per group (sorted (key, value) pairs)."""
+        results = await self._batch_usage(
+            [
+                met.UsageQuery(
+                    customer=customer, meter_id=meter_id, period=_period(start, end), group_by=list(group_by)
+                )
+                for customer, meter_id, start, end, group_by in queries
+            ]
+        )
         found: list[dict[tuple[tuple[str, str], ...], Decimal]] = []
-        for first in range(0, len(queries), USAGE_QUERIES_PER_CALL):
-            chunk = queries[first : first + USAGE_QUERIES_PER_CALL]
-            reply = await self._stub.BatchGetUsage(
-                met.BatchGetUsageRequest(
-                    queries=[
-                        met.UsageQuery(
-                            customer=customer,
-                            meter_id=meter_id,
-                            period=_period(start, end),
-                            group_by=list(group_by),
-                        )
-                        for customer, meter_id, start, end, group_by in chunk
-                    ]
-                ),
-                timeout=self._deadline,
-            )
-            for result in reply.results:
-                grouped: dict[tuple[tuple[str, str], ...], Decimal] = {}
-                for bucket in result.buckets:
-                    key = tuple(sorted(bucket.group.items()))
-                    grouped[key] = grouped.get(key, Decimal(0)) + parse_decimal(
-                        bucket.quantity, field="quantity"
-                    )
-                found.append(grouped)
+        for result in results:
+            grouped: dict[tuple[tuple[str, str], ...], Decimal] = {}
+            for bucket in result.buckets:
+                key = tuple(sorted(bucket.group.items()))
+                grouped[key] = grouped.get(key, Decimal(0)) + parse_decimal(bucket.quantity, field="quantity")
+            found.append(grouped)
         return found
 
     async def daily(
         self, queries: Sequence[tuple[str, str, datetime, datetime]]
     ) -> list[list[tuple[datetime, float]]]:
         """Per (customer, meter, start, end): the quantity of each UTC day."""
+        results = await self._batch_usage(
+            [
+                met.UsageQuery(
+                    customer=customer, meter_id=meter_id, period=_period(start, end), window=met.WINDOW_DAY
+                )
+                for customer, meter_id, start, end in queries
+            ]
+        )
         found: list[list[tuple[datetime, float]]] = []
-        for first in range(0, len(queries), USAGE_QUERIES_PER_CALL):
-            chunk = queries[first : first + USAGE_QUERIES_PER_CALL]
-            reply = await self._stub.BatchGetUsage(
-                met.BatchGetUsageRequest(
-                    queries=[
-                        met.UsageQuery(
-                            customer=customer,
-                            meter_id=meter_id,
-                            period=_period(start, end),
-                            window=met.WINDOW_DAY,
-                        )
-                        for customer, meter_id, start, end in chunk
-                    ]
-                ),
-                timeout=self._deadline,
-            )
-            for result in reply.results:
-                days = []
-                for bucket in result.buckets:
-                    start = timestamp_from_wire(bucket.window.start)
-                    if start is not None:
-                        days.append((start, float(bucket.quantity)))
-                found.append(days)
+        for result in results:
+            days = []
+            for bucket in result.buckets:
+                start = timestamp_from_wire(bucket.window.start)
+                if start is not None:
+                    days.append((start, float(bucket.quantity)))
+            found.append(days)
         return found
 
     async def values(self, customer: str, meter_id: str, start: datetime, end: datetime) -> list[Decimal]:

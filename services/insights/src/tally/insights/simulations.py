@@ -19,7 +19,6 @@ from tally.insights.billing_terms import (
     period_fees,
     period_usage,
     plan_from_version,
-    terms_from_wire,
 )
 from tally.insights.simulation import (
     ChargeChange,
@@ -33,6 +32,7 @@ from tally.insights.simulation import (
 from tally.mesh.wire import timestamp_from_wire
 from tally.money import parse_decimal
 from tally.pricing import Period, PlanVersion
+from tally.pricing_wire import terms_from_wire
 
 ZERO = Decimal(0)
 PARALLEL = 8

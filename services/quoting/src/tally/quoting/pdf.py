@@ -9,28 +9,16 @@ from decimal import Decimal
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_RIGHT
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer, Table, TableStyle
 
 from tally.money import minor_units
+from tally.pdf_style import BAND, BASE, BOLD, INK, MUTED, RULE, SMALL, TITLE, WIDTH, a4_document
 from tally.pricing import Discount, DiscountKind
 from tally.quoting.domain import PricedQuote, Quote, QuoteLine, QuoteStatus
 
-MARGIN = 18 * mm
-WIDTH = A4[0] - 2 * MARGIN
-INK = colors.HexColor("#1f2933")
-MUTED = colors.HexColor("#616e7c")
-RULE = colors.HexColor("#cbd2d9")
-BAND = colors.HexColor("#f0f4f8")
-
-_BASE = ParagraphStyle("base", fontName="Helvetica", fontSize=9, leading=11.5, textColor=INK)
-_BOLD = ParagraphStyle("bold", parent=_BASE, fontName="Helvetica-Bold")
-_SMALL = ParagraphStyle("small", parent=_BASE, fontSize=8, leading=10, textColor=MUTED)
-_TITLE = ParagraphStyle("title", parent=_BOLD, fontSize=20, leading=24, alignment=TA_RIGHT)
-_HEADING = ParagraphStyle("heading", parent=_BOLD, fontSize=11, leading=14, spaceBefore=8, spaceAfter=4)
+_HEADING = ParagraphStyle("heading", parent=BOLD, fontSize=11, leading=14, spaceBefore=8, spaceAfter=4)
 _CYCLES = {1: "monthly", 3: "quarterly", 12: "annually"}
 
 
@@ -44,7 +32,7 @@ def _date(moment: datetime | None) -> str:
 
 
 def _text(value: str) -> Paragraph:
-    return Paragraph(escape(value), _BASE)
+    return Paragraph(escape(value), BASE)
 
 
 def _table(rows: list[list[str]], widths: tuple[float, ...], *, numbers_from: int) -> Table:
@@ -92,9 +80,9 @@ def render_quote(quote: Quote, priced: PricedQuote, customer_name: str, now: dat
     currency = terms.currency
     value = priced.value
     story: list[Flowable] = [
-        Paragraph(f"Quote {escape(quote.number)}", _TITLE),
+        Paragraph(f"Quote {escape(quote.number)}", TITLE),
         Paragraph(
-            f"{escape(issuer)} · version {quote.version} · {quote.status_at(now).value.lower()}", _SMALL
+            f"{escape(issuer)} · version {quote.version} · {quote.status_at(now).value.lower()}", SMALL
         ),
         Spacer(1, 6 * mm),
         _text(f"For: {customer_name or terms.customer_id}"),
@@ -155,7 +143,7 @@ def render_quote(quote: Quote, priced: PricedQuote, customer_name: str, now: dat
         Paragraph(
             "Estimates price the usage assumed in this quote with the same engine and rounding as the invoices; "
             "invoices bill the usage actually metered. Amounts before tax unless labelled.",
-            _SMALL,
+            SMALL,
         )
     )
 
@@ -170,15 +158,6 @@ def render_quote(quote: Quote, priced: PricedQuote, customer_name: str, now: dat
     ]
     story.append(KeepTogether(signature))
     buffer = io.BytesIO()
-    document = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=MARGIN,
-        bottomMargin=MARGIN,
-        title=f"Quote {quote.number}",
-        author=issuer,
-    )
+    document = a4_document(buffer, title=f"Quote {quote.number}", author=issuer)
     document.build(story)
     return buffer.getvalue()

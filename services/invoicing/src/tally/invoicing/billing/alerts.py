@@ -14,10 +14,9 @@ from decimal import Decimal
 
 from tally.invoicing.billing.drafting import Draft, DraftInputs, draft_invoice, usage_charges_of
 from tally.invoicing.billing.taxes import BilledCustomer
-from tally.invoicing.billing.terms import BillingTerms
 from tally.invoicing.billing.usage import charge_quantity
 from tally.money import Money
-from tally.pricing import ChargeUsage, Period
+from tally.pricing import BillingTerms, ChargeUsage, Period
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
-"""Catalog's and metering's messages in billing's own terms: subscriptions, customers, effective terms and credit
-grants read from catalog's replies, and usage queries as metering's requests."""
+"""Catalog's and metering's messages in billing's own terms: subscriptions, customers and credit grants read from
+catalog's replies (effective terms are ``tally.pricing_wire.terms_from_wire``'s), and usage queries as metering's
+requests."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from tally.api.catalog.v1 import catalog_service_pb2 as cat
 from tally.api.common.v1 import pagination_pb2, period_pb2
 from tally.api.metering.v1 import metering_service_pb2 as met
 from tally.domain.errors import InvalidArgument
-from tally.invoicing.billing.terms import BilledParty, BillingTerms, Subscription, SubscriptionStatus
+from tally.invoicing.billing.terms import BilledParty, Subscription, SubscriptionStatus
 from tally.invoicing.billing.usage import GroupedQuantity, UsageQuery
 from tally.invoicing.credit_ledger.domain import Grant
 from tally.invoicing.domain import (
@@ -24,7 +25,6 @@ from tally.invoicing.domain import (
 from tally.mesh.wire import money_from_wire, timestamp_from_wire, timestamp_to_wire
 from tally.money import parse_decimal
 from tally.pricing import Period
-from tally.pricing_wire import plan_from_terms
 
 _STATUSES = {
     cat.SUBSCRIPTION_STATUS_SCHEDULED: SubscriptionStatus.SCHEDULED,
@@ -134,27 +134,6 @@ def grant_from_wire(grant: cat.CreditGrant) -> Grant:
         expires_at=timestamp_from_wire(grant.expires_at),
         description=grant.description,
         before_tax=grant.kind == cat.CREDIT_GRANT_KIND_PROMOTIONAL,
-    )
-
-
-def _billing_period(message: cat.EffectiveTerms) -> Period:
-    start = timestamp_from_wire(message.billing_period.start)
-    end = timestamp_from_wire(message.billing_period.end)
-    if start is None or end is None:
-        raise InvalidArgument.field("terms.billing_period", "is missing")
-    return Period(start, end)
-
-
-def terms_from_wire(message: cat.EffectiveTerms) -> BillingTerms:
-    """The engine plan of ``message``; InvalidArgument naming every unreadable field."""
-    plan, meters = plan_from_terms(message)
-    return BillingTerms(
-        subscription_id=message.subscription_id,
-        customer_id=message.customer_id,
-        currency=message.currency,
-        period=_billing_period(message),
-        plan=plan,
-        meters=meters,
     )
 
 

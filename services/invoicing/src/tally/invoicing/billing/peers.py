@@ -21,17 +21,18 @@ from tally.invoicing.billing.peer_messages import (
     grant_from_wire,
     party_from_wire,
     subscription_from_wire,
-    terms_from_wire,
     usage_from_wire,
     usage_request,
     values_request,
     watermark_request,
 )
-from tally.invoicing.billing.terms import BilledParty, BillingTerms, Subscription
+from tally.invoicing.billing.terms import BilledParty, Subscription
 from tally.invoicing.billing.usage import GroupedQuantity, UsageQuery
 from tally.invoicing.credit_ledger.domain import Grant
 from tally.mesh.wire import timestamp_to_wire
 from tally.money import parse_decimal
+from tally.pricing import BillingTerms
+from tally.pricing_wire import terms_from_wire
 
 CATALOG = "tally.api.catalog.v1.CatalogService"
 METERING = "tally.api.metering.v1.MeteringService"

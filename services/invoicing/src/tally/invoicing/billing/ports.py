@@ -11,12 +11,12 @@ from typing import Protocol
 from tally.invoicing.billing.alerts import Controls
 from tally.invoicing.billing.drafting import ThresholdInvoice
 from tally.invoicing.billing.history import RunKey, RunRecord
-from tally.invoicing.billing.terms import BilledParty, BillingTerms, Subscription
+from tally.invoicing.billing.terms import BilledParty, Subscription
 from tally.invoicing.billing.usage import GroupedQuantity, LateUsage, UsageQuery
 from tally.invoicing.credit_ledger.domain import Grant
 from tally.invoicing.domain import Invoice, InvoiceKind
 from tally.invoicing.ports import InvoiceTransaction
-from tally.pricing import Period
+from tally.pricing import BillingTerms, Period
 
 
 class CatalogPeer(Protocol):

@@ -20,10 +20,11 @@ from tally.domain.errors import InvalidArgument
 from tally.invoicing.billing.drafting import invoice_from_draft
 from tally.invoicing.billing.ports import BillingTransaction, CatalogPeer
 from tally.invoicing.billing.runs import Billing
-from tally.invoicing.billing.terms import BillingTerms, active_interval
+from tally.invoicing.billing.terms import active_interval
 from tally.invoicing.credit_ledger.handlers import copy_grants
 from tally.invoicing.domain import Invoice, InvoiceLine, InvoiceStatus, LineKind
 from tally.invoicing.ports import Transactions
+from tally.pricing import BillingTerms
 
 AT_PERIOD_END = " (at period end, with the usage so far)"
 

@@ -47,7 +47,6 @@ from tally.invoicing.billing.ports import BillingTransaction, CatalogPeer, Meter
 from tally.invoicing.billing.terms import (
     BILLED_SUBSCRIPTIONS,
     BilledParty,
-    BillingTerms,
     Subscription,
     active_interval,
 )
@@ -64,7 +63,7 @@ from tally.invoicing.credit_ledger.handlers import copy_grants, expire_grants, u
 from tally.invoicing.domain import Invoice, InvoiceKind, InvoiceStatus, OutboxMessage
 from tally.invoicing.ports import InvoiceCounters, Transactions, Uncounted, read
 from tally.money import Money
-from tally.pricing import ChargeUsage, CreditGrant, Period, PlanVersion
+from tally.pricing import BillingTerms, ChargeUsage, CreditGrant, Period, PlanVersion
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")

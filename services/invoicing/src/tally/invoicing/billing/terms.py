@@ -1,10 +1,10 @@
-"""A subscription as billing sees it (pure): its status and active interval, the customer it bills, and the terms
-each of its billing periods is priced with (catalog's answers, read by ``billing.peers``)."""
+"""A subscription as billing sees it (pure): its status and active interval and the customer it bills (catalog's
+answers, read by ``billing.peers``; the terms each billing period is priced with are ``tally.pricing``'s
+``BillingTerms``)."""
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -12,7 +12,7 @@ from decimal import Decimal
 from tally.domain.errors import InvalidArgument
 from tally.invoicing.billing.taxes import BilledCustomer
 from tally.invoicing.domain import CustomerSnapshot, Issuer, References
-from tally.pricing import Charge, Period, PlanVersion
+from tally.pricing import Period
 
 
 class SubscriptionStatus(enum.StrEnum):
@@ -75,19 +75,3 @@ class BilledParty:
     def billed(self) -> BilledCustomer:
         """The customer as drafting and the tax engine see it."""
         return BilledCustomer(self.id, self.currency, self.tax_rate_percent)
-
-
-@dataclass(frozen=True, slots=True)
-class BillingTerms:
-    """What one billing period of a subscription is priced with."""
-
-    subscription_id: str
-    customer_id: str
-    currency: str
-    period: Period
-    plan: PlanVersion
-    meters: Mapping[str, str]
-    """Meter id per usage charge id."""
-
-    def usage_charges(self) -> list[Charge]:
-        return [charge for charge in self.plan.charges if charge.id in self.meters]

@@ -14,9 +14,9 @@ from decimal import Decimal
 
 from tally.domain.errors import FailedPrecondition
 from tally.invoicing.billing.drafting import Adjustment, Draft, DraftLine
-from tally.invoicing.billing.terms import BillingTerms
 from tally.invoicing.domain import Invoice, InvoiceLine, LineKind
 from tally.pricing import (
+    BillingTerms,
     Charge,
     ChargeUsage,
     EventValues,

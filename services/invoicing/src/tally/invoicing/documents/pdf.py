@@ -8,7 +8,6 @@ from functools import partial
 from typing import Any
 from xml.sax.saxutils import escape
 
-from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -16,7 +15,7 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Image, Paragraph, Spacer, Table, TableStyle
 
 from tally.invoicing.documents.views import (
     CreditNoteView,
@@ -29,29 +28,19 @@ from tally.invoicing.documents.views import (
     format_span,
 )
 from tally.money.formatting import format_money, format_number, format_price
+from tally.pdf_style import BAND, BASE, BOLD, INK, MARGIN, MUTED, RULE, SMALL, TITLE, WIDTH, a4_document
 
 __all__ = ["render_credit_note", "render_invoice", "render_statement"]
 
-MARGIN = 18 * mm
-WIDTH = A4[0] - 2 * MARGIN
 # Description, service period, quantity, unit price, amount: numbers get what their widest values need.
 COLUMNS = (WIDTH * 0.35, WIDTH * 0.24, WIDTH * 0.11, WIDTH * 0.13, WIDTH * 0.17)
 LOGO_HEIGHT = 14 * mm
 LOGO_MAX_WIDTH = 60 * mm
 
-INK = colors.HexColor("#1f2933")
-MUTED = colors.HexColor("#616e7c")
-RULE = colors.HexColor("#cbd2d9")
-BAND = colors.HexColor("#f0f4f8")
-
-_BASE = ParagraphStyle("base", fontName="Helvetica", fontSize=9, leading=11.5, textColor=INK)
-_BOLD = ParagraphStyle("bold", parent=_BASE, fontName="Helvetica-Bold")
-_SMALL = ParagraphStyle("small", parent=_BASE, fontSize=8, leading=10, textColor=MUTED)
-_SUB = ParagraphStyle("sub", parent=_SMALL, leftIndent=8)
-_RIGHT = ParagraphStyle("right", parent=_BASE, alignment=TA_RIGHT)
-_RIGHT_BOLD = ParagraphStyle("right_bold", parent=_BOLD, alignment=TA_RIGHT)
-_TITLE = ParagraphStyle("title", parent=_BOLD, fontSize=20, leading=24, alignment=TA_RIGHT)
-_HEAD = ParagraphStyle("head", parent=_BOLD, fontSize=8, leading=10, textColor=MUTED)
+_SUB = ParagraphStyle("sub", parent=SMALL, leftIndent=8)
+_RIGHT = ParagraphStyle("right", parent=BASE, alignment=TA_RIGHT)
+_RIGHT_BOLD = ParagraphStyle("right_bold", parent=BOLD, alignment=TA_RIGHT)
+_HEAD = ParagraphStyle("head", parent=BOLD, fontSize=8, leading=10, textColor=MUTED)
 _HEAD_RIGHT = ParagraphStyle("head_right", parent=_HEAD, alignment=TA_RIGHT)
 
 
@@ -79,7 +68,7 @@ class _NumberedCanvas(Canvas):
         super().save()
 
 
-def _p(text: str, style: ParagraphStyle = _BASE) -> Paragraph:
+def _p(text: str, style: ParagraphStyle = BASE) -> Paragraph:
     return Paragraph(escape(text), style)
 
 
@@ -96,7 +85,7 @@ def _cell(text: str, style: ParagraphStyle, width: float) -> Flowable | str:
 
 
 def _party(party: Party, heading: str) -> list[Flowable]:
-    rows: list[Flowable] = [_p(heading, _HEAD), _p(party.name, _BOLD)]
+    rows: list[Flowable] = [_p(heading, _HEAD), _p(party.name, BOLD)]
     rows.extend(_p(line) for line in party.address_lines)
     if party.tax_id:
         rows.append(_p(f"Tax ID: {party.tax_id}"))
@@ -119,7 +108,7 @@ def _logo(logo: bytes) -> list[Flowable]:
 
 
 def _facts(title: str, facts: list[tuple[str, str]]) -> list[Flowable]:
-    block: list[Flowable] = [_p(title, _TITLE), Spacer(1, 4)]
+    block: list[Flowable] = [_p(title, TITLE), Spacer(1, 4)]
     table = Table(
         [[_p(label, _HEAD_RIGHT), _p(value, _RIGHT)] for label, value in facts],
         colWidths=(WIDTH * 0.22, WIDTH * 0.26),
@@ -163,7 +152,7 @@ def _lines_table(lines: tuple[LineView, ...], currency: str, locale: str) -> Tab
         )
         rows.append(
             [
-                _cell(line.description, _BASE, COLUMNS[0]),
+                _cell(line.description, BASE, COLUMNS[0]),
                 span,
                 "" if line.quantity is None else format_number(line.quantity, locale),
                 "" if line.unit_price is None else format_price(line.unit_price, currency, locale),
@@ -245,16 +234,7 @@ def _texts(heading: str, lines: tuple[str, ...]) -> list[Flowable]:
 
 def _build(story: list[Flowable], title: str, footer: str) -> bytes:
     buffer = io.BytesIO()
-    document = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=MARGIN,
-        bottomMargin=MARGIN,
-        title=title,
-        author="Tally",
-    )
+    document = a4_document(buffer, title=title, author="Tally")
     document.build(story, canvasmaker=partial(_NumberedCanvas, footer=footer))
     return buffer.getvalue()
 
