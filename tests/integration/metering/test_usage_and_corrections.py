@@ -23,11 +23,13 @@ from tally.mesh.wire import decimal_to_wire
 from tally.metering.aggregation import HOUR_MS
 from tally.metering.corrections import EventCorrections, MeterRevisions
 from tally.metering.domain import Aggregation, MeterChange, MeterDefinition
+from tally.metering.event_store import EventStore
 from tally.metering.handlers import MeterCatalog
 from tally.metering.queries import EventListing, MeterValues, UsageFold, UsageQuery, UsageReader, Window
 from tally.metering.recording.payload import IncomingEvent
 from tally.metering.recording.usage_recording import UsageRecording
 from tally.metering.store import MeterStore, closed_periods, event_audit, rollups, unique_values
+from tally.metering.usage_store import UsageStore
 from tally.persistence.engine import create_engine
 from tally.persistence.migrations import upgrade
 from tally.persistence.outbox import outbox_table
@@ -81,7 +83,7 @@ def from_raw(definition, query, stored):
 
 
 def read(engine, *queries):
-    return [answer(found) for found in UsageReader(engine).read(list(queries))]
+    return [answer(found) for found in UsageReader(UsageStore(engine)).read(list(queries))]
 
 
 def rollup_rows(engine, meter_id):
@@ -203,10 +205,10 @@ def test_batch_answers_many_customers_in_order_and_names_the_bad_query(engine):
     queries = [UsageQuery(name, total.id, T0, T0 + DAY_MS) for name in ("cyber", "acme", "nobody", "bluth")]
     assert [found[0][3] for found in read(engine, *queries)] == ["8", "3.0", "0", "4"]
     with pytest.raises(NotFound) as missing:
-        UsageReader(engine).read([queries[0], UsageQuery("acme", "nope", T0, T0 + 1)], batch=True)
+        UsageReader(UsageStore(engine)).read([queries[0], UsageQuery("acme", "nope", T0, T0 + 1)], batch=True)
     assert missing.value.field == "queries[1].meter_id"
     with pytest.raises(InvalidArgument) as grouped:
-        UsageReader(engine).read([UsageQuery("acme", total.id, T0, T0 + 1, group_by=("region",))])
+        UsageReader(UsageStore(engine)).read([UsageQuery("acme", total.id, T0, T0 + 1, group_by=("region",))])
     assert [v.field for v in grouped.value.violations] == ["group_by"]
 
 
@@ -259,7 +261,7 @@ def test_updating_a_meter_restates_its_rollups_in_the_same_call(engine):
         ("{}", Decimal("8"))
     ]
     with pytest.raises(InvalidArgument):
-        UsageReader(engine).read([UsageQuery("acme", total.id, T0, T0 + 1, group_by=("region",))])
+        UsageReader(UsageStore(engine)).read([UsageQuery("acme", total.id, T0, T0 + 1, group_by=("region",))])
 
 
 def test_amend_and_void_change_usage_keep_rollups_exact_and_leave_an_audit_trail(engine):
@@ -373,7 +375,7 @@ def test_listing_hides_voided_events_unless_asked_and_shows_flags_in_event_time_
     record(engine, [ev("b", T0 + 5, v="1"), ev("a", T0 + 5, v="2"), ev("c", T0, v="3")])
     asyncio.run(EventCorrections(engine).void("p1", "a", "duplicate", "ops"))
     asyncio.run(EventCorrections(engine).amend("p1", "c", {"v": "4"}, "typo", "ops"))
-    listing = EventListing(engine)
+    listing = EventListing(EventStore(engine))
 
     def listed(include_voided, after=None, limit=10):
         return listing.list(
@@ -414,7 +416,7 @@ def test_meter_values_are_the_events_the_meter_counts_in_event_order_after_corre
     fixer = EventCorrections(engine)
     asyncio.run(fixer.amend("p1", "c", {"v": "30"}, "fix", "ops"))
     asyncio.run(fixer.void("p1", "a", "test traffic", "ops"))
-    values = MeterValues(engine)
+    values = MeterValues(EventStore(engine))
     stored = MeterStore(engine).get(total.id)
 
     def page(after, limit):

@@ -13,6 +13,7 @@ from tally.mesh import streams
 from tally.mesh.vouching import UsageVoucher
 from tally.metering.closing import CLOSING_CONSUMER, PeriodClosing
 from tally.metering.corrections import EventCorrections, MeterRevisions
+from tally.metering.event_store import EventStore
 from tally.metering.events import USAGE_CONSUMER
 from tally.metering.handlers import (
     ConflictReview,
@@ -26,6 +27,7 @@ from tally.metering.recording.usage_recording import UsageRecording
 from tally.metering.server import SCOPES, SERVICE, MeteringServicer
 from tally.metering.settings import MeteringSettings
 from tally.metering.store import ConflictStore, MeterStore, QuarantineStore
+from tally.metering.usage_store import UsageStore
 from tally.runtime.process import Consumer, Runtime, ServiceDefinition, Wiring, main
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
@@ -39,13 +41,14 @@ async def wire(runtime: Runtime[MeteringSettings]) -> Wiring:
     # the events of meters defined long ago (ingestion on a new database, say).
     await asyncio.to_thread(store.announce_all, uuid.uuid4().hex)
     catalog = MeterCatalog(store)
+    events = EventStore(runtime.engine)
     servicer = MeteringServicer(
         catalog,
         MeterRevisions(catalog, runtime.engine),
-        UsageReader(runtime.engine),
-        EventListing(runtime.engine),
+        UsageReader(UsageStore(runtime.engine)),
+        EventListing(events),
         EventCorrections(runtime.engine),
-        MeterValues(runtime.engine),
+        MeterValues(events),
         QuarantineReview(QuarantineStore(runtime.engine)),
         UsageWatermarks(runtime.engine),
         ConflictReview(ConflictStore(runtime.engine)),

@@ -24,10 +24,10 @@ from tally.mesh import streams
 from tally.metering.aggregation import HOUR_MS, Bucket, contribution, hour_of
 from tally.metering.closed_periods import lock_usage
 from tally.metering.domain import Aggregation, MeterChange, MeterDefinition, restates_usage
+from tally.metering.event_store import EventRecord, event_record
 from tally.metering.handlers import MeterCatalog
 from tally.metering.meter_events import meter_changed
 from tally.metering.quarantine import why_unappliable
-from tally.metering.queries import EventRecord, event_record
 from tally.metering.recording.payload import IncomingEvent, payload_hash, properties_json
 from tally.metering.store import (
     StoredMeter,
