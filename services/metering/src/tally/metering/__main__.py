@@ -13,6 +13,7 @@ from tally.mesh import streams
 from tally.mesh.vouching import UsageVoucher
 from tally.metering.closing import CLOSING_CONSUMER, PeriodClosing
 from tally.metering.corrections import EventCorrections, MeterRevisions
+from tally.metering.corrections_store import CorrectionStore
 from tally.metering.event_store import EventStore
 from tally.metering.events import USAGE_CONSUMER
 from tally.metering.handlers import (
@@ -42,12 +43,13 @@ async def wire(runtime: Runtime[MeteringSettings]) -> Wiring:
     await asyncio.to_thread(store.announce_all, uuid.uuid4().hex)
     catalog = MeterCatalog(store)
     events = EventStore(runtime.engine)
+    corrections = CorrectionStore(runtime.engine)
     servicer = MeteringServicer(
         catalog,
-        MeterRevisions(catalog, runtime.engine),
+        MeterRevisions(catalog, corrections),
         UsageReader(UsageStore(runtime.engine)),
         EventListing(events),
-        EventCorrections(runtime.engine),
+        EventCorrections(corrections),
         MeterValues(events),
         QuarantineReview(QuarantineStore(runtime.engine)),
         UsageWatermarks(runtime.engine),
