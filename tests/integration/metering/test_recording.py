@@ -9,6 +9,7 @@ from sqlalchemy import insert, select
 
 import tally.metering
 from tally.metering.aggregation import HOUR_MS, group_key
+from tally.metering.closed_periods import ClosedPeriodStore
 from tally.metering.closing import DEFAULT_CLOSE_MARGIN, Closing, PeriodClosing
 from tally.metering.domain import Aggregation, MeterDefinition
 from tally.metering.recording.payload import IncomingEvent
@@ -286,7 +287,7 @@ def test_closing_a_period_sweeps_its_events_stored_after_the_invoice_read_usage(
     UsageRecording.on(engine, clock=lambda: (read_ms + 4_000) / 1000).record(
         "p2", "other-producer", T0, [event("racing-2", 30), event("other-customer", 30, customer="globex")]
     )
-    closing = PeriodClosing(engine, clock=lambda: (read_ms + 9_000) / 1000)
+    closing = PeriodClosing(ClosedPeriodStore(engine), clock=lambda: (read_ms + 9_000) / 1000)
     period = Closing("inv-1", "acme", T0, T0 + 30 * 24 * HOUR_MS, read_ms)
     assert closing.close(period) == 2
     again = closing.close(period)  # a redelivered InvoiceFinalized finds nothing new
@@ -334,7 +335,7 @@ def test_with_a_watermark_the_close_sweeps_exactly_the_events_stored_after_the_r
     UsageRecording.on(engine, clock=lambda: (read_ms - 2_000) / 1000).record(
         "p1", "racing", T0, [event("racing", 20), event("next-period", 31 * 24 * HOUR_MS)]
     )
-    closing = PeriodClosing(engine, clock=lambda: (read_ms + 9_000) / 1000)
+    closing = PeriodClosing(ClosedPeriodStore(engine), clock=lambda: (read_ms + 9_000) / 1000)
     period = Closing("inv-1", "acme", T0, T0 + 30 * 24 * HOUR_MS, read_ms, watermark)
     assert closing.close(period) == 1
     assert closing.close(period) == 0
@@ -367,7 +368,9 @@ def test_an_event_committing_while_the_watermark_is_taken_is_swept_not_missed(po
             )
             watermark = usage_watermark(engine)
             racing.commit()
-        swept = PeriodClosing(engine).close(Closing("inv-1", "acme", T0, T0 + HOUR_MS, T0, watermark))
+        swept = PeriodClosing(ClosedPeriodStore(engine)).close(
+            Closing("inv-1", "acme", T0, T0 + HOUR_MS, T0, watermark)
+        )
         with engine.connect() as conn:
             late = list(conn.execute(select(events.c.event_id).where(events.c.late)).scalars())
         # The in-flight event is never missed. The watermark is the oldest transaction running anywhere on the
@@ -388,7 +391,7 @@ def test_closes_of_one_fetch_share_a_transaction_and_each_sweeps_its_own_custome
         [event("a1", 10), event("g1", 10, customer="globex"), event("w1", 10, customer="wonka")],
     )
     month = T0 + 30 * 24 * HOUR_MS
-    swept = PeriodClosing(engine).close_many(
+    swept = PeriodClosing(ClosedPeriodStore(engine)).close_many(
         [Closing("inv-a", "acme", T0, month, read_ms), Closing("inv-g", "globex", T0, month, read_ms)]
     )
     assert swept == [1, 1]

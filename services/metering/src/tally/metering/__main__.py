@@ -11,6 +11,7 @@ from pathlib import Path
 from tally.api.metering.v1 import metering_service_pb2_grpc as pb_grpc
 from tally.mesh import streams
 from tally.mesh.vouching import UsageVoucher
+from tally.metering.closed_periods import ClosedPeriodStore
 from tally.metering.closing import CLOSING_CONSUMER, PeriodClosing
 from tally.metering.corrections import EventCorrections, MeterRevisions
 from tally.metering.corrections_store import CorrectionStore
@@ -29,6 +30,7 @@ from tally.metering.server import SCOPES, SERVICE, MeteringServicer
 from tally.metering.settings import MeteringSettings
 from tally.metering.store import ConflictStore, MeterStore, QuarantineStore
 from tally.metering.usage_store import UsageStore
+from tally.metering.watermark import WatermarkStore
 from tally.runtime.process import Consumer, Runtime, ServiceDefinition, Wiring, main
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
@@ -52,7 +54,7 @@ async def wire(runtime: Runtime[MeteringSettings]) -> Wiring:
         EventCorrections(corrections),
         MeterValues(events),
         QuarantineReview(QuarantineStore(runtime.engine)),
-        UsageWatermarks(runtime.engine),
+        UsageWatermarks(WatermarkStore(runtime.engine)),
         ConflictReview(ConflictStore(runtime.engine)),
     )
     keys = runtime.settings.usage_signing_keys
@@ -82,7 +84,8 @@ async def wire(runtime: Runtime[MeteringSettings]) -> Wiring:
             Consumer(
                 CLOSING_CONSUMER,
                 together=PeriodClosing(
-                    runtime.engine, margin=timedelta(seconds=runtime.settings.close_margin_s)
+                    ClosedPeriodStore(runtime.engine),
+                    margin=timedelta(seconds=runtime.settings.close_margin_s),
                 ).handle,
                 batch=100,
             ),
