@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, delete, false, insert, or_, select, update
 
 from tally.metering.aggregation import HOUR_MS, Bucket
-from tally.metering.closed_periods import lock_usage
+from tally.metering.closed_periods import usage_locked
 from tally.metering.domain import Aggregation, MeterDefinition
 from tally.metering.event_store import LIVE_EVENT_COLUMNS, EventRecord, LiveEvent, event_record, live_event
 from tally.metering.meter_events import meter_changed
@@ -21,6 +21,7 @@ from tally.metering.store import (
     closed_periods,
     event_audit,
     events,
+    meter_columns,
     meter_from_row,
     meters,
     rollups,
@@ -41,8 +42,7 @@ class CorrectionStore:
     @contextmanager
     def locked(self) -> Iterator[LockedUsage]:
         """A transaction holding the usage lock (``lock_usage``): no recording commits beside it."""
-        with self._engine.begin() as conn:
-            lock_usage(conn)
+        with usage_locked(self._engine) as conn:
             yield LockedUsage(conn)
 
 
@@ -66,7 +66,7 @@ class LockedUsage:
     def change_meter(self, meter_id: str, definition: MeterDefinition, now: datetime) -> None:
         """Store the meter's new definition, updated at ``now``, and enqueue its MeterChanged."""
         self._conn.execute(
-            update(meters).where(meters.c.id == meter_id).values(**_meter_columns(definition), updated_at=now)
+            update(meters).where(meters.c.id == meter_id).values(**meter_columns(definition), updated_at=now)
         )
         outbox.enqueue(self._conn, *meter_changed(meter_id, definition, now))
 
@@ -237,22 +237,6 @@ class RollupWriter:
 def _this_event(producer_id: str, event_id: str) -> Any:
     # By the unique key, not `id`: on PostgreSQL `id` has no index of its own (migration 0003).
     return and_(events.c.producer_id == producer_id, events.c.event_id == event_id)
-
-
-def _meter_columns(definition: MeterDefinition) -> dict[str, Any]:
-    return {
-        "name": definition.name,
-        "event_type": definition.event_type,
-        "aggregation": definition.aggregation.value,
-        "value_property": definition.value_property,
-        "filters": json.dumps(
-            [
-                {"property": f.property, "operator": f.operator.value, "values": list(f.values)}
-                for f in definition.filters
-            ]
-        ),
-        "group_by": json.dumps(list(definition.group_by)),
-    }
 
 
 def _payload(record: EventRecord) -> str:

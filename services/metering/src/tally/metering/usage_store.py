@@ -11,9 +11,11 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     Connection,
     Engine,
     Integer,
+    Table,
     Text,
     and_,
     column,
@@ -70,16 +72,7 @@ class UsageSnapshot:
     def hours(self, wanted: Sequence[HourKeys]) -> Iterator[tuple[int, str, int, Bucket]]:
         """(query, group key, hour, bucket) of every rollup row in the queries' whole hours."""
         keys = _wanted(wanted, "meter_id", "customer", "lo", "hi")
-        found = select(keys.c.q, rollups).join_from(
-            keys,
-            rollups,
-            and_(
-                rollups.c.meter_id == keys.c.meter_id,
-                rollups.c.customer == keys.c.customer,
-                rollups.c.hour_ms >= keys.c.lo,
-                rollups.c.hour_ms < keys.c.hi,
-            ),
-        )
+        found = select(keys.c.q, rollups).join_from(keys, rollups, _in_hours(rollups, keys))
         for row in self._conn.execute(found):
             yield row.q, row.group_key, row.hour_ms, _bucket_from_row(row)
 
@@ -87,16 +80,7 @@ class UsageSnapshot:
         """(query, group key, hour, value) of every distinct value stored in the queries' whole hours."""
         keys = _wanted(wanted, "meter_id", "customer", "lo", "hi")
         found = select(keys.c.q, unique_values.c.group_key, unique_values.c.hour_ms, unique_values.c.value)
-        found = found.join_from(
-            keys,
-            unique_values,
-            and_(
-                unique_values.c.meter_id == keys.c.meter_id,
-                unique_values.c.customer == keys.c.customer,
-                unique_values.c.hour_ms >= keys.c.lo,
-                unique_values.c.hour_ms < keys.c.hi,
-            ),
-        )
+        found = found.join_from(keys, unique_values, _in_hours(unique_values, keys))
         for row in self._conn.execute(found):
             yield row.q, row.group_key, row.hour_ms, row.value
 
@@ -142,6 +126,16 @@ class UsageSnapshot:
         )
         for row in self._conn.execute(raw.execution_options(yield_per=_EVENTS_PER_FETCH)):
             yield row.q, row.event_type, json.loads(row.properties), row.timestamp_ms, row.event_id
+
+
+def _in_hours(table: Table, keys: Any) -> ColumnElement[bool]:
+    """The join of ``rollups`` or ``unique_values`` rows to the keys of the queries whose hours hold them."""
+    return and_(
+        table.c.meter_id == keys.c.meter_id,
+        table.c.customer == keys.c.customer,
+        table.c.hour_ms >= keys.c.lo,
+        table.c.hour_ms < keys.c.hi,
+    )
 
 
 def _bucket_from_row(row: Any) -> Bucket:
