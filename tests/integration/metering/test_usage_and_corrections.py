@@ -29,6 +29,7 @@ from tally.metering.handlers import MeterCatalog
 from tally.metering.queries import EventListing, MeterValues, UsageFold, UsageQuery, UsageReader, Window
 from tally.metering.recording.payload import IncomingEvent
 from tally.metering.recording.usage_recording import UsageRecording
+from tally.metering.recording.writers import usage_writer
 from tally.metering.store import MeterStore, closed_periods, event_audit, rollups, unique_values
 from tally.metering.usage_store import UsageStore
 from tally.persistence.engine import create_engine
@@ -67,7 +68,7 @@ def record(engine, stored, customer="acme", batch=None):
         IncomingEvent(event_id, customer, event_type, timestamp_ms, dict(properties))
         for event_type, properties, timestamp_ms, event_id in stored
     ]
-    return UsageRecording.on(engine).record("p1", batch or uuid.uuid4().hex, T0, incoming)
+    return UsageRecording(usage_writer(engine)).record("p1", batch or uuid.uuid4().hex, T0, incoming)
 
 
 def ev(event_id, timestamp_ms, **properties):

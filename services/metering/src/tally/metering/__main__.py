@@ -26,6 +26,7 @@ from tally.metering.handlers import (
 )
 from tally.metering.queries import EventListing, MeterValues, UsageReader
 from tally.metering.recording.usage_recording import UsageRecording
+from tally.metering.recording.writers import usage_writer
 from tally.metering.server import SCOPES, SERVICE, MeteringServicer
 from tally.metering.settings import MeteringSettings
 from tally.metering.store import ConflictStore, MeterStore, QuarantineStore
@@ -63,7 +64,8 @@ async def wire(runtime: Runtime[MeteringSettings]) -> Wiring:
             "TALLY_USAGE_SIGNING_KEY is unset: usage messages are counted without checking ingestion's voucher"
         )
     recorder = UsageRecorder(
-        UsageRecording.on(runtime.engine, keep_connection=True), UsageVoucher(keys) if keys else None
+        UsageRecording(usage_writer(runtime.engine, keep_connection=True)),
+        UsageVoucher(keys) if keys else None,
     )
 
     async def close_recorder() -> None:
