@@ -83,7 +83,10 @@ SERVICES = [
         "metering",
         frozenset({"settings"}),
         {
-            "server": ["handlers", "queries"],
+            "server": ["handlers", "queries", "event_store"],
+            "queries": ["usage_store", "event_store", "aggregation"],
+            "corrections": ["corrections_store", "handlers"],
+            "corrections_store": ["closed_periods", "event_store", "store"],
             "recording.usage_recording": ["recording.sqlite", "recording.prepared"],
             "recording.sqlite": ["recording.writer", "recording.rows", "store"],
             "recording.prepared": ["recording.payload", "rollup_fold"],

@@ -9,11 +9,13 @@ from sqlalchemy import insert, select
 
 import tally.metering
 from tally.metering.aggregation import HOUR_MS, group_key
+from tally.metering.closed_periods import ClosedPeriodStore
 from tally.metering.closing import DEFAULT_CLOSE_MARGIN, Closing, PeriodClosing
 from tally.metering.domain import Aggregation, MeterDefinition
 from tally.metering.recording.payload import IncomingEvent
 from tally.metering.recording.prepared import IncomingBatch
 from tally.metering.recording.usage_recording import UsageRecording
+from tally.metering.recording.writers import usage_writer
 from tally.metering.store import MeterStore, closed_periods, event_conflicts, events, rollups, unique_values
 from tally.metering.watermark import usage_watermark
 from tally.persistence.engine import create_engine
@@ -58,7 +60,7 @@ def test_events_fold_into_exact_hourly_rollups(engine):
     count = meter(store, "requests", Aggregation.COUNT)
     total = meter(store, "bytes", Aggregation.SUM, "bytes", group_by=["region"])
     distinct = meter(store, "users", Aggregation.UNIQUE_COUNT, "user")
-    recording = UsageRecording.on(engine)
+    recording = UsageRecording(usage_writer(engine))
     first = recording.record(
         "p1",
         "b1",
@@ -97,7 +99,7 @@ def test_events_fold_into_exact_hourly_rollups(engine):
 def test_a_redelivered_batch_changes_nothing(engine):
     store = MeterStore(engine)
     total = meter(store, "bytes", Aggregation.SUM, "bytes")
-    recording = UsageRecording.on(engine)
+    recording = UsageRecording(usage_writer(engine))
     batch = [event(f"e{i}", i, bytes="1.5") for i in range(50)]
     assert recording.record("p1", "b1", T0, batch).inserted == 50
     again = recording.record("p1", "b1", T0, batch)
@@ -106,7 +108,7 @@ def test_a_redelivered_batch_changes_nothing(engine):
 
 
 def test_the_same_event_id_from_another_producer_is_another_event(engine):
-    recording = UsageRecording.on(engine)
+    recording = UsageRecording(usage_writer(engine))
     recording.record("p1", "b1", T0, [event("e1", 0)])
     assert recording.record("p2", "b1", T0, [event("e1", 0)]).inserted == 1
 
@@ -114,7 +116,7 @@ def test_the_same_event_id_from_another_producer_is_another_event(engine):
 def test_a_repeated_id_with_another_payload_is_a_conflict_not_a_merge(engine):
     store = MeterStore(engine)
     total = meter(store, "bytes", Aggregation.SUM, "bytes")
-    recording = UsageRecording.on(engine)
+    recording = UsageRecording(usage_writer(engine))
     recording.record("p1", "b1", T0, [event("e1", 0, bytes="10")])
     outcome = recording.record("p1", "b2", T0, [event("e1", 0, bytes="99"), event("e1", 0, bytes="10")])
     assert (outcome.inserted, outcome.conflicts) == (0, 1)
@@ -133,7 +135,9 @@ def test_usage_after_a_closed_period_is_stored_counted_flagged_and_announced(eng
     count = meter(store, "requests", Aggregation.COUNT)
     with engine.begin() as conn:
         conn.execute(insert(closed_periods).values(customer="acme", closed_until_ms=T0 + HOUR_MS))
-    outcome = UsageRecording.on(engine).record("p1", "b1", T0, [event("old", 10), event("new", HOUR_MS + 10)])
+    outcome = UsageRecording(usage_writer(engine)).record(
+        "p1", "b1", T0, [event("old", 10), event("new", HOUR_MS + 10)]
+    )
     assert (outcome.inserted, outcome.late) == (2, 1)
     assert [r["count"] for r in rollup_rows(engine, count.id)] == [1, 1]
     with engine.connect() as conn:
@@ -147,7 +151,7 @@ def test_repeats_across_the_batches_of_one_fetch_count_once_and_conflicts_are_ke
     store = MeterStore(engine)
     total = meter(store, "bytes", Aggregation.SUM, "bytes")
     count = meter(store, "requests", Aggregation.COUNT)
-    recording = UsageRecording.on(engine)
+    recording = UsageRecording(usage_writer(engine))
     recording.record("p1", "b0", T0, [event("stored", 0, bytes="5")])
     outcomes = recording.record_batches(
         [
@@ -170,7 +174,7 @@ def test_fetches_written_together_count_each_event_once_and_keep_their_own_outco
     store = MeterStore(engine)
     total = meter(store, "bytes", Aggregation.SUM, "bytes")
     count = meter(store, "requests", Aggregation.COUNT)
-    recording = UsageRecording.on(engine)
+    recording = UsageRecording(usage_writer(engine))
     recording.record("p1", "b0", T0, [event("stored", 0, bytes="5")])
     # Prepared apart (as the consumer's fetch loops do), then committed in one transaction by the writer.
     first = recording.prepare(
@@ -202,7 +206,7 @@ def test_fetches_written_together_fold_rollups_as_if_written_apart(engine):
     store = MeterStore(engine)
     summed = meter(store, "bytes", Aggregation.SUM, "bytes", group_by=["region"])
     distinct = meter(store, "users", Aggregation.UNIQUE_COUNT, "user")
-    together = UsageRecording.on(engine)
+    together = UsageRecording(usage_writer(engine))
     together.record(
         "p1", "warm-up", T0, [event("w", 0, bytes="1", region="eu", user="u0")]
     )  # meters in force
@@ -258,8 +262,8 @@ def test_fetches_written_together_fold_rollups_as_if_written_apart(engine):
 
 def test_a_kept_writer_connection_sees_what_other_connections_wrote(engine):
     count = meter(MeterStore(engine), "requests", Aggregation.COUNT)
-    kept = UsageRecording.on(engine, keep_connection=True)
-    pooled = UsageRecording.on(engine)
+    kept = UsageRecording(usage_writer(engine, keep_connection=True))
+    pooled = UsageRecording(usage_writer(engine))
     try:
         assert kept.record("p1", "b1", T0, [event("e1", 0)]).inserted == 1
         assert pooled.record("p1", "b2", T0, [event("e1", 0), event("e2", 0)]).inserted == 1
@@ -277,16 +281,16 @@ def test_closing_a_period_sweeps_its_events_stored_after_the_invoice_read_usage(
     read_ms = T0 + 40 * 24 * HOUR_MS  # the invoice for the 30 days from T0 read usage ten days after
     margin_ms = int(DEFAULT_CLOSE_MARGIN.total_seconds() * 1000)
     # Stored long before the invoice read usage (it billed them) and around or after the read (maybe not).
-    UsageRecording.on(engine, clock=lambda: (read_ms - margin_ms - 60_000) / 1000).record(
+    UsageRecording(usage_writer(engine), clock=lambda: (read_ms - margin_ms - 60_000) / 1000).record(
         "p1", "early", T0, [event("billed", 10)]
     )
-    UsageRecording.on(engine, clock=lambda: (read_ms - 5_000) / 1000).record(
+    UsageRecording(usage_writer(engine), clock=lambda: (read_ms - 5_000) / 1000).record(
         "p1", "racing", T0, [event("racing", 20), event("next-period", 31 * 24 * HOUR_MS)]
     )
-    UsageRecording.on(engine, clock=lambda: (read_ms + 4_000) / 1000).record(
+    UsageRecording(usage_writer(engine), clock=lambda: (read_ms + 4_000) / 1000).record(
         "p2", "other-producer", T0, [event("racing-2", 30), event("other-customer", 30, customer="globex")]
     )
-    closing = PeriodClosing(engine, clock=lambda: (read_ms + 9_000) / 1000)
+    closing = PeriodClosing(ClosedPeriodStore(engine), clock=lambda: (read_ms + 9_000) / 1000)
     period = Closing("inv-1", "acme", T0, T0 + 30 * 24 * HOUR_MS, read_ms)
     assert closing.close(period) == 2
     again = closing.close(period)  # a redelivered InvoiceFinalized finds nothing new
@@ -311,7 +315,7 @@ def test_closing_a_period_sweeps_its_events_stored_after_the_invoice_read_usage(
     assert sum(r["count"] for r in rollup_rows(engine, count.id)) == 5
 
     # Stored after the close: flagged by the recording itself.
-    outcome = UsageRecording.on(engine).record(
+    outcome = UsageRecording(usage_writer(engine)).record(
         "p1", "after", T0, [event("after", 40), event("fresh", 31 * 24 * HOUR_MS)]
     )
     assert (outcome.inserted, outcome.late) == (2, 1)
@@ -326,19 +330,19 @@ def test_with_a_watermark_the_close_sweeps_exactly_the_events_stored_after_the_r
     meter(MeterStore(engine), "requests", Aggregation.COUNT)
     read_ms = T0 + 40 * 24 * HOUR_MS
     # Stored a second before the read (well inside the 30 s clock margin), then the invoice reads usage.
-    UsageRecording.on(engine, clock=lambda: (read_ms - 1_000) / 1000).record(
+    UsageRecording(usage_writer(engine), clock=lambda: (read_ms - 1_000) / 1000).record(
         "p1", "on-time", T0, [event(f"on-time-{i}", 10 + i) for i in range(15)]
     )
     watermark = usage_watermark(engine)
     # Committed after the read, with a clock that even claims earlier: still after the watermark.
-    UsageRecording.on(engine, clock=lambda: (read_ms - 2_000) / 1000).record(
+    UsageRecording(usage_writer(engine), clock=lambda: (read_ms - 2_000) / 1000).record(
         "p1", "racing", T0, [event("racing", 20), event("next-period", 31 * 24 * HOUR_MS)]
     )
-    closing = PeriodClosing(engine, clock=lambda: (read_ms + 9_000) / 1000)
+    closing = PeriodClosing(ClosedPeriodStore(engine), clock=lambda: (read_ms + 9_000) / 1000)
     period = Closing("inv-1", "acme", T0, T0 + 30 * 24 * HOUR_MS, read_ms, watermark)
     assert closing.close(period) == 1
     assert closing.close(period) == 0
-    outcome = UsageRecording.on(engine).record("p1", "after", T0, [event("after", 40)])
+    outcome = UsageRecording(usage_writer(engine)).record("p1", "after", T0, [event("after", 40)])
     assert (outcome.inserted, outcome.late) == (1, 1)
     with engine.connect() as conn:
         late = sorted(conn.execute(select(events.c.event_id).where(events.c.late)).scalars())
@@ -350,7 +354,7 @@ def test_an_event_committing_while_the_watermark_is_taken_is_swept_not_missed(po
     engine = create_engine(postgres_url)
     upgrade(engine, MIGRATIONS)
     try:
-        UsageRecording.on(engine).record("p1", "before", T0, [event("before", 10)])
+        UsageRecording(usage_writer(engine)).record("p1", "before", T0, [event("before", 10)])
         with engine.connect() as racing:
             # A recording transaction in flight: its event is invisible to a read starting now.
             racing.execute(
@@ -367,7 +371,9 @@ def test_an_event_committing_while_the_watermark_is_taken_is_swept_not_missed(po
             )
             watermark = usage_watermark(engine)
             racing.commit()
-        swept = PeriodClosing(engine).close(Closing("inv-1", "acme", T0, T0 + HOUR_MS, T0, watermark))
+        swept = PeriodClosing(ClosedPeriodStore(engine)).close(
+            Closing("inv-1", "acme", T0, T0 + HOUR_MS, T0, watermark)
+        )
         with engine.connect() as conn:
             late = list(conn.execute(select(events.c.event_id).where(events.c.late)).scalars())
         # The in-flight event is never missed. The watermark is the oldest transaction running anywhere on the
@@ -381,14 +387,14 @@ def test_an_event_committing_while_the_watermark_is_taken_is_swept_not_missed(po
 
 def test_closes_of_one_fetch_share_a_transaction_and_each_sweeps_its_own_customer(engine):
     read_ms = T0 + 40 * 24 * HOUR_MS
-    UsageRecording.on(engine, clock=lambda: (read_ms + 1_000) / 1000).record(
+    UsageRecording(usage_writer(engine), clock=lambda: (read_ms + 1_000) / 1000).record(
         "p1",
         "b",
         T0,
         [event("a1", 10), event("g1", 10, customer="globex"), event("w1", 10, customer="wonka")],
     )
     month = T0 + 30 * 24 * HOUR_MS
-    swept = PeriodClosing(engine).close_many(
+    swept = PeriodClosing(ClosedPeriodStore(engine)).close_many(
         [Closing("inv-a", "acme", T0, month, read_ms), Closing("inv-g", "globex", T0, month, read_ms)]
     )
     assert swept == [1, 1]

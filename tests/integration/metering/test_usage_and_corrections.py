@@ -22,12 +22,16 @@ from tally.mesh import streams
 from tally.mesh.wire import decimal_to_wire
 from tally.metering.aggregation import HOUR_MS
 from tally.metering.corrections import EventCorrections, MeterRevisions
+from tally.metering.corrections_store import CorrectionStore
 from tally.metering.domain import Aggregation, MeterChange, MeterDefinition
+from tally.metering.event_store import EventStore
 from tally.metering.handlers import MeterCatalog
 from tally.metering.queries import EventListing, MeterValues, UsageFold, UsageQuery, UsageReader, Window
 from tally.metering.recording.payload import IncomingEvent
 from tally.metering.recording.usage_recording import UsageRecording
+from tally.metering.recording.writers import usage_writer
 from tally.metering.store import MeterStore, closed_periods, event_audit, rollups, unique_values
+from tally.metering.usage_store import UsageStore
 from tally.persistence.engine import create_engine
 from tally.persistence.migrations import upgrade
 from tally.persistence.outbox import outbox_table
@@ -54,7 +58,9 @@ def engine(database_url):
 
 def define(engine, key, aggregation, value_property="v", group_by=(), event_type="call"):
     definition = MeterDefinition(key, key, event_type, aggregation, value_property, group_by=tuple(group_by))
-    return asyncio.run(MeterRevisions(MeterCatalog(MeterStore(engine)), engine).create(definition))
+    return asyncio.run(
+        MeterRevisions(MeterCatalog(MeterStore(engine)), CorrectionStore(engine)).create(definition)
+    )
 
 
 def record(engine, stored, customer="acme", batch=None):
@@ -62,7 +68,7 @@ def record(engine, stored, customer="acme", batch=None):
         IncomingEvent(event_id, customer, event_type, timestamp_ms, dict(properties))
         for event_type, properties, timestamp_ms, event_id in stored
     ]
-    return UsageRecording.on(engine).record("p1", batch or uuid.uuid4().hex, T0, incoming)
+    return UsageRecording(usage_writer(engine)).record("p1", batch or uuid.uuid4().hex, T0, incoming)
 
 
 def ev(event_id, timestamp_ms, **properties):
@@ -81,7 +87,7 @@ def from_raw(definition, query, stored):
 
 
 def read(engine, *queries):
-    return [answer(found) for found in UsageReader(engine).read(list(queries))]
+    return [answer(found) for found in UsageReader(UsageStore(engine)).read(list(queries))]
 
 
 def rollup_rows(engine, meter_id):
@@ -203,10 +209,10 @@ def test_batch_answers_many_customers_in_order_and_names_the_bad_query(engine):
     queries = [UsageQuery(name, total.id, T0, T0 + DAY_MS) for name in ("cyber", "acme", "nobody", "bluth")]
     assert [found[0][3] for found in read(engine, *queries)] == ["8", "3.0", "0", "4"]
     with pytest.raises(NotFound) as missing:
-        UsageReader(engine).read([queries[0], UsageQuery("acme", "nope", T0, T0 + 1)], batch=True)
+        UsageReader(UsageStore(engine)).read([queries[0], UsageQuery("acme", "nope", T0, T0 + 1)], batch=True)
     assert missing.value.field == "queries[1].meter_id"
     with pytest.raises(InvalidArgument) as grouped:
-        UsageReader(engine).read([UsageQuery("acme", total.id, T0, T0 + 1, group_by=("region",))])
+        UsageReader(UsageStore(engine)).read([UsageQuery("acme", total.id, T0, T0 + 1, group_by=("region",))])
     assert [v.field for v in grouped.value.violations] == ["group_by"]
 
 
@@ -235,7 +241,7 @@ def test_rebuild_restores_a_corrupted_rollup(engine):
             update(rollups).where(rollups.c.meter_id == total.id).values(count=999, sum=Decimal("-1"))
         )
         conn.execute(unique_values.delete().where(unique_values.c.meter_id == users.id))
-    revisions = MeterRevisions(MeterCatalog(MeterStore(engine)), engine)
+    revisions = MeterRevisions(MeterCatalog(MeterStore(engine)), CorrectionStore(engine))
     outcome = asyncio.run(revisions.rebuild(total.id))
     assert (outcome.event_count, outcome.rollup_count) == (20, len(good_total[0]))
     asyncio.run(revisions.rebuild(users.id))
@@ -249,7 +255,7 @@ def test_rebuild_restores_a_corrupted_rollup(engine):
 def test_updating_a_meter_restates_its_rollups_in_the_same_call(engine):
     total = define(engine, "total", Aggregation.SUM, group_by=["region"])
     record(engine, [ev("a", T0, v="2", region="eu", tokens="7"), ev("b", T0 + 1, v="3", tokens="1")])
-    revisions = MeterRevisions(MeterCatalog(MeterStore(engine)), engine)
+    revisions = MeterRevisions(MeterCatalog(MeterStore(engine)), CorrectionStore(engine))
     renamed = asyncio.run(revisions.update(total.id, MeterChange(name="Total calls")))
     assert renamed.definition.name == "Total calls" and renamed.updated_at >= renamed.created_at
     changed = asyncio.run(revisions.update(total.id, MeterChange(value_property="tokens", group_by=())))
@@ -259,7 +265,7 @@ def test_updating_a_meter_restates_its_rollups_in_the_same_call(engine):
         ("{}", Decimal("8"))
     ]
     with pytest.raises(InvalidArgument):
-        UsageReader(engine).read([UsageQuery("acme", total.id, T0, T0 + 1, group_by=("region",))])
+        UsageReader(UsageStore(engine)).read([UsageQuery("acme", total.id, T0, T0 + 1, group_by=("region",))])
 
 
 def test_amend_and_void_change_usage_keep_rollups_exact_and_leave_an_audit_trail(engine):
@@ -273,7 +279,7 @@ def test_amend_and_void_change_usage_keep_rollups_exact_and_leave_an_audit_trail
             ev("c", T0 + HOUR_MS, v="4", user="ann"),
         ],
     )
-    fixer = EventCorrections(engine)
+    fixer = EventCorrections(CorrectionStore(engine))
     amended = asyncio.run(
         fixer.amend("p1", "b", {"v": "30", "region": "us", "user": "ann"}, "wrong region", "ops")
     )
@@ -293,7 +299,7 @@ def test_amend_and_void_change_usage_keep_rollups_exact_and_leave_an_audit_trail
 
     # The corrected rollups are exactly what a rebuild from the live events writes.
     after = rollup_rows(engine, total.id), rollup_rows(engine, users.id)
-    revisions = MeterRevisions(MeterCatalog(MeterStore(engine)), engine)
+    revisions = MeterRevisions(MeterCatalog(MeterStore(engine)), CorrectionStore(engine))
     asyncio.run(revisions.rebuild(total.id))
     asyncio.run(revisions.rebuild(users.id))
     assert (rollup_rows(engine, total.id), rollup_rows(engine, users.id)) == after
@@ -320,7 +326,7 @@ def test_amend_and_void_change_usage_keep_rollups_exact_and_leave_an_audit_trail
 def test_corrections_are_refused_with_the_field_or_state_at_fault(engine):
     record(engine, [ev("a", T0, v="1")])
     define(engine, "total", Aggregation.SUM)
-    fixer = EventCorrections(engine)
+    fixer = EventCorrections(CorrectionStore(engine))
     with pytest.raises(NotFound) as missing:
         asyncio.run(fixer.void("p1", "nope", "why", "ops"))
     assert missing.value.field == "event_id"
@@ -344,7 +350,7 @@ def test_correcting_usage_of_a_closed_period_announces_it_late(engine):
     record(engine, [ev("old", T0 + 10, v="5"), ev("open", T0 + DAY_MS, v="1")])
     with engine.begin() as conn:
         conn.execute(insert(closed_periods).values(customer="acme", closed_until_ms=T0 + DAY_MS))
-    fixer = EventCorrections(engine)
+    fixer = EventCorrections(CorrectionStore(engine))
     asyncio.run(fixer.amend("p1", "old", {"v": "7"}, "meter misread", "ops"))
     asyncio.run(fixer.void("p1", "open", "test traffic", "ops"))
     with engine.connect() as conn:
@@ -371,9 +377,9 @@ def test_correcting_usage_of_a_closed_period_announces_it_late(engine):
 def test_listing_hides_voided_events_unless_asked_and_shows_flags_in_event_time_order(engine):
     define(engine, "total", Aggregation.SUM)
     record(engine, [ev("b", T0 + 5, v="1"), ev("a", T0 + 5, v="2"), ev("c", T0, v="3")])
-    asyncio.run(EventCorrections(engine).void("p1", "a", "duplicate", "ops"))
-    asyncio.run(EventCorrections(engine).amend("p1", "c", {"v": "4"}, "typo", "ops"))
-    listing = EventListing(engine)
+    asyncio.run(EventCorrections(CorrectionStore(engine)).void("p1", "a", "duplicate", "ops"))
+    asyncio.run(EventCorrections(CorrectionStore(engine)).amend("p1", "c", {"v": "4"}, "typo", "ops"))
+    listing = EventListing(EventStore(engine))
 
     def listed(include_voided, after=None, limit=10):
         return listing.list(
@@ -411,10 +417,10 @@ def test_meter_values_are_the_events_the_meter_counts_in_event_order_after_corre
             ("other", {"v": "100"}, T0 + 15, "x"),  # another event type
         ],
     )
-    fixer = EventCorrections(engine)
+    fixer = EventCorrections(CorrectionStore(engine))
     asyncio.run(fixer.amend("p1", "c", {"v": "30"}, "fix", "ops"))
     asyncio.run(fixer.void("p1", "a", "test traffic", "ops"))
-    values = MeterValues(engine)
+    values = MeterValues(EventStore(engine))
     stored = MeterStore(engine).get(total.id)
 
     def page(after, limit):

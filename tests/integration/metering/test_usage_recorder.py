@@ -15,6 +15,7 @@ from tally.metering.aggregation import HOUR_MS
 from tally.metering.domain import Aggregation, MeterDefinition
 from tally.metering.handlers import UsageRecorder
 from tally.metering.recording.usage_recording import UsageRecording
+from tally.metering.recording.writers import usage_writer
 from tally.metering.store import MeterStore, events, rollups
 from tally.persistence.engine import create_engine
 from tally.persistence.migrations import upgrade
@@ -71,7 +72,7 @@ async def hold_writer(recorder: UsageRecorder, expected_waiting: int, handles: l
 
 
 async def test_fetches_queued_behind_a_busy_writer_commit_together_and_each_gets_its_outcome(engine):
-    recording = UsageRecording.on(engine, keep_connection=True)
+    recording = UsageRecording(usage_writer(engine, keep_connection=True))
     recorder = UsageRecorder(recording)
     try:
         results = await hold_writer(
@@ -99,7 +100,7 @@ async def test_a_fetch_that_cannot_be_written_fails_alone(postgres_url):
     MeterStore(engine).create(
         "m-requests", MeterDefinition("requests", "requests", "request", Aggregation.COUNT), datetime.now(UTC)
     )
-    recorder = UsageRecorder(UsageRecording.on(engine))
+    recorder = UsageRecorder(UsageRecording(usage_writer(engine)))
     try:
         # PostgreSQL text cannot hold NUL: this fetch fails in the database (ingestion refuses such ids first;
         # an event with one is quarantined, but a batch id with one fails its whole message).
@@ -141,7 +142,7 @@ async def test_an_event_set_aside_is_counted_once_in_the_quarantine_metric_and_i
         ],
     )
     message = Delivery("tally.usage.batch.0", batch.SerializeToString(), {}, "p1/b1", 1, 1)
-    recorder = UsageRecorder(UsageRecording.on(engine))
+    recorder = UsageRecorder(UsageRecording(usage_writer(engine)))
     try:
         first = await recorder.handle([message])
         again = await recorder.handle([message])  # redelivered: nothing is set aside twice

@@ -11,8 +11,11 @@ from pathlib import Path
 from tally.api.metering.v1 import metering_service_pb2_grpc as pb_grpc
 from tally.mesh import streams
 from tally.mesh.vouching import UsageVoucher
+from tally.metering.closed_periods import ClosedPeriodStore
 from tally.metering.closing import CLOSING_CONSUMER, PeriodClosing
 from tally.metering.corrections import EventCorrections, MeterRevisions
+from tally.metering.corrections_store import CorrectionStore
+from tally.metering.event_store import EventStore
 from tally.metering.events import USAGE_CONSUMER
 from tally.metering.handlers import (
     ConflictReview,
@@ -23,9 +26,12 @@ from tally.metering.handlers import (
 )
 from tally.metering.queries import EventListing, MeterValues, UsageReader
 from tally.metering.recording.usage_recording import UsageRecording
+from tally.metering.recording.writers import usage_writer
 from tally.metering.server import SCOPES, SERVICE, MeteringServicer
 from tally.metering.settings import MeteringSettings
 from tally.metering.store import ConflictStore, MeterStore, QuarantineStore
+from tally.metering.usage_store import UsageStore
+from tally.metering.watermark import WatermarkStore
 from tally.runtime.process import Consumer, Runtime, ServiceDefinition, Wiring, main
 
 MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
@@ -39,15 +45,17 @@ async def wire(runtime: Runtime[MeteringSettings]) -> Wiring:
     # the events of meters defined long ago (ingestion on a new database, say).
     await asyncio.to_thread(store.announce_all, uuid.uuid4().hex)
     catalog = MeterCatalog(store)
+    events = EventStore(runtime.engine)
+    corrections = CorrectionStore(runtime.engine)
     servicer = MeteringServicer(
         catalog,
-        MeterRevisions(catalog, runtime.engine),
-        UsageReader(runtime.engine),
-        EventListing(runtime.engine),
-        EventCorrections(runtime.engine),
-        MeterValues(runtime.engine),
+        MeterRevisions(catalog, corrections),
+        UsageReader(UsageStore(runtime.engine)),
+        EventListing(events),
+        EventCorrections(corrections),
+        MeterValues(events),
         QuarantineReview(QuarantineStore(runtime.engine)),
-        UsageWatermarks(runtime.engine),
+        UsageWatermarks(WatermarkStore(runtime.engine)),
         ConflictReview(ConflictStore(runtime.engine)),
     )
     keys = runtime.settings.usage_signing_keys
@@ -56,7 +64,8 @@ async def wire(runtime: Runtime[MeteringSettings]) -> Wiring:
             "TALLY_USAGE_SIGNING_KEY is unset: usage messages are counted without checking ingestion's voucher"
         )
     recorder = UsageRecorder(
-        UsageRecording.on(runtime.engine, keep_connection=True), UsageVoucher(keys) if keys else None
+        UsageRecording(usage_writer(runtime.engine, keep_connection=True)),
+        UsageVoucher(keys) if keys else None,
     )
 
     async def close_recorder() -> None:
@@ -77,7 +86,8 @@ async def wire(runtime: Runtime[MeteringSettings]) -> Wiring:
             Consumer(
                 CLOSING_CONSUMER,
                 together=PeriodClosing(
-                    runtime.engine, margin=timedelta(seconds=runtime.settings.close_margin_s)
+                    ClosedPeriodStore(runtime.engine),
+                    margin=timedelta(seconds=runtime.settings.close_margin_s),
                 ).handle,
                 batch=100,
             ),

@@ -30,6 +30,14 @@ def lock_usage(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+@contextmanager
+def usage_locked(engine: Engine) -> Iterator[Connection]:
+    """A transaction on ``engine`` holding the usage lock: no recording commits beside it."""
+    with engine.begin() as conn:
+        lock_usage(conn)
+        yield conn
+
+
 class ClosedPeriodStore:
     """Closed periods and the late flags a close sets, in transactions that hold the usage lock."""
 
@@ -39,8 +47,7 @@ class ClosedPeriodStore:
     @contextmanager
     def locked(self) -> Iterator[Connection]:
         """A transaction holding the usage lock: no recording commits beside it."""
-        with self._engine.begin() as conn:
-            lock_usage(conn)
+        with usage_locked(self._engine) as conn:
             yield conn
 
     @staticmethod

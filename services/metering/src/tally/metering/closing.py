@@ -31,8 +31,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Engine
-
 from tally.api.invoicing.v1 import events_pb2 as invoicing_events
 from tally.api.invoicing.v1 import invoicing_service_pb2 as invoicing_pb
 from tally.mesh import attributes as attr
@@ -89,12 +87,12 @@ def closing_of(data: bytes) -> Closing | None:
 class PeriodClosing:
     def __init__(
         self,
-        engine: Engine,
+        periods: ClosedPeriodStore,
         *,
         margin: timedelta = DEFAULT_CLOSE_MARGIN,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._periods = ClosedPeriodStore(engine)
+        self._periods = periods
         self._margin_ms = int(margin.total_seconds() * 1000)
         self._clock = clock
 

@@ -3,206 +3,91 @@
 Each correction rewrites whole (meter, customer, hour) rollups from the live raw events while holding the
 usage lock (``lock_usage``), so the hot path can neither add to a rollup being rewritten nor insert an event
 the rewrite misses: afterwards every rollup is again the bucket of its hour's live events.
+
+The use cases here decide and fold; they read and write through the store ``corrections_store.py``, whose
+``locked()`` transaction takes that lock first.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any
-
-from sqlalchemy import Connection, Engine, and_, delete, false, insert, or_, select, update
 
 from tally.api.metering.v1 import events_pb2 as metering_events
 from tally.domain.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from tally.mesh import streams
-from tally.metering.aggregation import HOUR_MS, Bucket, contribution, hour_of
-from tally.metering.closed_periods import lock_usage
+from tally.metering.aggregation import Bucket, contribution, hour_of
+from tally.metering.corrections_store import CorrectionStore, LockedUsage
 from tally.metering.domain import Aggregation, MeterChange, MeterDefinition, restates_usage
+from tally.metering.event_store import EventRecord, LiveEvent
 from tally.metering.handlers import MeterCatalog
-from tally.metering.meter_events import meter_changed
 from tally.metering.quarantine import why_unappliable
-from tally.metering.queries import EventRecord, event_record
 from tally.metering.recording.payload import IncomingEvent, payload_hash, properties_json
-from tally.metering.store import (
-    StoredMeter,
-    closed_periods,
-    event_audit,
-    events,
-    meter_from_row,
-    meters,
-    rollups,
-    unique_values,
-)
-from tally.persistence import outbox
-
-_EVENTS_PER_PAGE = 5_000
-_ROWS_PER_INSERT = 1_000
+from tally.metering.store import StoredMeter
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class _RollupWriter:
-    """Buffers recomputed buckets and inserts them a thousand rows at a time."""
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-        self._rollups: list[dict[str, Any]] = []
-        self._uniques: list[dict[str, Any]] = []
-        self.written = 0
-
-    def add(self, meter: StoredMeter, customer: str, hour_ms: int, groups: Mapping[str, Bucket]) -> None:
-        distinct = meter.definition.aggregation is Aggregation.UNIQUE_COUNT
-        for key, bucket in groups.items():
-            where = {"meter_id": meter.id, "customer": customer, "group_key": key, "hour_ms": hour_ms}
-            self._rollups.append(
-                {
-                    **where,
-                    "count": bucket.count,
-                    "sum": bucket.sum,
-                    "min": bucket.min,
-                    "max": bucket.max,
-                    "latest_ts_ms": bucket.latest_ts_ms,
-                    "latest_event_id": bucket.latest_event_id,
-                    "latest_value": bucket.latest_value,
-                    "weighted_ts": bucket.weighted_ts,
-                }
-            )
-            if distinct:
-                self._uniques.extend({**where, "value": value} for value in sorted(bucket.uniques))
-        self.written += len(groups)
-        if len(self._rollups) + len(self._uniques) >= _ROWS_PER_INSERT:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._rollups:
-            self._conn.execute(insert(rollups), self._rollups)
-        if self._uniques:
-            self._conn.execute(insert(unique_values), self._uniques)
-        self._rollups, self._uniques = [], []
-
-
-def _clear(conn: Connection, meter_id: str, customer: str | None = None, hour_ms: int | None = None) -> None:
-    for table in (rollups, unique_values):
-        condition = table.c.meter_id == meter_id
-        if customer is not None:
-            condition = and_(condition, table.c.customer == customer)
-        if hour_ms is not None:
-            condition = and_(condition, table.c.hour_ms == hour_ms)
-        conn.execute(delete(table).where(condition))
+def _buckets(definition: MeterDefinition, event_type: str, live: Iterable[LiveEvent]) -> dict[str, Bucket]:
+    """The meter's buckets of ``live`` (events of ``event_type``), per group."""
+    groups: dict[str, Bucket] = {}
+    for event in live:
+        item = contribution(definition, event_type, event.properties, event.timestamp_ms, event.event_id)
+        if item is not None:
+            groups.setdefault(item.group, Bucket()).add(item)
+    return groups
 
 
 def _restate_hour(
-    conn: Connection, defined: list[StoredMeter], customer: str, event_type: str, hour_ms: int
+    tx: LockedUsage, defined: list[StoredMeter], customer: str, event_type: str, hour_ms: int
 ) -> None:
     """Rewrite every given meter's rollups of one customer and hour (all its groups) from the live events."""
-    found = conn.execute(
-        select(events.c.event_id, events.c.timestamp_ms, events.c.properties).where(
-            events.c.customer == customer,
-            events.c.event_type == event_type,
-            events.c.timestamp_ms >= hour_ms,
-            events.c.timestamp_ms < hour_ms + HOUR_MS,
-            events.c.voided == false(),
-        )
-    ).all()
-    live = [(row.event_id, row.timestamp_ms, json.loads(row.properties)) for row in found]
-    writer = _RollupWriter(conn)
+    live = tx.live_events_in_hour(customer, event_type, hour_ms)
+    writer = tx.rollup_writer()
     for meter in defined:
-        _clear(conn, meter.id, customer, hour_ms)
-        groups: dict[str, Bucket] = {}
-        for event_id, timestamp_ms, properties in live:
-            item = contribution(meter.definition, event_type, properties, timestamp_ms, event_id)
-            if item is not None:
-                groups.setdefault(item.group, Bucket()).add(item)
-        writer.add(meter, customer, hour_ms, groups)
+        tx.clear_rollups(meter.id, customer, hour_ms)
+        writer.add(meter, customer, hour_ms, _buckets(meter.definition, event_type, live))
     writer.flush()
 
 
-def _rebuild_customer(conn: Connection, meter: StoredMeter, customer: str) -> tuple[int, int]:
+def _rebuild_customer(tx: LockedUsage, meter: StoredMeter, customer: str) -> tuple[int, int]:
     """Rewrite one customer's rollups of ``meter`` from its live events, an hour at a time (memory stays flat).
 
     Returns (events read, rollup rows written). The caller has cleared the customer's old rows.
     """
-    writer = _RollupWriter(conn)
+    writer = tx.rollup_writer()
     definition = meter.definition
     read = 0
     hour: int | None = None
     groups: dict[str, Bucket] = {}
-    last: tuple[int, int] | None = None
-    while True:
-        page = (
-            select(events.c.id, events.c.event_id, events.c.timestamp_ms, events.c.properties)
-            .where(
-                events.c.customer == customer,
-                events.c.event_type == definition.event_type,
-                events.c.voided == false(),
-            )
-            .order_by(events.c.timestamp_ms, events.c.id)
-            .limit(_EVENTS_PER_PAGE)
+    for event in tx.live_events(customer, definition.event_type):
+        read += 1
+        if hour_of(event.timestamp_ms) != hour:
+            if hour is not None:
+                writer.add(meter, customer, hour, groups)
+            hour, groups = hour_of(event.timestamp_ms), {}
+        item = contribution(
+            definition, definition.event_type, event.properties, event.timestamp_ms, event.event_id
         )
-        if last is not None:
-            page = page.where(
-                or_(
-                    events.c.timestamp_ms > last[0],
-                    and_(events.c.timestamp_ms == last[0], events.c.id > last[1]),
-                )
-            )
-        rows = conn.execute(page).all()
-        for row in rows:
-            read += 1
-            if hour_of(row.timestamp_ms) != hour:
-                if hour is not None:
-                    writer.add(meter, customer, hour, groups)
-                hour, groups = hour_of(row.timestamp_ms), {}
-            item = contribution(
-                definition, definition.event_type, json.loads(row.properties), row.timestamp_ms, row.event_id
-            )
-            if item is not None:
-                groups.setdefault(item.group, Bucket()).add(item)
-        if len(rows) < _EVENTS_PER_PAGE:
-            break
-        last = (rows[-1].timestamp_ms, rows[-1].id)
+        if item is not None:
+            groups.setdefault(item.group, Bucket()).add(item)
     if hour is not None:
         writer.add(meter, customer, hour, groups)
     writer.flush()
     return read, writer.written
 
 
-def _customers(conn: Connection, meter: StoredMeter) -> list[str]:
-    """Customers with events the meter may select or with rollups of it (stale ones get cleared)."""
-    with_events = select(events.c.customer).where(events.c.event_type == meter.definition.event_type)
-    with_rollups = select(rollups.c.customer).where(rollups.c.meter_id == meter.id)
-    return sorted(conn.execute(with_events.union(with_rollups)).scalars())
-
-
-def _meter(conn: Connection, meter_id: str, *, field: str = "meter_id") -> StoredMeter:
-    row = conn.execute(select(meters).where(meters.c.id == meter_id)).mappings().first()
-    if row is None:
+def _meter(tx: LockedUsage, meter_id: str, *, field: str = "meter_id") -> StoredMeter:
+    found = tx.meter(meter_id)
+    if found is None:
         raise NotFound("meter", meter_id, field=field)
-    return meter_from_row(row)
-
-
-def _meter_columns(definition: MeterDefinition) -> dict[str, Any]:
-    return {
-        "name": definition.name,
-        "event_type": definition.event_type,
-        "aggregation": definition.aggregation.value,
-        "value_property": definition.value_property,
-        "filters": json.dumps(
-            [
-                {"property": f.property, "operator": f.operator.value, "values": list(f.values)}
-                for f in definition.filters
-            ]
-        ),
-        "group_by": json.dumps(list(definition.group_by)),
-    }
+    return found
 
 
 @dataclass(frozen=True)
@@ -216,9 +101,9 @@ class RebuildOutcome:
 class MeterRevisions:
     """Meters with their rollups: a new meter is backfilled, a changed one restated, any one rebuilt."""
 
-    def __init__(self, catalog: MeterCatalog, engine: Engine) -> None:
+    def __init__(self, catalog: MeterCatalog, store: CorrectionStore) -> None:
         self._catalog = catalog
-        self._engine = engine
+        self._store = store
 
     async def create(self, definition: MeterDefinition) -> StoredMeter:
         """Define the meter, then fold in the events of its type that arrived before it."""
@@ -234,39 +119,31 @@ class MeterRevisions:
 
     def _update(self, meter_id: str, change: MeterChange, now: datetime) -> StoredMeter:
         # One transaction: nobody ever reads the new definition against the old rollups (or the reverse).
-        with self._engine.begin() as conn:
-            lock_usage(conn)
-            current = _meter(conn, meter_id, field="meter.id")
+        with self._store.locked() as tx:
+            current = _meter(tx, meter_id, field="meter.id")
             changed = change.applied_to(current.definition)
             # MeterChanged's message id carries updated_at in milliseconds: two updates never share one.
             now = max(now, current.updated_at + timedelta(milliseconds=1))
-            conn.execute(
-                update(meters)
-                .where(meters.c.id == meter_id)
-                .values(**_meter_columns(changed), updated_at=now)
-            )
-            outbox.enqueue(conn, *meter_changed(meter_id, changed, now))
+            tx.change_meter(meter_id, changed, now)
             stored = StoredMeter(meter_id, changed, current.created_at, now)
             if restates_usage(current.definition, changed):
-                _clear(conn, meter_id)
-                for customer in _customers(conn, stored):
-                    _rebuild_customer(conn, stored, customer)
+                tx.clear_rollups(meter_id)
+                for customer in tx.customers(stored):
+                    _rebuild_customer(tx, stored, customer)
         return stored
 
     def _rebuild(self, meter_id: str, field: str) -> RebuildOutcome:
         # Listing customers under the lock is a barrier: a recording transaction that read the meter list
         # before this meter existed has committed by now, so its customers are in the list.
-        with self._engine.begin() as conn:
-            lock_usage(conn)
-            customers = _customers(conn, _meter(conn, meter_id, field=field))
+        with self._store.locked() as tx:
+            customers = tx.customers(_meter(tx, meter_id, field=field))
         read = written = 0
         for customer in customers:
             # One transaction per customer: a reader sees a customer's old rollups or its new ones, never half.
-            with self._engine.begin() as conn:
-                lock_usage(conn)
-                meter = _meter(conn, meter_id, field=field)
-                _clear(conn, meter_id, customer)
-                customer_read, customer_written = _rebuild_customer(conn, meter, customer)
+            with self._store.locked() as tx:
+                meter = _meter(tx, meter_id, field=field)
+                tx.clear_rollups(meter_id, customer)
+                customer_read, customer_written = _rebuild_customer(tx, meter, customer)
             read += customer_read
             written += customer_written
         return RebuildOutcome(read, written)
@@ -281,20 +158,6 @@ _LATE_CAUSES = {
     Correction.AMENDED: metering_events.LATE_CAUSE_AMENDED,
     Correction.VOIDED: metering_events.LATE_CAUSE_VOIDED,
 }
-
-
-def _payload(record: EventRecord) -> str:
-    event = record.event
-    return json.dumps(
-        {
-            "customer": event.customer,
-            "event_type": event.event_type,
-            "timestamp_ms": event.timestamp_ms,
-            "properties": event.properties,
-            "voided": record.voided,
-        },
-        sort_keys=True,
-    )
 
 
 def _value_problems(
@@ -326,8 +189,8 @@ def _value_problems(
 class EventCorrections:
     """Amends and voids stored events, keeping an audit trail and the rollups equal to the live events."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, store: CorrectionStore) -> None:
+        self._store = store
 
     async def amend(
         self, producer_id: str, event_id: str, properties: Mapping[str, str], reason: str, actor: str
@@ -362,25 +225,16 @@ class EventCorrections:
         if problems:
             raise InvalidArgument(problems)
         now_ms = int(_now().timestamp() * 1000)
-        with self._engine.begin() as conn:
-            lock_usage(conn)
-            row = conn.execute(
-                select(events).where(events.c.producer_id == producer_id, events.c.event_id == event_id)
-            ).first()
-            if row is None:
+        with self._store.locked() as tx:
+            before = tx.event(producer_id, event_id)
+            if before is None:
                 raise NotFound("event", event_id, field="event_id")
-            before = event_record(row)
             event = before.event
             if before.voided:
                 raise FailedPrecondition(f"event {event_id!r} of producer {producer_id!r} is already voided")
-            defined = [
-                meter_from_row(found)
-                for found in conn.execute(
-                    select(meters).where(meters.c.event_type == event.event_type)
-                ).mappings()
-            ]
+            defined = tx.meters_of(event.event_type)
             if properties is None:
-                changes: dict[str, Any] = {"voided": True}
+                after = tx.void(producer_id, event_id)
             else:
                 problems = _value_problems(defined, event.event_type, properties)
                 unappliable = why_unappliable(event_id, event.customer, event.event_type, properties)
@@ -392,26 +246,18 @@ class EventCorrections:
                 incoming = IncomingEvent(
                     event_id, event.customer, event.event_type, event.timestamp_ms, properties
                 )
-                changes = {"properties": text, "payload_hash": payload_hash(incoming, text), "amended": True}
-            # By the unique key, not `id`: on PostgreSQL `id` has no index of its own (migration 0003).
-            this_event = and_(events.c.producer_id == producer_id, events.c.event_id == event_id)
-            conn.execute(update(events).where(this_event).values(**changes))
-            after = event_record(conn.execute(select(events).where(this_event)).one())
-            audit_id = conn.execute(
-                insert(event_audit)
-                .values(
-                    producer_id=producer_id,
-                    event_id=event_id,
-                    action=correction.value,
-                    before_payload=_payload(before),
-                    after_payload=_payload(after),
-                    reason=reason,
-                    actor=actor,
-                    at_ms=now_ms,
-                )
-                .returning(event_audit.c.id)
-            ).scalar_one()
-            _restate_hour(conn, defined, event.customer, event.event_type, hour_of(event.timestamp_ms))
+                after = tx.amend(producer_id, event_id, text, payload_hash(incoming, text))
+            audit_id = tx.audit(
+                producer_id,
+                event_id,
+                correction.value,
+                before,
+                after,
+                reason=reason,
+                actor=actor,
+                at_ms=now_ms,
+            )
+            _restate_hour(tx, defined, event.customer, event.event_type, hour_of(event.timestamp_ms))
             touched = sorted(
                 meter.id
                 for meter in defined
@@ -428,9 +274,7 @@ class EventCorrections:
                     for record in (before, after)
                 )
             )
-            closed_until = conn.execute(
-                select(closed_periods.c.closed_until_ms).where(closed_periods.c.customer == event.customer)
-            ).scalar()
+            closed_until = tx.closed_until(event.customer)
             if touched and closed_until is not None and event.timestamp_ms < closed_until:
                 late = metering_events.UsageLate(
                     customer=event.customer,
@@ -442,8 +286,7 @@ class EventCorrections:
                 late.period.start.FromMilliseconds(event.timestamp_ms)
                 late.period.end.FromMilliseconds(event.timestamp_ms + 1)
                 late.detected_at.FromMilliseconds(now_ms)
-                outbox.enqueue(
-                    conn,
+                tx.enqueue(
                     streams.USAGE_LATE,
                     late.SerializeToString(),
                     f"usage-late:{correction.value.lower()}:{producer_id}:{event_id}:{audit_id}",

@@ -10,8 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine
-
 from tally.api.ingestion.v1 import events_pb2
 from tally.mesh import attributes, metrics, telemetry
 from tally.mesh.jetstream import Delivery, PoisonMessage, SpanAttributes
@@ -27,7 +25,7 @@ from tally.metering.store import (
     QuarantineStore,
     StoredMeter,
 )
-from tally.metering.watermark import usage_watermark
+from tally.metering.watermark import WatermarkStore
 
 
 class UsageRecorder:
@@ -187,11 +185,11 @@ class QuarantineReview:
 class UsageWatermarks:
     """Points in metering's history that a period's close compares stored events with (watermark.py)."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, store: WatermarkStore) -> None:
+        self._store = store
 
     async def now(self) -> int:
-        return await asyncio.to_thread(usage_watermark, self._engine)
+        return await asyncio.to_thread(self._store.now)
 
 
 class ConflictReview:

@@ -3,34 +3,19 @@
 A query's whole hours come from ``rollups`` (and ``unique_values``); its partial edge hours, MINUTE windows
 and the partial hour before a WEIGHTED_SUM period come from the live raw events through ``contribution()``.
 Both end up as Buckets (aggregation.py), so a quantity is the same whichever path its events took.
+
+The use cases here plan and fold; their reads go through stores: ``usage_store.py`` (one snapshot per read of
+usage) and ``event_store.py`` (pages of stored events).
 """
 
 from __future__ import annotations
 
 import bisect
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
-
-from sqlalchemy import (
-    BigInteger,
-    Connection,
-    Engine,
-    Integer,
-    Text,
-    and_,
-    column,
-    false,
-    func,
-    or_,
-    select,
-    values,
-)
-from sqlalchemy.sql import ColumnElement, Select
 
 from tally.domain.errors import FieldViolation, InvalidArgument, NotFound
 from tally.metering.aggregation import (
@@ -46,7 +31,9 @@ from tally.metering.aggregation import (
     result,
 )
 from tally.metering.domain import Aggregation, MeterDefinition
-from tally.metering.store import EventRow, StoredMeter, events, meter_from_row, meters, rollups, unique_values
+from tally.metering.event_store import EventRecord, EventStore
+from tally.metering.store import StoredMeter
+from tally.metering.usage_store import CarriedKeys, HourKeys, SpanKeys, UsageSnapshot, UsageStore
 
 MINUTE_MS = 60_000
 DAY_MS = 86_400_000
@@ -59,7 +46,6 @@ LATEST_END_MS = 253_402_300_800_000
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _LAST_MONTH_INDEX = 9999 * 12 + 11
 _QUERIES_PER_STATEMENT = 500  # ≤ 3 raw spans × 5 parameters each, far under SQLite's 32766 parameters
-_EVENTS_PER_FETCH = 2_000
 
 
 class Window(StrEnum):
@@ -316,25 +302,11 @@ def _plan(index: int, meter: StoredMeter, query: UsageQuery) -> _Plan:
     return _Plan(index, UsageFold(meter.definition, query), meter.id, hours, tuple(raw), carried_before_hour)
 
 
-def _bucket_from_row(row: Any) -> Bucket:
-    return Bucket(
-        count=row.count,
-        sum=row.sum,
-        min=row.min,
-        max=row.max,
-        latest_ts_ms=row.latest_ts_ms,
-        latest_event_id=row.latest_event_id,
-        latest_value=row.latest_value,
-        weighted_ts=row.weighted_ts,
-    )
-
-
 class UsageReader:
     """Answers usage queries from one consistent snapshot, in at most five statements per 500 queries."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self._postgres = engine.dialect.name == "postgresql"
+    def __init__(self, store: UsageStore) -> None:
+        self._store = store
 
     def read(self, queries: Sequence[UsageQuery], *, batch: bool = False) -> list[list[UsageBucket]]:
         """The buckets of each query, in order; errors name ``queries[i].<field>`` when ``batch``."""
@@ -345,9 +317,8 @@ class UsageReader:
         problems = [p for i, query in enumerate(queries) for p in query_problems(query, prefix=prefix(i))]
         if problems:
             raise InvalidArgument(problems)
-        with self._engine.connect() as conn:
-            self._snapshot(conn)
-            defined = self._meters(conn, {query.meter_id for query in queries})
+        with self._store.snapshot() as snapshot:
+            defined = snapshot.meters({query.meter_id for query in queries})
             for index, query in enumerate(queries):
                 if query.meter_id not in defined:
                     raise NotFound("meter", query.meter_id, field=f"{prefix(index)}meter_id")
@@ -356,177 +327,46 @@ class UsageReader:
                 raise InvalidArgument(problems)
             plans = [_plan(i, defined[query.meter_id], query) for i, query in enumerate(queries)]
             for start in range(0, len(plans), _QUERIES_PER_STATEMENT):
-                self._fill(conn, plans[start : start + _QUERIES_PER_STATEMENT])
+                _fill(snapshot, plans[start : start + _QUERIES_PER_STATEMENT])
         return [plan.fold.buckets() for plan in plans]
 
-    def _snapshot(self, conn: Connection) -> None:
-        # Every statement of a query sees the same state, so a correction committing halfway through
-        # cannot be counted in the rollups and missed in the raw events (or the reverse).
-        if self._postgres:
-            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-        else:
-            conn.exec_driver_sql("BEGIN")
 
-    @staticmethod
-    def _meters(conn: Connection, ids: set[str]) -> dict[str, StoredMeter]:
-        found = conn.execute(select(meters).where(meters.c.id.in_(sorted(ids)))).mappings()
-        return {stored.id: stored for stored in map(meter_from_row, found)}
-
-    def _fill(self, conn: Connection, plans: list[_Plan]) -> None:
-        by_index = {plan.index: plan for plan in plans}
-        whole = [(p.index, p.meter_id, p.fold.query.customer, *p.hours) for p in plans if p.hours]
-        if whole:
-            wanted = _wanted(whole, "meter_id", "customer", "lo", "hi")
-            hours = select(wanted.c.q, rollups).join_from(
-                wanted,
-                rollups,
-                and_(
-                    rollups.c.meter_id == wanted.c.meter_id,
-                    rollups.c.customer == wanted.c.customer,
-                    rollups.c.hour_ms >= wanted.c.lo,
-                    rollups.c.hour_ms < wanted.c.hi,
-                ),
-            )
-            for row in conn.execute(hours):
-                by_index[row.q].fold.add_hour(row.group_key, row.hour_ms, _bucket_from_row(row))
-        distinct = [
-            row for row in whole if by_index[row[0]].fold.meter.aggregation is Aggregation.UNIQUE_COUNT
-        ]
-        if distinct:
-            wanted = _wanted(distinct, "meter_id", "customer", "lo", "hi")
-            found = select(
-                wanted.c.q, unique_values.c.group_key, unique_values.c.hour_ms, unique_values.c.value
-            )
-            found = found.join_from(
-                wanted,
-                unique_values,
-                and_(
-                    unique_values.c.meter_id == wanted.c.meter_id,
-                    unique_values.c.customer == wanted.c.customer,
-                    unique_values.c.hour_ms >= wanted.c.lo,
-                    unique_values.c.hour_ms < wanted.c.hi,
-                ),
-            )
-            for row in conn.execute(found):
-                by_index[row.q].fold.add_unique(row.group_key, row.hour_ms, row.value)
-        carried = [
-            (p.index, p.meter_id, p.fold.query.customer, p.carried_before_hour)
-            for p in plans
-            if p.carried_before_hour is not None
-        ]
-        if carried:
-            for q, key, level in conn.execute(self._carried_levels(carried)):
-                by_index[q].fold.add_carried(key, level)
-        spans = [
-            (p.index, p.fold.query.customer, p.fold.meter.event_type, lo, hi)
-            for p in plans
-            for lo, hi in p.raw
-        ]
-        if spans:
-            wanted = _wanted(spans, "customer", "event_type", "lo", "hi")
-            raw = select(
-                wanted.c.q, events.c.event_id, events.c.event_type, events.c.timestamp_ms, events.c.properties
-            ).join_from(
-                wanted,
-                events,
-                and_(
-                    events.c.customer == wanted.c.customer,
-                    events.c.event_type == wanted.c.event_type,
-                    events.c.timestamp_ms >= wanted.c.lo,
-                    events.c.timestamp_ms < wanted.c.hi,
-                    events.c.voided == false(),
-                ),
-            )
-            for row in conn.execute(raw.execution_options(yield_per=_EVENTS_PER_FETCH)):
-                by_index[row.q].fold.add_event(
-                    row.event_type, json.loads(row.properties), row.timestamp_ms, row.event_id
-                )
-
-    def _carried_levels(self, carried: list[tuple[Any, ...]]) -> Select[Any]:
-        """(query, group, level) for the changes in rollup hours before each query's first hour."""
-        wanted = _wanted(carried, "meter_id", "customer", "hi")
-        on = and_(
-            rollups.c.meter_id == wanted.c.meter_id,
-            rollups.c.customer == wanted.c.customer,
-            rollups.c.hour_ms < wanted.c.hi,
-        )
-        if self._postgres:
-            total = func.sum(rollups.c.sum).label("level")
-            return (
-                select(wanted.c.q, rollups.c.group_key, total)
-                .join_from(wanted, rollups, on)
-                .group_by(wanted.c.q, rollups.c.group_key)
-            )
-        # SQLite sums text through floats: hand every hour over and add the Decimals here.
-        return select(wanted.c.q, rollups.c.group_key, rollups.c.sum).join_from(wanted, rollups, on)
-
-
-_WANTED_TYPES = {"meter_id": Text, "customer": Text, "event_type": Text, "lo": BigInteger, "hi": BigInteger}
-
-
-def _wanted(rows: list[tuple[Any, ...]], *names: str) -> Any:
-    """The queries' keys as a VALUES common table expression ``wanted(q, *names)`` to join tables against."""
-    columns = [column("q", Integer), *(column(name, _WANTED_TYPES[name]) for name in names)]
-    return values(*columns, name="wanted").data(rows).cte("wanted")
+def _fill(snapshot: UsageSnapshot, plans: list[_Plan]) -> None:
+    """Fold into each plan what the snapshot holds for it: whole hours, distinct values, the level carried in
+    and the raw events of its spans (one statement each, for all the plans)."""
+    by_index = {plan.index: plan for plan in plans}
+    whole: list[HourKeys] = [(p.index, p.meter_id, p.fold.query.customer, *p.hours) for p in plans if p.hours]
+    if whole:
+        for q, key, hour_ms, bucket in snapshot.hours(whole):
+            by_index[q].fold.add_hour(key, hour_ms, bucket)
+    distinct = [row for row in whole if by_index[row[0]].fold.meter.aggregation is Aggregation.UNIQUE_COUNT]
+    if distinct:
+        for q, key, hour_ms, value in snapshot.unique_values(distinct):
+            by_index[q].fold.add_unique(key, hour_ms, value)
+    carried: list[CarriedKeys] = [
+        (p.index, p.meter_id, p.fold.query.customer, p.carried_before_hour)
+        for p in plans
+        if p.carried_before_hour is not None
+    ]
+    if carried:
+        for q, key, level in snapshot.carried_levels(carried):
+            by_index[q].fold.add_carried(key, level)
+    spans: list[SpanKeys] = [
+        (p.index, p.fold.query.customer, p.fold.meter.event_type, lo, hi) for p in plans for lo, hi in p.raw
+    ]
+    if spans:
+        for q, event_type, properties, timestamp_ms, event_id in snapshot.raw_events(spans):
+            by_index[q].fold.add_event(event_type, properties, timestamp_ms, event_id)
 
 
 # -- stored events ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class EventRecord:
-    """A stored event and what has happened to it since it arrived."""
-
-    id: int
-    event: EventRow
-    late: bool
-    amended: bool
-    voided: bool
-
-    @property
-    def position(self) -> tuple[int, str, int]:
-        """Its place in event-time order (ties: smaller event_id, then arrival)."""
-        return (self.event.timestamp_ms, self.event.event_id, self.id)
-
-
-def event_record(row: Any) -> EventRecord:
-    return EventRecord(
-        id=row.id,
-        event=EventRow(
-            producer_id=row.producer_id,
-            event_id=row.event_id,
-            customer=row.customer,
-            event_type=row.event_type,
-            timestamp_ms=row.timestamp_ms,
-            properties=json.loads(row.properties),
-            batch_id=row.batch_id,
-            received_at_ms=row.received_at_ms,
-        ),
-        late=bool(row.late),
-        amended=bool(row.amended),
-        voided=bool(row.voided),
-    )
-
-
-EVENT_ORDER = (events.c.timestamp_ms, events.c.event_id, events.c.id)
-"""Event-time order (ties: smaller event_id, then arrival): how events are listed and paged."""
-
-
-def _after(position: tuple[int, str, int]) -> ColumnElement[bool]:
-    """Events after ``position`` in EVENT_ORDER (keyset paging)."""
-    at, event_id, row_id = position
-    return or_(
-        events.c.timestamp_ms > at,
-        and_(events.c.timestamp_ms == at, events.c.event_id > event_id),
-        and_(events.c.timestamp_ms == at, events.c.event_id == event_id, events.c.id > row_id),
-    )
-
-
 class EventListing:
     """A customer's stored events in event-time order, voided ones only on request."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
 
     def list(
         self,
@@ -539,19 +379,15 @@ class EventListing:
         after: tuple[int, str, int] | None,
         limit: int,
     ) -> list[EventRecord]:
-        query = select(events).where(events.c.customer == customer).order_by(*EVENT_ORDER).limit(limit)
-        if start_ms is not None:
-            query = query.where(events.c.timestamp_ms >= start_ms)
-        if end_ms is not None:
-            query = query.where(events.c.timestamp_ms < end_ms)
-        if event_type:
-            query = query.where(events.c.event_type == event_type)
-        if not include_voided:
-            query = query.where(events.c.voided == false())
-        if after is not None:
-            query = query.where(_after(after))
-        with self._engine.connect() as conn:
-            return [event_record(row) for row in conn.execute(query)]
+        return self._store.list(
+            customer,
+            start_ms=start_ms,
+            end_ms=end_ms,
+            event_type=event_type,
+            include_voided=include_voided,
+            after=after,
+            limit=limit,
+        )
 
 
 VALUE_AGGREGATIONS = frozenset(
@@ -580,8 +416,8 @@ class MeterValues:
     rate one event at a time. The same events and values as its rollups: live (not voided) events of its
     type that pass its filters, with a finite decimal value (an event lacking one does not count)."""
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
 
     def page(
         self,
@@ -602,29 +438,16 @@ class MeterValues:
             )
         if end_ms <= start_ms:
             raise InvalidArgument.field("period.end", "must be after period.start")
-        query = (
-            select(events.c.id, events.c.event_id, events.c.timestamp_ms, events.c.properties)
-            .where(
-                events.c.customer == customer,
-                events.c.event_type == definition.event_type,
-                events.c.timestamp_ms >= start_ms,
-                events.c.timestamp_ms < end_ms,
-                events.c.voided == false(),
-            )
-            .order_by(*EVENT_ORDER)
-            .limit(limit)
+        found = self._store.live(
+            customer, definition.event_type, start_ms=start_ms, end_ms=end_ms, after=after, limit=limit
         )
-        if after is not None:
-            query = query.where(_after(after))
-        with self._engine.connect() as conn:
-            rows = conn.execute(query).all()
         values = []
-        for row in rows:
+        for event in found:
             # The meter's own reading of an event, as its rollups take it.
             item = contribution(
-                definition, definition.event_type, json.loads(row.properties), row.timestamp_ms, row.event_id
+                definition, definition.event_type, event.properties, event.timestamp_ms, event.event_id
             )
             if item is not None and item.value is not None:
                 values.append(item.value)
-        last = rows[-1] if len(rows) == limit else None
-        return ValuePage(values, None if last is None else (last.timestamp_ms, last.event_id, last.id))
+        last = found[-1] if len(found) == limit else None
+        return ValuePage(values, None if last is None else last.position)

@@ -23,10 +23,10 @@ from tally.metering.domain import (
     PropertyFilter,
     update_fields,
 )
+from tally.metering.event_store import EventRecord
 from tally.metering.handlers import ConflictReview, MeterCatalog, QuarantineReview, UsageWatermarks
 from tally.metering.queries import (
     EventListing,
-    EventRecord,
     MeterValues,
     UsageBucket,
     UsageQuery,

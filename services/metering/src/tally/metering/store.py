@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -289,17 +290,7 @@ class MeterStore:
         values = {
             "id": meter_id,
             "key": definition.key,
-            "name": definition.name,
-            "event_type": definition.event_type,
-            "aggregation": definition.aggregation.value,
-            "value_property": definition.value_property,
-            "filters": json.dumps(
-                [
-                    {"property": f.property, "operator": f.operator.value, "values": list(f.values)}
-                    for f in definition.filters
-                ]
-            ),
-            "group_by": json.dumps(list(definition.group_by)),
+            **meter_columns(definition),
             "created_at": now,
             "updated_at": now,
         }
@@ -342,6 +333,23 @@ class MeterStore:
             query = query.where(meters.c.id > after_id)
         with self._engine.connect() as conn:
             return [meter_from_row(row) for row in conn.execute(query).mappings().all()]
+
+
+def meter_columns(definition: MeterDefinition) -> dict[str, Any]:
+    """The ``meters`` columns of a definition that an update may change (all but id, key and the times)."""
+    return {
+        "name": definition.name,
+        "event_type": definition.event_type,
+        "aggregation": definition.aggregation.value,
+        "value_property": definition.value_property,
+        "filters": json.dumps(
+            [
+                {"property": f.property, "operator": f.operator.value, "values": list(f.values)}
+                for f in definition.filters
+            ]
+        ),
+        "group_by": json.dumps(list(definition.group_by)),
+    }
 
 
 def meter_from_row(row: object) -> StoredMeter:

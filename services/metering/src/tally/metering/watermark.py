@@ -29,6 +29,16 @@ def usage_watermark(engine: Engine) -> int:
         return int(conn.execute(select(func.coalesce(func.max(events.c.id), 0) + 1)).scalar_one())
 
 
+class WatermarkStore:
+    """Takes usage watermarks on one database (for GetUsageWatermark)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def now(self) -> int:
+        return usage_watermark(self._engine)
+
+
 def stored_since(conn: Connection, watermark: int) -> ColumnElement[bool] | TextClause:
     """The condition on ``events`` that an event was stored at or past ``watermark``."""
     if conn.dialect.name == "postgresql":

@@ -3,7 +3,8 @@ one transaction, exactly once per (producer, event id).
 
 Two stages, so the consumer can overlap them (handlers.py): ``prepare`` needs no database (prepared.py), and
 ``write`` holds the transaction only for what does, through a ``UsageWriter`` (writer.py) for the database
-in use. Kept off the ORM (docs/performance.md).
+in use (``writers.usage_writer`` picks it). It speaks no SQL: the transaction it holds is the writer's, handed
+back to the writer's methods. Kept off the ORM (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -13,11 +14,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from sqlalchemy import Connection, Engine
-
 from tally.metering.late_usage import announce_late
 from tally.metering.recording.payload import payload_json
-from tally.metering.recording.postgresql import PostgresUsageWriter
 from tally.metering.recording.prepared import (
     IncomingBatch,
     PreparedBatch,
@@ -26,8 +24,7 @@ from tally.metering.recording.prepared import (
     prepare,
 )
 from tally.metering.recording.rows import ConflictRow, EventKey, QuarantineRow, UniqueValueRow
-from tally.metering.recording.sqlite import SqliteUsageWriter
-from tally.metering.recording.writer import UsageWriter
+from tally.metering.recording.writer import UsageWriter, WriteTransaction
 from tally.metering.rollup_fold import FoldedEvent, RollupFold
 from tally.metering.store import StoredMeter
 
@@ -46,13 +43,6 @@ class RecordOutcome:
     """Events newly set aside because metering cannot apply them (quarantine.py); a redelivery adds none."""
 
 
-def usage_writer(engine: Engine, *, keep_connection: bool = False) -> UsageWriter:
-    """The writer for ``engine``'s database; ``keep_connection`` keeps SQLite's writer connection (and cache)."""
-    if engine.dialect.name == "postgresql":
-        return PostgresUsageWriter(engine)
-    return SqliteUsageWriter(engine, keep_connection=keep_connection)
-
-
 class UsageRecording:
     """Records usage batches exactly once per (producer, event id), keeping rollups equal to raw events."""
 
@@ -60,13 +50,6 @@ class UsageRecording:
         self._writer = writer
         self._clock = clock
         self._fold: RollupFold | None = None
-
-    @classmethod
-    def on(
-        cls, engine: Engine, *, keep_connection: bool = False, clock: Callable[[], float] = time.time
-    ) -> UsageRecording:
-        """Recording into ``engine``'s database, through the writer made for it."""
-        return cls(usage_writer(engine, keep_connection=keep_connection), clock=clock)
 
     def close(self) -> None:
         """Give back the kept writer connection, if any (the next write opens another)."""
@@ -136,7 +119,7 @@ class UsageRecording:
 
     def _settle_batch(
         self,
-        conn: Connection,
+        conn: WriteTransaction,
         defined: list[StoredMeter],
         closed: dict[str, int],
         prepared: PreparedUsage,
@@ -181,7 +164,7 @@ class UsageRecording:
         )
         return outcome, new_events
 
-    def _set_aside(self, conn: Connection, batch: PreparedBatch) -> int:
+    def _set_aside(self, conn: WriteTransaction, batch: PreparedBatch) -> int:
         """Store the batch's events metering cannot apply, with their reason (once per producer and event id:
         a redelivery sets nothing aside again); how many were newly set aside."""
         if not batch.quarantined:
@@ -217,7 +200,7 @@ class UsageRecording:
 
     def _keep_conflicts(
         self,
-        conn: Connection,
+        conn: WriteTransaction,
         batch: PreparedBatch,
         repeats: list[tuple[FoldedEvent, str]],
         existing: dict[EventKey, str],

@@ -29,6 +29,10 @@ from tally.persistence.dialects import upsert_insert
 
 _CUSTOMERS_PER_QUERY = 5_000
 
+WriteTransaction = Connection
+"""One recording transaction, as the use case holds it: a handle it only hands back to the writer's methods
+(and to late_usage's announcements, which enqueue in the same transaction)."""
+
 
 class UsageWriter(ABC):
     """Writes recorded usage in one transaction per ``transaction()``; every method takes that transaction."""
